@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install every tool the tests need, at the versions pinned in scripts/versions.env and
+# tests/requirements.txt, into a cache outside the repository. Idempotent: a second run
+# with everything present only checks stamps and takes seconds.
+#   scripts/bootstrap.sh            Python venv + helm v4 + helm v3
+#   scripts/bootstrap.sh --cluster  also the local-cluster tools (scripts/cluster.sh needs them)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+python_env() {
+  local venv="$CACHE/venv" req="$ROOT/tests/requirements.txt"
+  local want; want=$(sha256sum "$req" | cut -c1-16)
+  if [[ -x "$venv/bin/python" && "$(cat "$venv/.requirements" 2>/dev/null)" == "$want" ]]; then
+    log "python venv up to date ($venv)"; return 0
+  fi
+  log "creating python venv in $venv from tests/requirements.txt"
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  echo "$want" >"$venv/.requirements"
+}
+
+# helm_tool NAME MAJOR VERSION: a helm binary named NAME. Reuse one on PATH when it already
+# reports VERSION; otherwise build it from the Go module proxy.
+helm_tool() {
+  local name=$1 major=$2 version=$3
+  have_version "$name" "$version" && { log "$name $version cached"; return 0; }
+  local onpath; onpath=$(type -P helm || true)
+  if [[ -n "$onpath" && "$onpath" != "$BIN/"* ]] \
+     && [[ "$(helm version --template '{{.Version}}' 2>/dev/null)" == "$version" ]]; then
+    log "reusing $onpath ($version) as $name"
+    ln -sf "$onpath" "$BIN/$name"; stamp "$name" "$version"; return 0
+  fi
+  local pkg="helm.sh/helm/v$major"
+  local ldflags="-X $pkg/internal/version.version=$version"
+  if [[ $major == 3 ]]; then
+    # Helm 3's Makefile injects the Kubernetes version it was tested with; a plain build
+    # would claim Kubernetes v1.20 in .Capabilities and in lint.
+    local kminor=${KUBERNETES_VERSION#v1.}; kminor=${kminor%%.*}
+    ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$kminor"
+    ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$kminor"
+  fi
+  go_install "$name" "$pkg/cmd/helm@$version" "$ldflags"
+}
+
+python_env
+helm_tool helm 4 "$HELM_VERSION"
+helm_tool helm3 3 "$HELM3_VERSION"
+if [[ ${1:-} == --cluster ]]; then
+  "$ROOT/scripts/build-kube.sh"
+fi
+log "tools ready in $BIN: $(cd "$BIN" && ls -1 | grep -v '\.version$' | tr '\n' ' ')"

@@ -1,0 +1,30 @@
+# Shared shell helpers for scripts/*.sh. Source it; it sets up the tool cache and PATH.
+# The cache lives outside the repository so that clean clones and CI reuse built tools.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=versions.env
+source "$ROOT/scripts/versions.env"
+CACHE=${EMQX_EE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emqx-ee}
+BIN="$CACHE/bin"
+mkdir -p "$BIN"
+export PATH="$BIN:$PATH"
+export CGO_ENABLED=0
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# have_version BINARY VERSION: true when BINARY in $BIN reports VERSION.
+# Each build writes BINARY.version next to the binary; that stamp is the source of truth.
+have_version() { [[ -x "$BIN/$1" && "$(cat "$BIN/$1.version" 2>/dev/null)" == "$2" ]]; }
+
+stamp() { echo "$2" >"$BIN/$1.version"; }
+
+# go_install BINARY MODULE/PKG@VERSION [ldflags]: build one Go tool into $BIN at a pinned version.
+go_install() {
+  local name=$1 spec=$2 ldflags=${3:-} version=${2##*@}
+  have_version "$name" "$version" && return 0
+  log "building $name $version from the Go module proxy (cached in $BIN)"
+  local tmp; tmp=$(mktemp -d)
+  GOBIN="$tmp" go install -ldflags "-s -w $ldflags" "$spec"
+  mv "$tmp/$(basename "${spec%@*}")" "$BIN/$name"
+  rm -rf "$tmp"
+  stamp "$name" "$version"
+}

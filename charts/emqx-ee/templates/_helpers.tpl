@@ -1,0 +1,218 @@
+{{- /* Chart name, overridable; used in the app.kubernetes.io/name label (part of the selector). */ -}}
+{{- define "emqx-ee.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- /* Full name of the StatefulSet and its Services. 52 characters at most: the controller appends a
+revision hash to the StatefulSet name in the controller-revision-hash label (63 characters max). */ -}}
+{{- define "emqx-ee.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Namespace of every object, so namespaceOverride applies everywhere including DNS names. */ -}}
+{{- define "emqx-ee.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride -}}
+{{- end -}}
+
+{{- /* Chart name and version for the helm.sh/chart label. */ -}}
+{{- define "emqx-ee.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- /* Selector labels: frozen at the first release, never versions, because selectors are immutable. */ -}}
+{{- define "emqx-ee.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "emqx-ee.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- /* Labels of every object the chart renders (pod templates use selector labels + podLabels only). */ -}}
+{{- define "emqx-ee.labels" -}}
+helm.sh/chart: {{ include "emqx-ee.chart" . }}
+{{ include "emqx-ee.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: emqx
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- /* Pod template labels: selector labels plus podLabels, so a chart upgrade alone never rolls the brokers. */ -}}
+{{- define "emqx-ee.podLabels" -}}
+{{ include "emqx-ee.selectorLabels" . }}
+{{- with .Values.podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- /* Name of the headless Service that gives each pod a DNS name; also the StatefulSet's serviceName. */ -}}
+{{- define "emqx-ee.headlessServiceName" -}}
+{{- printf "%s-headless" (include "emqx-ee.fullname" .) -}}
+{{- end -}}
+
+{{- /* DNS name of the headless Service: its SRV records list every node, its A records every pod IP. */ -}}
+{{- define "emqx-ee.headlessServiceFqdn" -}}
+{{- printf "%s.%s.svc.%s" (include "emqx-ee.headlessServiceName" .) (include "emqx-ee.namespace" .) .Values.clusterDomain -}}
+{{- end -}}
+
+{{- /* ConfigMap with the EMQX settings (environment variables). */ -}}
+{{- define "emqx-ee.configMapName" -}}
+{{- printf "%s-config" (include "emqx-ee.fullname" .) -}}
+{{- end -}}
+
+{{- /* Secret the chart generates for the cookie, dashboard password and license. */ -}}
+{{- define "emqx-ee.secretName" -}}
+{{- include "emqx-ee.fullname" . -}}
+{{- end -}}
+
+{{- /* ServiceAccount used by the pods. */ -}}
+{{- define "emqx-ee.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "emqx-ee.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Image reference; a digest pins the exact build and wins over the tag. */ -}}
+{{- define "emqx-ee.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Where the license key comes from: a dict with secret name and key, empty when no license is set. */ -}}
+{{- define "emqx-ee.licenseSecretRef" -}}
+{{- if .Values.license.existingSecret -}}
+{{- toJson (dict "name" .Values.license.existingSecret "key" .Values.license.existingSecretKey) -}}
+{{- else if .Values.license.key -}}
+{{- toJson (dict "name" (include "emqx-ee.secretName" .) "key" "license-key") -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Source of the Erlang cookie: an existing Secret or the chart's own. */ -}}
+{{- define "emqx-ee.cookieSecretRef" -}}
+{{- with .Values.auth.erlangCookie -}}
+{{- if .existingSecret -}}
+{{- toJson (dict "name" .existingSecret "key" .existingSecretKey) -}}
+{{- else -}}
+{{- toJson (dict "name" (include "emqx-ee.secretName" $) "key" "erlang-cookie") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Source of the dashboard administrator password: an existing Secret or the chart's own. */ -}}
+{{- define "emqx-ee.dashboardSecretRef" -}}
+{{- with .Values.auth.dashboard -}}
+{{- if .existingSecret -}}
+{{- toJson (dict "name" .existingSecret "key" .existingSecretKey) -}}
+{{- else -}}
+{{- toJson (dict "name" (include "emqx-ee.secretName" $) "key" "dashboard-password") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* A generated secret value that survives upgrades: reuse the one in the live Secret (lookup), else
+make a new random one. Under `helm template` lookup sees nothing, so each render gets a fresh value. */ -}}
+{{- define "emqx-ee.stableRandom" -}}
+{{- $live := lookup "v1" "Secret" (include "emqx-ee.namespace" .ctx) (include "emqx-ee.secretName" .ctx) -}}
+{{- $existing := dig "data" .key "" ($live | default dict) -}}
+{{- if $existing -}}
+{{- $existing -}}
+{{- else -}}
+{{- randAlphaNum 40 | b64enc -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Flatten emqxConfig into EMQX_* variables: `a.b` or nested {a: {b: ...}} both become EMQX_A__B.
+Called with dict "prefix" "out" "value"; writes into "out". */ -}}
+{{- define "emqx-ee.flattenConfig" -}}
+{{- $out := .out -}}
+{{- range $key, $value := .value -}}
+{{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
+{{- if not (regexMatch "^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$" $key) -}}
+{{- fail (printf "emqxConfig: %q is not an EMQX config path; use letters, digits and _ separated by dots (log.console.level)" $path) -}}
+{{- end -}}
+{{- if kindIs "map" $value -}}
+{{- include "emqx-ee.flattenConfig" (dict "prefix" $path "value" $value "out" $out) -}}
+{{- else -}}
+{{- $env := printf "EMQX_%s" ($path | replace "." "__" | upper) -}}
+{{- $text := "" -}}
+{{- if kindIs "slice" $value -}}
+{{- $text = toJson $value -}}
+{{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
+{{- $text = int64 $value | toString -}}
+{{- else -}}
+{{- $text = toString $value -}}
+{{- end -}}
+{{- $_ := set $out $env (dict "path" $path "text" $text) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* EMQX environment of the ConfigMap: the chart's cluster settings, then emqxConfig on top. */ -}}
+{{- define "emqx-ee.configEnv" -}}
+{{- $user := dict -}}
+{{- include "emqx-ee.flattenConfig" (dict "prefix" "" "value" .Values.emqxConfig "out" $user) -}}
+{{- $owned := dict
+  "EMQX_NODE__NAME" "the node name is EMQX_NAME@<pod FQDN>; set emqxName"
+  "EMQX_NODE__COOKIE" "the Erlang cookie is a secret; set auth.erlangCookie.existingSecret"
+  "EMQX_NODE__DATA_DIR" "the data directory is the persistent volume at /opt/emqx/data"
+  "EMQX_LICENSE__KEY" "the license is a secret; set license.key or license.existingSecret"
+  "EMQX_DASHBOARD__DEFAULT_USERNAME" "set auth.dashboard.username"
+  "EMQX_DASHBOARD__DEFAULT_PASSWORD" "the password is a secret; set auth.dashboard.existingSecret" -}}
+{{- range $env, $entry := $user -}}
+{{- if hasKey $owned $env -}}
+{{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
+{{- end -}}
+{{- end -}}
+{{- $env := dict
+  "EMQX_CLUSTER__DISCOVERY_STRATEGY" "dns"
+  "EMQX_CLUSTER__DNS__NAME" (include "emqx-ee.headlessServiceFqdn" .)
+  "EMQX_CLUSTER__DNS__RECORD_TYPE" "srv"
+  "EMQX_DASHBOARD__DEFAULT_USERNAME" .Values.auth.dashboard.username
+  "EMQX_PLUGINS__INSTALL_DIR" "/opt/emqx/data/plugins" -}}
+{{- range $name, $entry := $user -}}
+{{- $_ := set $env $name $entry.text -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{- /* Cross-field rules the schema cannot express. Each message names the value to change. */ -}}
+{{- define "emqx-ee.validate" -}}
+{{- $v := .Values -}}
+{{- if and (gt (int $v.replicaCount) 1) (not (include "emqx-ee.licenseSecretRef" .)) -}}
+{{- fail (printf "replicaCount=%d needs an EMQX license on every node (EMQX 5.9+ runs only one node without one): set license.key (for a trial: --set license.key=evaluation) or license.existingSecret" (int $v.replicaCount)) -}}
+{{- end -}}
+{{- if eq $v.service.type "ClusterIP" -}}
+{{- if $v.service.nodePorts -}}
+{{- fail "service.nodePorts needs service.type NodePort or LoadBalancer" -}}
+{{- end -}}
+{{- if $v.service.externalTrafficPolicy -}}
+{{- fail "service.externalTrafficPolicy needs service.type NodePort or LoadBalancer" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (ne $v.service.type "LoadBalancer") (or $v.service.loadBalancerSourceRanges $v.service.loadBalancerClass) -}}
+{{- fail "service.loadBalancerSourceRanges and service.loadBalancerClass need service.type LoadBalancer" -}}
+{{- end -}}
+{{- range $name, $_ := $v.service.nodePorts -}}
+{{- if not (hasKey $v.service.ports $name) -}}
+{{- fail (printf "service.nodePorts.%s: no such port; use one of %s" $name (keys $v.service.ports | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- end -}}
+{{- $host := printf "%s-%d.%s" (include "emqx-ee.fullname" .) (int $v.replicaCount) (include "emqx-ee.headlessServiceFqdn" .) -}}
+{{- if gt (len $host) 253 -}}
+{{- fail (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,1 @@
+"""Helpers of the emqx-ee test harness: tools, helm rendering, JSONPath queries, scenarios."""

@@ -1,0 +1,36 @@
+"""The scenarios of charts/emqx-ee/ci/*-values.yaml: one list for chart-testing, render and smoke suites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .tools import CHART
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: Path
+    values_text: str
+    smoke: bool
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return yaml.safe_load(self.values_text) or {}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def scenarios() -> list[Scenario]:
+    """Every ci/ scenario. A `# smoke: no` comment keeps a scenario off clusters (render-only)."""
+    found = []
+    for path in sorted((CHART / "ci").glob("*-values.yaml")):
+        text = path.read_text()
+        smoke = not any(line.strip().startswith("# smoke: no") for line in text.splitlines())
+        found.append(Scenario(path.name.removesuffix("-values.yaml"), path, text, smoke))
+    return found

@@ -1,0 +1,55 @@
+"""Where the harness finds the chart and the tools that scripts/bootstrap.sh installed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "emqx-ee"
+
+
+def versions() -> dict[str, str]:
+    """The pinned tool versions of scripts/versions.env."""
+    pins = {}
+    for line in (ROOT / "scripts" / "versions.env").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            pins[key.strip()] = value.strip()
+    return pins
+
+
+def cache_dir() -> Path:
+    """The tool cache of scripts/lib.sh (outside the repository)."""
+    if os.environ.get("EMQX_EE_CACHE"):
+        return Path(os.environ["EMQX_EE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "emqx-ee"
+
+
+def tool(name: str) -> str:
+    """Path of a tool: the cached build first, then PATH. Fails loudly when missing."""
+    cached = cache_dir() / "bin" / name
+    if cached.exists():
+        return str(cached)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found in {cached.parent} or PATH: run scripts/bootstrap.sh")
+    return found
+
+
+@dataclass(frozen=True)
+class Helm:
+    """One Helm CLI: `major` is 3 or 4."""
+
+    major: int
+    path: str
+
+    def __str__(self) -> str:
+        return f"helm{self.major}"
+
+
+def helm(major: int) -> Helm:
+    return Helm(major, tool("helm" if major == 4 else "helm3"))

@@ -1,0 +1,75 @@
+"""Stable network identity: pod names, node names and the DNS records EMQX clusters through.
+
+Kubernetes DNS gives a StatefulSet pod (hostname = pod name, subdomain = serviceName) the name
+<pod>.<serviceName>.<namespace>.svc.<clusterDomain>, and that name is the SRV target of the
+headless Service for that pod. EMQX's DNS SRV discovery joins `<EMQX_NAME>@<SRV target>`, so the
+node's own EMQX_HOST must be exactly that name, or nodes would not recognise each other.
+"""
+
+import pytest
+
+from harness.query import env_value, jp1
+
+pytestmark = pytest.mark.unit
+
+
+def srv_targets(sts, namespace, domain):
+    """What a DNS SRV lookup of the headless Service returns: one target per pod."""
+    name, service = sts["metadata"]["name"], sts["spec"]["serviceName"]
+    return [f"{name}-{i}.{service}.{namespace}.svc.{domain}" for i in range(sts["spec"]["replicas"])]
+
+
+def node_hosts(sts):
+    """EMQX_HOST of each pod, with $(POD_NAME) expanded as the kubelet does."""
+    host = env_value(sts, "EMQX_HOST")["value"]
+    pod_name = env_value(sts, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"]
+    assert pod_name == "metadata.name", "POD_NAME must come from the pod's own name"
+    name = sts["metadata"]["name"]
+    return [host.replace("$(POD_NAME)", f"{name}-{i}") for i in range(sts["spec"]["replicas"])]
+
+
+def test_statefulset_is_named_after_the_release(template):
+    sts = template().statefulset
+    assert sts["metadata"]["name"] == "emqx-ee", "release emqx-ee must give StatefulSet emqx-ee (pods emqx-ee-N)"
+
+
+def test_pods_are_numbered_from_zero_under_the_release_name(template):
+    sts = template({"replicaCount": 3, "license": {"key": "evaluation"}}).statefulset
+    assert srv_targets(sts, "emqx", "cluster.local")[0].startswith("emqx-ee-0.")
+    assert [h.split(".")[0] for h in node_hosts(sts)] == ["emqx-ee-0", "emqx-ee-1", "emqx-ee-2"]
+
+
+def test_every_node_host_equals_its_srv_target(manifests, scenario):
+    sts = manifests.statefulset
+    domain = scenario.values.get("clusterDomain", "cluster.local")
+    assert node_hosts(sts) == srv_targets(sts, "emqx", domain), manifests.source
+
+
+def test_node_name_prefix_is_fixed_per_release(manifests):
+    assert env_value(manifests.statefulset, "EMQX_NAME")["value"] == "emqx"
+
+
+def test_discovery_queries_the_headless_service_srv_records(manifests, scenario):
+    cm = manifests.one("ConfigMap")
+    sts = manifests.statefulset
+    domain = scenario.values.get("clusterDomain", "cluster.local")
+    assert cm["data"]["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == "dns"
+    assert cm["data"]["EMQX_CLUSTER__DNS__RECORD_TYPE"] == "srv"
+    assert cm["data"]["EMQX_CLUSTER__DNS__NAME"] == f"{sts['spec']['serviceName']}.emqx.svc.{domain}"
+
+
+def test_service_name_is_the_headless_service(manifests):
+    sts = manifests.statefulset
+    headless = manifests.one("Service", sts["spec"]["serviceName"])
+    assert jp1(headless, "$.spec.clusterIP") == "None"
+
+
+def test_custom_cluster_domain_replaces_cluster_local_everywhere(template):
+    m = template({"clusterDomain": "k8s.example.internal"})
+    for doc in m:
+        assert "cluster.local" not in str(doc), f"{doc['kind']}/{doc['metadata']['name']} still says cluster.local"
+    assert env_value(m.statefulset, "EMQX_HOST")["value"].endswith(".emqx-ee-headless.emqx.svc.k8s.example.internal")
+
+
+def test_emqx_name_value_sets_the_node_name_prefix(template):
+    assert env_value(template({"emqxName": "broker"}).statefulset, "EMQX_NAME")["value"] == "broker"

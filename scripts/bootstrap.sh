@@ -46,6 +46,6 @@ python_env
 helm_tool helm 4 "$HELM_VERSION"
 helm_tool helm3 3 "$HELM3_VERSION"
 if [[ ${1:-} == --cluster ]]; then
-  "$ROOT/scripts/build-kube.sh"
+  "$ROOT/scripts/build-cluster-tools.sh"
 fi
 log "tools ready in $BIN: $(cd "$BIN" && ls -1 | grep -v '\.version$' | tr '\n' ' ')"

@@ -9,7 +9,8 @@ import pytest
 
 from harness.helm import Manifests, render
 from harness.scenarios import Scenario, scenarios
-from harness.tools import Helm, helm as helm_cli
+from harness.tools import Helm
+from harness.tools import helm as helm_cli
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -133,8 +133,9 @@ def render(
     return _cached(("template", cmd, values_json), produce)
 
 
-def notes(helm: Helm, values: Mapping[str, Any] | None = None, *, release: str = RELEASE,
-          namespace: str = NAMESPACE) -> str:
+def notes(
+    helm: Helm, values: Mapping[str, Any] | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE
+) -> str:
     """NOTES.txt as `helm install --dry-run=client` prints it (Helm 4: needs no cluster)."""
     values_json = json.dumps(values or {}, sort_keys=True)
     cmd = [helm.path, "install", release, str(CHART), "--namespace", namespace, "--dry-run=client", "-f", "-"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from jsonpath_ng.ext import parse
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(expr: str):
     return parse(expr)
 

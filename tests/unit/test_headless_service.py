@@ -30,35 +30,67 @@ def test_services_select_exactly_the_statefulset_pods(manifests):
 
 
 def test_every_target_port_is_a_named_container_port(manifests):
-    container_ports = {p["name"]: p["containerPort"] for p in jp(manifests.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")}
+    container_ports = {
+        p["name"]: p["containerPort"]
+        for p in jp(manifests.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")
+    }
     for svc in manifests.of_kind("Service"):
         for port in jp(svc, "$.spec.ports[*]"):
             assert port["targetPort"] in container_ports, f"{svc['metadata']['name']} port {port['name']}"
 
 
 def test_container_ports_are_emqx_defaults(template):
-    cports = {p["name"]: p["containerPort"] for p in jp(template().statefulset, "$.spec.template.spec.containers[0].ports[*]")}
-    assert cports == {"mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084, "dashboard": 18083,
-                      "erlang-dist": 4370, "gen-rpc": 5369}
+    cports = {
+        p["name"]: p["containerPort"] for p in jp(template().statefulset, "$.spec.template.spec.containers[0].ports[*]")
+    }
+    assert cports == {
+        "mqtt": 1883,
+        "mqtts": 8883,
+        "ws": 8083,
+        "wss": 8084,
+        "dashboard": 18083,
+        "erlang-dist": 4370,
+        "gen-rpc": 5369,
+    }
 
 
 def test_client_service_defaults_to_cluster_ip_with_all_listeners(template):
     svc = template().one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "ClusterIP"
     assert {n: p["port"] for n, p in ports(svc).items()} == {
-        "mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084, "dashboard": 18083}
+        "mqtt": 1883,
+        "mqtts": 8883,
+        "ws": 8083,
+        "wss": 8084,
+        "dashboard": 18083,
+    }
 
 
 def test_load_balancer_options_reach_the_service(template):
-    svc = template({"service": {
-        "type": "LoadBalancer", "externalTrafficPolicy": "Local", "loadBalancerClass": "example.com/lb",
-        "loadBalancerSourceRanges": ["192.0.2.0/24"], "nodePorts": {"mqtt": 31883},
-        "annotations": {"a": "b"}, "ports": {"mqtt": 11883}}}).one("Service", "emqx-ee")
+    svc = template(
+        {
+            "service": {
+                "type": "LoadBalancer",
+                "externalTrafficPolicy": "Local",
+                "loadBalancerClass": "example.com/lb",
+                "loadBalancerSourceRanges": ["192.0.2.0/24"],
+                "nodePorts": {"mqtt": 31883},
+                "annotations": {"a": "b"},
+                "ports": {"mqtt": 11883},
+            }
+        }
+    ).one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "LoadBalancer"
     assert svc["spec"]["externalTrafficPolicy"] == "Local"
     assert svc["spec"]["loadBalancerClass"] == "example.com/lb"
     assert svc["spec"]["loadBalancerSourceRanges"] == ["192.0.2.0/24"]
-    assert ports(svc)["mqtt"] == {"name": "mqtt", "port": 11883, "targetPort": "mqtt", "protocol": "TCP", "nodePort": 31883}
+    assert ports(svc)["mqtt"] == {
+        "name": "mqtt",
+        "port": 11883,
+        "targetPort": "mqtt",
+        "protocol": "TCP",
+        "nodePort": 31883,
+    }
     assert "nodePort" not in ports(svc)["ws"]
     assert svc["metadata"]["annotations"] == {"a": "b"}
 

@@ -4,8 +4,8 @@ Uses kubernetes-validate's bundled OpenAPI schemas offline, in strict mode (unkn
 """
 
 import kubernetes_validate
-from kubernetes_validate.utils import all_versions
 import pytest
+from kubernetes_validate.utils import all_versions
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
-# kubectl) and etcd from the Go module proxy at the pinned versions, into the tool cache.
+# Build the local-cluster toolchain from the Go module proxy at the pinned versions, into the tool
+# cache: the Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl), etcd, kwok/kwokctl and CoreDNS. Reuses whatever the cache already holds.
 # k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces staging modules with local
 # paths), so a throwaway wrapper module requires it and maps each staging module to its v0.x tag.
 set -euo pipefail
@@ -55,3 +56,6 @@ build_etcd() {
 
 build_kubernetes
 build_etcd
+go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+go_install kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"

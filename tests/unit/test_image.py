@@ -1,0 +1,40 @@
+"""Image reference: appVersion by default, a tag, or a digest that wins."""
+
+import pytest
+import yaml
+
+from harness.query import jp
+from harness.tools import CHART
+
+pytestmark = pytest.mark.unit
+
+APP_VERSION = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+DIGEST = "sha256:" + "ab" * 32
+
+
+def images(m):
+    return {img for w in m.workloads() for img in jp(w, "$.spec.template.spec.containers[*].image")}
+
+
+def test_default_image_is_emqx_enterprise_at_app_version(template):
+    assert images(template()) == {f"emqx/emqx-enterprise:{APP_VERSION}"}
+
+
+def test_app_version_is_an_emqx_6_release():
+    assert APP_VERSION.startswith("6."), APP_VERSION
+
+
+def test_tag_and_repository(template):
+    assert images(template({"image": {"repository": "registry.local/emqx", "tag": "6.1.0"}})) == {
+        "registry.local/emqx:6.1.0"
+    }
+
+
+def test_digest_wins_over_tag(template):
+    assert images(template({"image": {"tag": "6.1.0", "digest": DIGEST}})) == {f"emqx/emqx-enterprise@{DIGEST}"}
+
+
+def test_pull_policy_and_secrets(template):
+    sts = template({"image": {"pullPolicy": "Always"}, "imagePullSecrets": [{"name": "regcred"}]}).statefulset
+    assert jp(sts, "$.spec.template.spec.containers[0].imagePullPolicy") == ["Always"]
+    assert sts["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]

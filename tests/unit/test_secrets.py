@@ -1,0 +1,103 @@
+"""Secrets never in a ConfigMap; cookie, dashboard password and license reach EMQX by secretKeyRef."""
+
+import base64
+
+import pytest
+
+from harness.helm import HelmError
+from harness.query import env_value
+from harness.scenarios import scenarios
+
+pytestmark = pytest.mark.unit
+
+SECRET_ENV = ("EMQX_NODE__COOKIE", "EMQX_DASHBOARD__DEFAULT_PASSWORD", "EMQX_LICENSE__KEY")
+
+
+def secret_values(manifests) -> set[str]:
+    values = set()
+    for secret in manifests.of_kind("Secret"):
+        values |= {base64.b64decode(v).decode() for v in secret.get("data", {}).values()}
+        values |= set(secret.get("stringData", {}).values())
+    return values
+
+
+def test_no_configmap_holds_a_secret(manifests):
+    secrets = secret_values(manifests)
+    assert secrets, f"{manifests.source}: expected at least one Secret value to look for"
+    for cm in manifests.of_kind("ConfigMap"):
+        for key, value in cm["data"].items():
+            assert key not in SECRET_ENV, f"ConfigMap/{cm['metadata']['name']} has {key}"
+            assert value not in secrets, f"ConfigMap/{cm['metadata']['name']} {key} holds a secret value"
+
+
+def test_secret_env_comes_from_secret_key_refs(manifests):
+    sts = manifests.statefulset
+    for name in ("EMQX_NODE__COOKIE", "EMQX_DASHBOARD__DEFAULT_PASSWORD"):
+        entry = env_value(sts, name)
+        assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], f"{name}: {entry}"
+
+
+def test_generated_secret_holds_cookie_and_password_and_is_kept_on_uninstall(template):
+    secret = template().one("Secret", "emqx-ee")
+    assert set(secret["data"]) == {"erlang-cookie", "dashboard-password"}
+    assert len(base64.b64decode(secret["data"]["erlang-cookie"])) >= 32
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_license_key_goes_to_the_secret(template):
+    m = template({"license": {"key": "evaluation"}})
+    assert base64.b64decode(m.one("Secret", "emqx-ee")["data"]["license-key"]).decode() == "evaluation"
+    assert env_value(m.statefulset, "EMQX_LICENSE__KEY")["valueFrom"]["secretKeyRef"] == {
+        "name": "emqx-ee",
+        "key": "license-key",
+    }
+
+
+def test_no_license_env_without_a_license(template):
+    env = template().statefulset["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert "EMQX_LICENSE__KEY" not in [e["name"] for e in env]
+
+
+def test_existing_secrets_replace_the_generated_one(template):
+    m = template(
+        {
+            "auth": {
+                "erlangCookie": {"existingSecret": "vault-cookie", "existingSecretKey": "c"},
+                "dashboard": {"existingSecret": "vault-dash", "existingSecretKey": "p"},
+            },
+            "license": {"existingSecret": "vault-license", "existingSecretKey": "l", "key": "ignored"},
+        }
+    )
+    assert m.maybe("Secret") is None, "every credential comes from an existing Secret"
+    sts = m.statefulset
+    assert env_value(sts, "EMQX_NODE__COOKIE")["valueFrom"]["secretKeyRef"] == {"name": "vault-cookie", "key": "c"}
+    assert env_value(sts, "EMQX_DASHBOARD__DEFAULT_PASSWORD")["valueFrom"]["secretKeyRef"] == {
+        "name": "vault-dash",
+        "key": "p",
+    }
+    assert env_value(sts, "EMQX_LICENSE__KEY")["valueFrom"]["secretKeyRef"] == {"name": "vault-license", "key": "l"}
+
+
+def test_existing_secrets_scenario_uses_its_secret(template):
+    scenario = next(s for s in scenarios() if s.name == "06-existing-secrets")
+    m = template(scenario.values)
+    refs = {n: env_value(m.statefulset, n)["valueFrom"]["secretKeyRef"]["name"] for n in SECRET_ENV}
+    assert set(refs.values()) == {"emqx-credentials"}, refs
+    assert m.maybe("Secret", "emqx-ee") is None
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "node.cookie",
+        "license.key",
+        "dashboard.default_password",
+        "node.name",
+        "dashboard.default_username",
+        "node.data_dir",
+    ],
+)
+def test_owned_or_secret_keys_are_refused_in_emqx_config(template, key):
+    with pytest.raises(HelmError) as err:
+        template({"emqxConfig": {key: "x"}})
+    assert f"emqxConfig.{key} cannot be set here" in err.value.stderr

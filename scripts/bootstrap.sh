@@ -45,6 +45,9 @@ helm_tool() {
 python_env
 helm_tool helm 4 "$HELM_VERSION"
 helm_tool helm3 3 "$HELM3_VERSION"
+# chart-testing: the proxy refuses to list its versions, which plain `go install` needs.
+go_wrapped ct github.com/helm/chart-testing/v3 "$CHART_TESTING_VERSION" github.com/helm/chart-testing/v3/ct \
+  "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CHART_TESTING_VERSION"
 if [[ ${1:-} == --cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh"
 fi

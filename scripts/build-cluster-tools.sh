@@ -41,21 +41,10 @@ build_kubernetes() {
   log "kubernetes $KV built in $((SECONDS - start))s"
 }
 
-build_etcd() {
-  have_version etcd "$ETCD_VERSION" && { log "etcd $ETCD_VERSION cached"; return 0; }
-  # etcd's root module has replace directives; its server module builds the etcd main package.
-  local src="$CACHE/src/etcd-$ETCD_VERSION"
-  mkdir -p "$src"
-  log "building etcd $ETCD_VERSION through a wrapper module in $src"
-  printf 'module local/etcdtools\n\ngo 1.26\n' >"$src/go.mod"
-  echo "package etcdtools" >"$src/doc.go"
-  (cd "$src" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
-    && go build -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
-  stamp etcd "$ETCD_VERSION"
-}
 
 build_kubernetes
-build_etcd
+# etcd's root module has replace directives; its server module builds the etcd main package.
+go_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"

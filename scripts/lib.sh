@@ -28,3 +28,18 @@ go_install() {
   rm -rf "$tmp"
   stamp "$name" "$version"
 }
+
+# go_wrapped BINARY MODULE VERSION PACKAGE [ldflags]: build a main package whose module cannot be
+# `go install`ed directly (replace directives, or a module path the proxy will not list), through
+# a throwaway wrapper module in the cache that requires MODULE@VERSION.
+go_wrapped() {
+  local name=$1 module=$2 version=$3 pkg=$4 ldflags=${5:-}
+  have_version "$name" "$version" && return 0
+  local src="$CACHE/src/$name-$version"
+  log "building $name $version from $module through a wrapper module in $src"
+  mkdir -p "$src"
+  printf 'module local/%s\n\ngo 1.26\n' "$name" >"$src/go.mod"
+  echo "package wrapper" >"$src/doc.go"
+  (cd "$src" && go get "$pkg@$version" && go build -ldflags "-s -w $ldflags" -o "$BIN/$name" "$pkg")
+  stamp "$name" "$version"
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Bring a local Kubernetes cluster up or down for the smoke suite and the demo.
+#   scripts/cluster.sh up       idempotent: reuses a running cluster, repairs what is missing
+#   scripts/cluster.sh down     removes the cluster and everything it wrote
+#   scripts/cluster.sh status
+# Writes $STATE/kubeconfig and $STATE/cluster.env (runtime, kubeconfig, DNS server) for the tests.
+# Runtime: kind where a Docker engine answers, otherwise kwok running the real control plane
+# (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built from source) plus CoreDNS.
+# Force one with CLUSTER_RUNTIME=kind or CLUSTER_RUNTIME=kwok.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+NAME=emqx-ee
+STATE=${EMQX_EE_STATE:-$ROOT/.work}
+KCFG="$STATE/kubeconfig"
+export KWOK_WORKDIR="$STATE/kwok"
+PY="$CACHE/venv/bin/python"
+mkdir -p "$STATE"
+
+runtime() {
+  if [[ -n ${CLUSTER_RUNTIME:-} ]]; then echo "$CLUSTER_RUNTIME"
+  elif [[ -f "$STATE/cluster.env" ]]; then sed -n 's/^CLUSTER_RUNTIME=//p' "$STATE/cluster.env"
+  elif docker info >/dev/null 2>&1; then echo kind
+  else echo kwok; fi
+}
+
+api_ready() { kubectl --kubeconfig "$KCFG" get --raw /readyz >/dev/null 2>&1; }
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local limit=$1 what=$2; shift 2
+  local start=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS - start > limit )) && { log "timed out after ${limit}s waiting for $what"; return 1; }
+    printf '   waiting for %s (%ss)\r' "$what" $((SECONDS - start)) >&2; sleep 1
+  done
+  printf '   %s: ok after %ss          \n' "$what" $((SECONDS - start)) >&2
+}
+
+kwok_config() {
+  cat <<YAML
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  kubeVersion: ${KUBERNETES_VERSION}
+  etcdVersion: ${ETCD_VERSION#v}
+  bindAddress: 127.0.0.1   # nothing listens beyond loopback
+  kubeAuthorization: true
+  kubeAdmission: true      # PodSecurity admission judges the pods for real
+  kubeApiserverBinary: $BIN/kube-apiserver
+  kubeControllerManagerBinary: $BIN/kube-controller-manager
+  kubeSchedulerBinary: $BIN/kube-scheduler
+  kubectlBinary: $BIN/kubectl
+  etcdBinary: $BIN/etcd
+  kwokControllerBinary: $BIN/kwok
+---
+YAML
+  cat "$ROOT/scripts/cluster/kwok-stages.yaml"
+}
+
+start_coredns() {
+  local pidfile="$STATE/coredns.pid"
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "CoreDNS already serving on $(cat "$STATE/dns-server")"; return 0
+  fi
+  local port; port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$STATE/Corefile" <<COREFILE
+.:$port {
+    bind 127.0.0.1
+    errors
+    kubernetes cluster.local {
+        kubeconfig $KCFG
+    }
+}
+COREFILE
+  log "starting CoreDNS $COREDNS_VERSION on 127.0.0.1:$port (kubernetes plugin, zone cluster.local)"
+  nohup coredns -conf "$STATE/Corefile" >"$STATE/coredns.log" 2>&1 &
+  echo $! >"$pidfile"
+  echo "127.0.0.1:$port" >"$STATE/dns-server"
+  wait_for 60 "CoreDNS answers for kubernetes.default" \
+    "$PY" -c "import dns.resolver as r; x=r.Resolver(configure=False); x.nameservers=['127.0.0.1']; x.port=$port; x.resolve('kubernetes.default.svc.cluster.local', 'A', tcp=True)"
+}
+
+up_kwok() {
+  "$ROOT/scripts/bootstrap.sh" --cluster
+  if api_ready; then
+    log "kwok cluster $NAME already running"
+  else
+    kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
+    kwok_config >"$STATE/kwokctl.yaml"
+    log "creating kwok cluster $NAME (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
+    kwokctl create cluster --name "$NAME" --config "$STATE/kwokctl.yaml" --kubeconfig "$KCFG" --wait 2m
+    wait_for 120 "kube-apiserver /readyz" api_ready
+  fi
+  kubectl --kubeconfig "$KCFG" apply -f "$ROOT/scripts/cluster/kwok-nodes.yaml" -f "$ROOT/scripts/cluster/storageclass.yaml" >/dev/null
+  wait_for 120 "3 Ready nodes" kubectl --kubeconfig "$KCFG" wait --for=condition=Ready node --all --timeout=2s
+  (cd "$ROOT/tests" && "$PY" -m harness.volumes --kubeconfig "$KCFG" --free 24)
+  start_coredns
+  write_env kwok "$(cat "$STATE/dns-server")"
+}
+
+up_kind() {
+  "$ROOT/scripts/bootstrap.sh"
+  go_install kind "sigs.k8s.io/kind@$KIND_VERSION"
+  if kind get clusters 2>/dev/null | grep -qx "$NAME"; then
+    log "kind cluster $NAME already running"
+    kind get kubeconfig --name "$NAME" >"$KCFG"
+  else
+    log "creating kind cluster $NAME (kind $KIND_VERSION and its default node image)"
+    kind create cluster --name "$NAME" --config "$ROOT/scripts/cluster/kind.yaml" --kubeconfig "$KCFG" --wait 300s
+  fi
+  # Cluster DNS is reached through a port-forward to kube-dns that the tests open themselves.
+  write_env kind ""
+}
+
+write_env() {
+  printf 'CLUSTER_RUNTIME=%s\nKUBECONFIG=%s\nDNS_SERVER=%s\n' "$1" "$KCFG" "$2" >"$STATE/cluster.env"
+  log "cluster ready ($1): export KUBECONFIG=$KCFG"
+}
+
+down() {
+  case $(runtime) in
+    kind) command -v kind >/dev/null && kind delete cluster --name "$NAME" || true ;;
+    kwok)
+      [[ -f "$STATE/coredns.pid" ]] && kill "$(cat "$STATE/coredns.pid")" 2>/dev/null || true
+      command -v kwokctl >/dev/null && kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true ;;
+  esac
+  rm -rf "$STATE"
+  log "cluster $NAME removed"
+}
+
+case ${1:-} in
+  up) "up_$(runtime)" ;;
+  down) down ;;
+  status)
+    if api_ready; then cat "$STATE/cluster.env"; kubectl --kubeconfig "$KCFG" get nodes -L topology.kubernetes.io/zone
+    else echo "no cluster running"; exit 1; fi ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

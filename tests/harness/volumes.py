@@ -1,0 +1,65 @@
+"""A pool of pre-created PersistentVolumes for the local kwok cluster (static provisioning).
+
+No volume plugin runs on a simulated node, so volumes are created ahead, as an administrator of a
+bare-metal cluster would; binding them to claims is left to the real scheduler and PV controller.
+Run as `python -m harness.volumes --free N` to make sure N volumes are Available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import subprocess
+
+from .tools import tool
+
+POOL_LABEL = "emqx-ee.test/volume-pool"
+STORAGE_CLASS = "standard"
+CAPACITY = "20Gi"
+
+
+def free_volumes(kubeconfig: str) -> int:
+    out = subprocess.run(
+        [tool("kubectl"), "--kubeconfig", kubeconfig, "get", "pv", "-l", POOL_LABEL, "-o", "json"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return sum(1 for pv in json.loads(out)["items"] if pv.get("status", {}).get("phase") == "Available")
+
+
+def volume(name: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": name, "labels": {POOL_LABEL: "true"}},
+        "spec": {
+            "capacity": {"storage": CAPACITY},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": STORAGE_CLASS,
+            "hostPath": {"path": f"/var/lib/emqx-ee-pool/{name}"},
+        },
+    }
+
+
+def ensure_free_volumes(kubeconfig: str, count: int) -> int:
+    """Create volumes until `count` are Available; returns how many were created."""
+    missing = count - free_volumes(kubeconfig)
+    if missing <= 0:
+        return 0
+    items = [volume(f"pool-{secrets.token_hex(4)}") for _ in range(missing)]
+    subprocess.run(
+        [tool("kubectl"), "--kubeconfig", kubeconfig, "apply", "-f", "-"],
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
+        check=True, capture_output=True, text=True,
+    )
+    return missing
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--free", type=int, default=24)
+    args = parser.parse_args()
+    created = ensure_free_volumes(args.kubeconfig, args.free)
+    print(f"volume pool: {created} created, {args.free} or more Available")

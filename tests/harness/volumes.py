@@ -22,7 +22,9 @@ CAPACITY = "20Gi"
 def free_volumes(kubeconfig: str) -> int:
     out = subprocess.run(
         [tool("kubectl"), "--kubeconfig", kubeconfig, "get", "pv", "-l", POOL_LABEL, "-o", "json"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return sum(1 for pv in json.loads(out)["items"] if pv.get("status", {}).get("phase") == "Available")
 
@@ -51,7 +53,9 @@ def ensure_free_volumes(kubeconfig: str, count: int) -> int:
     subprocess.run(
         [tool("kubectl"), "--kubeconfig", kubeconfig, "apply", "-f", "-"],
         input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return missing
 

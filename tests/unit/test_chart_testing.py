@@ -17,7 +17,11 @@ def test_ct_lint_passes():
     path = os.pathsep.join([str(Path(tool("helm")).parent), str(Path(sys.executable).parent), os.environ["PATH"]])
     proc = subprocess.run(
         [tool("ct"), "lint", "--config", "ct.yaml", "--charts", "charts/emqx-ee"],
-        cwd=ROOT, env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "All charts linted successfully" in proc.stdout

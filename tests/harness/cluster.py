@@ -1,0 +1,182 @@
+"""The smoke suite's view of the local cluster: connection, helm releases, waits, DNS, diagnostics.
+
+scripts/cluster.sh writes .work/cluster.env (runtime, kubeconfig, DNS server). On kwok, CoreDNS
+serves the cluster's DNS on a loopback port; on kind the harness port-forwards to kube-dns.
+Queries go over TCP, which both paths support.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dns.resolver
+
+from .helm import HelmError
+from .tools import CHART, ROOT, Helm, tool
+
+STATE = Path(os.environ.get("EMQX_EE_STATE", ROOT / ".work"))
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    runtime: str  # "kwok" or "kind"
+    kubeconfig: str
+    dns_server: str  # host:port, empty on kind until port-forwarded
+
+
+def cluster_info() -> ClusterInfo | None:
+    """The cluster scripts/cluster.sh brought up, or None when there is none."""
+    env_file = STATE / "cluster.env"
+    if not env_file.exists():
+        return None
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+    return ClusterInfo(values["CLUSTER_RUNTIME"], values["KUBECONFIG"], values.get("DNS_SERVER", ""))
+
+
+def progress(message: str) -> None:
+    """Long waits say what they wait for (shown with pytest -s and in failure reports)."""
+    print(f"    .. {message}", file=sys.stderr, flush=True)
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 120, interval: float = 0.5) -> Any:
+    """Poll `check` until it returns something truthy; raise TimeoutError naming `what`."""
+    start = time.monotonic()
+    last_report = start
+    while True:
+        result = check()
+        if result:
+            return result
+        now = time.monotonic()
+        if now - start > timeout:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        if now - last_report >= 10:
+            progress(f"still waiting for {what} ({now - start:.0f}s)")
+            last_report = now
+        time.sleep(interval)
+
+
+class Kubectl:
+    """kubectl against the local cluster, JSON in and out."""
+
+    def __init__(self, kubeconfig: str):
+        self.kubeconfig = kubeconfig
+
+    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [tool("kubectl"), "--kubeconfig", self.kubeconfig, *args]
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+        return proc
+
+    def get(self, kind: str, namespace: str, name: str | None = None, selector: str | None = None) -> Any:
+        args = ["get", kind, "-n", namespace, "-o", "json"]
+        if name:
+            args.insert(2, name)
+        if selector:
+            args += ["-l", selector]
+        data = json.loads(self.run(*args).stdout)
+        return data["items"] if "items" in data else data
+
+    def exists(self, kind: str, namespace: str, name: str) -> bool:
+        return self.run("get", kind, name, "-n", namespace, check=False).returncode == 0
+
+
+class Release:
+    """One Helm release of the chart in one namespace."""
+
+    def __init__(self, helm: Helm, kubeconfig: str, namespace: str, name: str = "emqx-ee"):
+        self.helm, self.kubeconfig, self.namespace, self.name = helm, kubeconfig, namespace, name
+
+    def _helm(self, *args: str, values: Mapping[str, Any] | None = None) -> str:
+        cmd = [self.helm.path, *args, "--kubeconfig", self.kubeconfig, "--namespace", self.namespace]
+        if values is not None:
+            cmd += ["-f", "-"]
+        proc = subprocess.run(cmd, input=json.dumps(values or {}), capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise HelmError(cmd, proc.returncode, proc.stderr)
+        return proc.stdout
+
+    def install(self, values: Mapping[str, Any] | None = None) -> str:
+        progress(f"{self.helm} install {self.name} in {self.namespace}")
+        return self._helm("install", self.name, str(CHART), values=values or {})
+
+    def upgrade(self, values: Mapping[str, Any] | None = None) -> str:
+        """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""
+        progress(f"{self.helm} upgrade {self.name} in {self.namespace}")
+        return self._helm("upgrade", self.name, str(CHART), values=values or {})
+
+    def uninstall(self) -> str:
+        progress(f"{self.helm} uninstall {self.name} in {self.namespace}")
+        return self._helm("uninstall", self.name, "--wait", "--timeout", "180s")
+
+    def test(self) -> str:
+        progress(f"{self.helm} test {self.name}")
+        return self._helm("test", self.name, "--timeout", "300s")
+
+    def status(self) -> str:
+        return self._helm("status", self.name)
+
+
+class Dns:
+    """DNS queries over TCP to the cluster's DNS server."""
+
+    def __init__(self, server: str):
+        host, port = server.rsplit(":", 1)
+        self.resolver = dns.resolver.Resolver(configure=False)
+        self.resolver.nameservers = [host]
+        self.resolver.port = int(port)
+        self.resolver.lifetime = 5
+
+    def query(self, name: str, rdtype: str) -> list[Any]:
+        try:
+            return list(self.resolver.resolve(name, rdtype, tcp=True))
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+
+    def a(self, name: str) -> set[str]:
+        return {r.address for r in self.query(name, "A")}
+
+    def srv_targets(self, name: str) -> set[str]:
+        return {r.target.to_text(omit_final_dot=True) for r in self.query(name, "SRV")}
+
+
+def port_forward_dns(kubeconfig: str) -> tuple[subprocess.Popen, str]:
+    """On kind: forward a loopback port to kube-dns (TCP) so the tests can query cluster DNS."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            tool("kubectl"),
+            "--kubeconfig",
+            kubeconfig,
+            "-n",
+            "kube-system",
+            "port-forward",
+            "svc/kube-dns",
+            f"{port}:53",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = f"127.0.0.1:{port}"
+    wait_until(lambda: Dns(server).a("kubernetes.default.svc.cluster.local"), "kube-dns port-forward", timeout=60)
+    return proc, server
+
+
+def diagnostics(kubectl: Kubectl, namespace: str) -> str:
+    """What a person debugging a failed smoke test looks at first."""
+    parts = []
+    for args in (["get", "statefulsets,pods,pvc,jobs", "-o", "wide"], ["get", "events", "--sort-by=.lastTimestamp"]):
+        proc = kubectl.run(*args, "-n", namespace, check=False)
+        parts.append(f"$ kubectl -n {namespace} {' '.join(args)}\n{proc.stdout}{proc.stderr}")
+    return "\n".join(parts)

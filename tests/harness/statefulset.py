@@ -1,0 +1,77 @@
+"""Observing the chart's StatefulSet on a live cluster: its pods by ordinal, claims, readiness, rollouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cluster import Kubectl, progress, wait_until
+
+
+def ordinal(pod: dict[str, Any]) -> int:
+    return int(pod["metadata"]["name"].rsplit("-", 1)[1])
+
+
+def is_ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def ready_since(pod: dict[str, Any]) -> str:
+    return next(c["lastTransitionTime"] for c in pod["status"]["conditions"] if c["type"] == "Ready")
+
+
+def pods(kubectl: Kubectl, namespace: str, release: str = "emqx-ee") -> list[dict[str, Any]]:
+    """The StatefulSet's pods (not helm test pods), by ordinal."""
+    found = kubectl.get(
+        "pods", namespace, selector=f"app.kubernetes.io/name=emqx-ee,app.kubernetes.io/instance={release}"
+    )
+    return sorted(found, key=ordinal)
+
+
+def claims(kubectl: Kubectl, namespace: str) -> dict[str, dict[str, Any]]:
+    return {c["metadata"]["name"]: c for c in kubectl.get("pvc", namespace)}
+
+
+def wait_ready(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emqx-ee", timeout: float = 300) -> None:
+    """Wait until the StatefulSet has exactly `replicas` Ready pods on its current revision."""
+
+    def done() -> bool:
+        sts = kubectl.get("statefulset", namespace, name)
+        status = sts.get("status", {})
+        current = [
+            p
+            for p in pods(kubectl, namespace, sts["metadata"]["labels"]["app.kubernetes.io/instance"])
+            if not p["metadata"].get("deletionTimestamp")
+        ]
+        return (
+            status.get("observedGeneration") == sts["metadata"]["generation"]
+            and status.get("readyReplicas", 0) == replicas == len(current)
+            and all(is_ready(p) for p in current)
+        )
+
+    progress(f"waiting for {replicas} Ready pods of {namespace}/{name}")
+    wait_until(done, f"{replicas} Ready pods of StatefulSet {namespace}/{name}", timeout=timeout)
+
+
+def scale(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emqx-ee") -> None:
+    progress(f"scaling {namespace}/{name} to {replicas}")
+    kubectl.run("scale", f"statefulset/{name}", "-n", namespace, f"--replicas={replicas}")
+
+
+def wait_updated(kubectl: Kubectl, namespace: str, updated: int, name: str = "emqx-ee", timeout: float = 300) -> None:
+    """Wait until `updated` pods run the StatefulSet's update revision and all pods are Ready."""
+
+    def done() -> bool:
+        sts = kubectl.get("statefulset", namespace, name)
+        status = sts.get("status", {})
+        revision = status.get("updateRevision")
+        current = pods(kubectl, namespace, sts["metadata"]["labels"]["app.kubernetes.io/instance"])
+        on_revision = [p for p in current if p["metadata"]["labels"].get("controller-revision-hash") == revision]
+        return (
+            status.get("observedGeneration") == sts["metadata"]["generation"]
+            and len(on_revision) == updated
+            and all(is_ready(p) for p in current)
+            and len(current) == sts["spec"]["replicas"]
+        )
+
+    progress(f"waiting for {updated} updated pods of {namespace}/{name}")
+    wait_until(done, f"{updated} pods of {namespace}/{name} on the update revision", timeout=timeout)

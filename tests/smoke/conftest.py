@@ -1,0 +1,126 @@
+"""Fixtures of the smoke suite: the local cluster, a fresh Pod-Security-restricted namespace per test
+(pods, claims and events printed when the test fails), and helm releases.
+
+Namespaces are deleted as each test ends, and the session waits for all of them to be gone at the
+end: the namespace controller needs 5-15 s per namespace, which would otherwise add up test by test.
+
+Without a cluster the smoke tests skip with a loud reason; scripts/test.sh always brings one up and
+sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytest_helm_charts.clusters import Cluster
+from pytest_helm_charts.k8s.namespace import ensure_namespace_exists
+
+from harness.cluster import (
+    ClusterInfo,
+    Dns,
+    Kubectl,
+    Release,
+    cluster_info,
+    diagnostics,
+    port_forward_dns,
+    progress,
+    wait_until,
+)
+from harness.tools import Helm, tool
+from harness.volumes import ensure_free_volumes
+
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> ClusterInfo:
+    info = cluster_info()
+    if info is None:
+        reason = "NO CLUSTER: smoke tests need `scripts/cluster.sh up` (scripts/test.sh does it for you)"
+        if os.environ.get("EMQX_EE_REQUIRE_CLUSTER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # pytest-helm-charts reads KUBECONFIG and runs `kubectl` from PATH: point both at the local cluster.
+    os.environ["KUBECONFIG"] = info.kubeconfig
+    os.environ["PATH"] = f"{Path(tool('kubectl')).parent}{os.pathsep}{os.environ['PATH']}"
+    return info
+
+
+@pytest.fixture(scope="session")
+def kubectl(cluster: ClusterInfo) -> Kubectl:
+    return Kubectl(cluster.kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def dns(cluster: ClusterInfo) -> Iterator[Dns]:
+    if cluster.dns_server:
+        yield Dns(cluster.dns_server)
+        return
+    forward, server = port_forward_dns(cluster.kubeconfig)
+    try:
+        yield Dns(server)
+    finally:
+        forward.terminate()
+
+
+@pytest.fixture(scope="session")
+def deleted_namespaces(kubectl: Kubectl) -> Iterator[list[str]]:
+    """Namespaces deleted during the session; waits at the end until the cluster has removed them."""
+    names: list[str] = []
+    yield names
+    if not names:
+        return
+    progress(f"waiting for {len(names)} test namespaces to be removed")
+
+    def all_gone() -> bool:
+        existing = {n["metadata"]["name"] for n in json.loads(kubectl.run("get", "ns", "-o", "json").stdout)["items"]}
+        return not existing & set(names)
+
+    wait_until(all_gone, "test namespaces to be removed", timeout=300, interval=1)
+
+
+@pytest.fixture
+def namespace(
+    request: pytest.FixtureRequest,
+    cluster: ClusterInfo,
+    kube_cluster: Cluster,
+    kubectl: Kubectl,
+    deleted_namespaces: list[str],
+) -> Iterator[str]:
+    """A fresh namespace that enforces Pod Security "restricted", deleted when the test ends."""
+    if cluster.runtime == "kwok":
+        ensure_free_volumes(cluster.kubeconfig, 16)
+    name = f"smoke-{secrets.token_hex(3)}"
+    created, _ = ensure_namespace_exists(kube_cluster.kube_client, name, extra_metadata={"labels": RESTRICTED})
+    yield name
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
+    created.delete()
+    deleted_namespaces.append(name)
+
+
+@pytest.fixture
+def release(cluster: ClusterInfo, namespace: str, helm4: Helm) -> Callable[..., Release]:
+    """Factory of releases of the chart in this test's namespace (Helm 4 unless told otherwise)."""
+
+    def _release(name: str = "emqx-ee", helm: Helm | None = None) -> Release:
+        return Release(helm or helm4, cluster.kubeconfig, namespace, name)
+
+    return _release

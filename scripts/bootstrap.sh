@@ -48,6 +48,9 @@ helm_tool helm3 3 "$HELM3_VERSION"
 # chart-testing: the proxy refuses to list its versions, which plain `go install` needs.
 go_wrapped ct github.com/helm/chart-testing/v3 "$CHART_TESTING_VERSION" github.com/helm/chart-testing/v3/ct \
   "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CHART_TESTING_VERSION"
+# helm-docs generates the chart README's parameter table; a unit test fails when it is stale.
+go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION" \
+  "-X main.version=$HELM_DOCS_VERSION"
 if [[ ${1:-} == --cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh"
 fi

@@ -109,10 +109,11 @@ class Release:
         progress(f"{self.helm} install {self.name} in {self.namespace}")
         return self._helm("install", self.name, str(CHART), values=values or {})
 
-    def upgrade(self, values: Mapping[str, Any] | None = None) -> str:
+    def upgrade(self, values: Mapping[str, Any] | None = None, install: bool = False) -> str:
         """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""
         progress(f"{self.helm} upgrade {self.name} in {self.namespace}")
-        return self._helm("upgrade", self.name, str(CHART), values=values or {})
+        extra = ("--install",) if install else ()
+        return self._helm("upgrade", *extra, self.name, str(CHART), values=values or {})
 
     def uninstall(self) -> str:
         progress(f"{self.helm} uninstall {self.name} in {self.namespace}")

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone on a fresh machine: builds or reuses the pinned tools,
+# brings up the local cluster, lints the harness, then runs the unit (render) and smoke (cluster)
+# suites in one pytest run. Extra arguments go to pytest (e.g. -m unit, -k storage).
+# A cluster this script starts is removed at the end; set KEEP_CLUSTER=1 to keep it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+already_up=no
+"$ROOT/scripts/cluster.sh" status >/dev/null 2>&1 && already_up=yes
+"$ROOT/scripts/cluster.sh" up
+if [[ $already_up == no && ${KEEP_CLUSTER:-0} != 1 ]]; then
+  trap '"$ROOT/scripts/cluster.sh" down' EXIT
+fi
+
+log "ruff check tests scripts"
+"$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts"
+log "pytest (unit + smoke)"
+cd "$ROOT"
+EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" --durations=10 "$@"

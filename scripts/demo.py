@@ -34,8 +34,13 @@ def show(kubectl: Kubectl, *args: str) -> None:
 
 
 def claim_table(kubectl: Kubectl) -> None:
-    show(kubectl, "get", "pvc", "-o",
-         "custom-columns=CLAIM:.metadata.name,STATUS:.status.phase,VOLUME:.spec.volumeName,UID:.metadata.uid")
+    show(
+        kubectl,
+        "get",
+        "pvc",
+        "-o",
+        "custom-columns=CLAIM:.metadata.name,STATUS:.status.phase,VOLUME:.spec.volumeName,UID:.metadata.uid",
+    )
 
 
 def main() -> None:

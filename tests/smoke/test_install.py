@@ -6,9 +6,11 @@ On kwok, "Ready" is the simulated kubelet's verdict (no EMQX process runs); on k
 
 import pytest
 
+from harness.cluster import wait_until
 from harness.helm import HelmError
 from harness.scenarios import scenarios
 from harness.statefulset import pods, wait_ready
+from harness.tools import helm as helm_cli
 
 pytestmark = pytest.mark.smoke
 
@@ -25,9 +27,7 @@ def test_scenario_installs_and_becomes_ready(release, kubectl, namespace, cluste
     assert not refused, [e["message"] for e in refused]
 
 
-def test_helm3_installs_the_chart_too(release, kubectl, namespace, helm4):
-    from harness.tools import helm as helm_cli
-
+def test_helm3_installs_the_chart_too(release, kubectl, namespace):
     release(helm=helm_cli(3)).install({})
     wait_ready(kubectl, namespace, 1)
 
@@ -42,8 +42,6 @@ def test_restricted_namespace_refuses_a_privileged_pod(release, kubectl, namespa
             for e in kubectl.get("events", namespace)
             if e["reason"] == "FailedCreate" and "restricted" in e["message"]
         ]
-
-    from harness.cluster import wait_until
 
     messages = wait_until(refusal, "a PodSecurity FailedCreate event", timeout=60)
     assert "privileged" in messages[0], messages

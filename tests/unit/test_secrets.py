@@ -101,3 +101,13 @@ def test_owned_or_secret_keys_are_refused_in_emqx_config(template, key):
     with pytest.raises(HelmError) as err:
         template({"emqxConfig": {key: "x"}})
     assert f"emqxConfig.{key} cannot be set here" in err.value.stderr
+
+
+@pytest.mark.parametrize(
+    "path", ["bridges.mqtt.cloud.password", "authentication.jwt.secret", "connectors.http.x.api_key"]
+)
+def test_secret_looking_settings_are_refused_in_emqx_config(template, path):
+    with pytest.raises(HelmError) as err:
+        template({"emqxConfig": {path: "s3cr3t"}})
+    assert f"emqxConfig.{path} looks like a secret" in err.value.stderr
+    assert "valueFrom.secretKeyRef" in err.value.stderr

@@ -176,6 +176,9 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- if hasKey $owned $env -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
 {{- end -}}
+{{- if regexMatch "(?i)(password|passwd|secret|token|api_key)$" $entry.path -}}
+{{- fail (printf "emqxConfig.%s looks like a secret and would land in a ConfigMap: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
+{{- end -}}
 {{- end -}}
 {{- $env := dict
   "EMQX_CLUSTER__DISCOVERY_STRATEGY" "dns"

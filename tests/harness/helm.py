@@ -1,6 +1,6 @@
 """`helm template` as a function: values in as data, read-only manifests out, one render per input.
 
-Every distinct (helm binary, chart, values, release, namespace, extra args) is rendered once per
+Every distinct (helm binary, chart, values, release, namespace) is rendered once per
 test session. The manifests are frozen so that no test can change what another test sees.
 """
 
@@ -120,11 +120,10 @@ def render(
     release: str = RELEASE,
     namespace: str = NAMESPACE,
     chart: Path = CHART,
-    args: tuple[str, ...] = (),
 ) -> Manifests:
     """Render the chart with `helm template`; raises HelmError with helm's stderr on failure."""
     values_json = json.dumps(values or {}, sort_keys=True)
-    cmd = [helm.path, "template", release, str(chart), "--namespace", namespace, "-f", "-", *args]
+    cmd = [helm.path, "template", release, str(chart), "--namespace", namespace, "-f", "-"]
 
     def produce() -> Manifests:
         docs = [d for d in yaml.safe_load_all(_run(cmd, values_json)) if d]

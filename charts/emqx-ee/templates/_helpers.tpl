@@ -92,35 +92,31 @@ app.kubernetes.io/part-of: emqx
 {{- end -}}
 {{- end -}}
 
-{{- /* Where the license key comes from: a dict with secret name and key, empty when no license is set. */ -}}
+{{- /* Where a credential comes from, as JSON {name, key}: the user's existing Secret when
+`.source.existingSecret` is set, else the chart's own Secret under `.key`. */ -}}
+{{- define "emqx-ee.secretRef" -}}
+{{- if .source.existingSecret -}}
+{{- toJson (dict "name" .source.existingSecret "key" .source.existingSecretKey) -}}
+{{- else -}}
+{{- toJson (dict "name" (include "emqx-ee.secretName" .ctx) "key" .key) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Source of the license key; empty when no license is set. */ -}}
 {{- define "emqx-ee.licenseSecretRef" -}}
-{{- if .Values.license.existingSecret -}}
-{{- toJson (dict "name" .Values.license.existingSecret "key" .Values.license.existingSecretKey) -}}
-{{- else if .Values.license.key -}}
-{{- toJson (dict "name" (include "emqx-ee.secretName" .) "key" "license-key") -}}
+{{- if or .Values.license.existingSecret .Values.license.key -}}
+{{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.license "key" "license-key") -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* Source of the Erlang cookie: an existing Secret or the chart's own. */ -}}
+{{- /* Source of the Erlang cookie. */ -}}
 {{- define "emqx-ee.cookieSecretRef" -}}
-{{- with .Values.auth.erlangCookie -}}
-{{- if .existingSecret -}}
-{{- toJson (dict "name" .existingSecret "key" .existingSecretKey) -}}
-{{- else -}}
-{{- toJson (dict "name" (include "emqx-ee.secretName" $) "key" "erlang-cookie") -}}
-{{- end -}}
-{{- end -}}
+{{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.auth.erlangCookie "key" "erlang-cookie") -}}
 {{- end -}}
 
-{{- /* Source of the dashboard administrator password: an existing Secret or the chart's own. */ -}}
+{{- /* Source of the dashboard administrator password. */ -}}
 {{- define "emqx-ee.dashboardSecretRef" -}}
-{{- with .Values.auth.dashboard -}}
-{{- if .existingSecret -}}
-{{- toJson (dict "name" .existingSecret "key" .existingSecretKey) -}}
-{{- else -}}
-{{- toJson (dict "name" (include "emqx-ee.secretName" $) "key" "dashboard-password") -}}
-{{- end -}}
-{{- end -}}
+{{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.auth.dashboard "key" "dashboard-password") -}}
 {{- end -}}
 
 {{- /* A generated secret value that survives upgrades: reuse the one in the live Secret (lookup), else

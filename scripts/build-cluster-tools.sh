@@ -41,7 +41,6 @@ build_kubernetes() {
   log "kubernetes $KV built in $((SECONDS - start))s"
 }
 
-
 build_kubernetes
 # etcd's root module has replace directives; its server module builds the etcd main package.
 go_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3

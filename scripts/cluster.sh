@@ -24,6 +24,9 @@ runtime() {
   else echo kwok; fi
 }
 
+# harness_py CODE: run Python with the test harness importable (one DNS client, one port picker).
+harness_py() { (cd "$ROOT/tests" && "$PY" -c "$1"); }
+
 api_ready() { kubectl --kubeconfig "$KCFG" get --raw /readyz >/dev/null 2>&1; }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -63,7 +66,7 @@ start_coredns() {
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     log "CoreDNS already serving on $(cat "$STATE/dns-server")"; return 0
   fi
-  local port; port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  local port; port=$(harness_py 'from harness.cluster import free_port; print(free_port())')
   cat >"$STATE/Corefile" <<COREFILE
 .:$port {
     bind 127.0.0.1
@@ -77,8 +80,8 @@ COREFILE
   nohup coredns -conf "$STATE/Corefile" >"$STATE/coredns.log" 2>&1 &
   echo $! >"$pidfile"
   echo "127.0.0.1:$port" >"$STATE/dns-server"
-  wait_for 60 "CoreDNS answers for kubernetes.default" \
-    "$PY" -c "import dns.resolver as r; x=r.Resolver(configure=False); x.nameservers=['127.0.0.1']; x.port=$port; x.resolve('kubernetes.default.svc.cluster.local', 'A', tcp=True)"
+  wait_for 60 "CoreDNS answers for kubernetes.default" harness_py \
+    "from harness.cluster import Dns; assert Dns('127.0.0.1:$port').a('kubernetes.default.svc.cluster.local')"
 }
 
 up_kwok() {

@@ -20,7 +20,7 @@ from typing import Any
 
 import dns.resolver
 
-from .helm import HelmError
+from .helm import run
 from .tools import CHART, ROOT, Helm, tool
 
 STATE = Path(os.environ.get("EMQX_EE_STATE", ROOT / ".work"))
@@ -100,10 +100,7 @@ class Release:
         cmd = [self.helm.path, *args, "--kubeconfig", self.kubeconfig, "--namespace", self.namespace]
         if values is not None:
             cmd += ["-f", "-"]
-        proc = subprocess.run(cmd, input=json.dumps(values or {}), capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            raise HelmError(cmd, proc.returncode, proc.stderr)
-        return proc.stdout
+        return run(cmd, json.dumps(values or {}))
 
     def install(self, values: Mapping[str, Any] | None = None) -> str:
         progress(f"{self.helm} install {self.name} in {self.namespace}")
@@ -122,9 +119,6 @@ class Release:
     def test(self) -> str:
         progress(f"{self.helm} test {self.name}")
         return self._helm("test", self.name, "--timeout", "300s")
-
-    def status(self) -> str:
-        return self._helm("status", self.name)
 
 
 class Dns:
@@ -150,11 +144,16 @@ class Dns:
         return {r.target.to_text(omit_final_dot=True) for r in self.query(name, "SRV")}
 
 
-def port_forward_dns(kubeconfig: str) -> tuple[subprocess.Popen, str]:
-    """On kind: forward a loopback port to kube-dns (TCP) so the tests can query cluster DNS."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def port_forward_dns(kubeconfig: str) -> tuple[subprocess.Popen, str]:
+    """On kind: forward a loopback port to kube-dns (TCP) so the tests can query cluster DNS."""
+    port = free_port()
     proc = subprocess.Popen(
         [
             tool("kubectl"),

@@ -92,7 +92,8 @@ class Manifests:
 _cache: dict[str, Any] = {}
 
 
-def _run(cmd: list[str], stdin: str) -> str:
+def run(cmd: list[str], stdin: str = "") -> str:
+    """Run a helm command with `stdin`; its stdout, or HelmError carrying helm's stderr."""
     proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise HelmError(cmd, proc.returncode, proc.stderr)
@@ -126,7 +127,7 @@ def render(
     cmd = [helm.path, "template", release, str(chart), "--namespace", namespace, "-f", "-"]
 
     def produce() -> Manifests:
-        docs = [d for d in yaml.safe_load_all(_run(cmd, values_json)) if d]
+        docs = [d for d in yaml.safe_load_all(run(cmd, values_json)) if d]
         return Manifests(docs, f"{helm} template {release} {values_json}")
 
     return _cached(("template", cmd, values_json), produce)
@@ -140,7 +141,7 @@ def notes(
     cmd = [helm.path, "install", release, str(CHART), "--namespace", namespace, "--dry-run=client", "-f", "-"]
 
     def produce() -> str:
-        out = _run(cmd, values_json)
+        out = run(cmd, values_json)
         return out.split("\nNOTES:\n", 1)[1] if "\nNOTES:\n" in out else ""
 
     return _cached(("notes", cmd, values_json), produce)

@@ -32,7 +32,7 @@ def claims(kubectl: Kubectl, namespace: str) -> dict[str, dict[str, Any]]:
 
 
 def wait_ready(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emqx-ee", timeout: float = 300) -> None:
-    """Wait until the StatefulSet has exactly `replicas` Ready pods on its current revision."""
+    """Wait until the StatefulSet has exactly `replicas` pods, all Ready."""
 
     def done() -> bool:
         sts = kubectl.get("statefulset", namespace, name)

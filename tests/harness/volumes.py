@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import subprocess
 
-from .tools import tool
+from .cluster import Kubectl
 
 POOL_LABEL = "emqx-ee.test/volume-pool"
 STORAGE_CLASS = "standard"
@@ -20,12 +19,7 @@ CAPACITY = "20Gi"
 
 
 def free_volumes(kubeconfig: str) -> int:
-    out = subprocess.run(
-        [tool("kubectl"), "--kubeconfig", kubeconfig, "get", "pv", "-l", POOL_LABEL, "-o", "json"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = Kubectl(kubeconfig).run("get", "pv", "-l", POOL_LABEL, "-o", "json").stdout
     return sum(1 for pv in json.loads(out)["items"] if pv.get("status", {}).get("phase") == "Available")
 
 
@@ -50,13 +44,7 @@ def ensure_free_volumes(kubeconfig: str, count: int) -> int:
     if missing <= 0:
         return 0
     items = [volume(f"pool-{secrets.token_hex(4)}") for _ in range(missing)]
-    subprocess.run(
-        [tool("kubectl"), "--kubeconfig", kubeconfig, "apply", "-f", "-"],
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}),
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    Kubectl(kubeconfig).run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     return missing
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from harness.cluster import Dns, Kubectl, Release, cluster_info, port_forward_dns  # noqa: E402
-from harness.statefulset import claims, pods, scale, wait_ready  # noqa: E402
+from harness.statefulset import claim_of, claims, node_host, pods, scale, wait_ready  # noqa: E402
 from harness.tools import helm  # noqa: E402
 
 NAMESPACE = "emqx-demo"
@@ -87,8 +87,7 @@ def main() -> None:
             forward.terminate()
     say("EMQX discovers its peers through these SRV records; each node is named emqx@<its SRV target>:")
     for pod in pods(kubectl, NAMESPACE):
-        host = next(e["value"] for e in pod["spec"]["containers"][0]["env"] if e["name"] == "EMQX_HOST")
-        say(f"{pod['metadata']['name']}: emqx@{host.replace('$(POD_NAME)', pod['metadata']['name'])}")
+        say(f"{pod['metadata']['name']}: emqx@{node_host(pod)}")
 
     title("Per-pod storage: one PersistentVolumeClaim per ordinal, from volumeClaimTemplates")
     claim_table(kubectl)
@@ -116,9 +115,8 @@ def main() -> None:
     show(kubectl, "delete", "pod", "emqx-ee-1")
     wait_ready(kubectl, NAMESPACE, 3)
     new = pods(kubectl, NAMESPACE)[1]
-    volume = next(v for v in new["spec"]["volumes"] if v["name"] == "emqx-data")
     say(f"pod UID {old_uid} -> {new['metadata']['uid']} (a new pod), name {new['metadata']['name']},")
-    say(f"claim {volume['persistentVolumeClaim']['claimName']} (the same one)")
+    say(f"claim {claim_of(new)} (the same one)")
 
     title("Check the release: helm test runs the chart's test Job")
     if info.runtime == "kwok":

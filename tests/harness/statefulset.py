@@ -19,6 +19,21 @@ def ready_since(pod: dict[str, Any]) -> str:
     return next(c["lastTransitionTime"] for c in pod["status"]["conditions"] if c["type"] == "Ready")
 
 
+def data_volume(pod: dict[str, Any]) -> dict[str, Any]:
+    """The pod's `emqx-data` volume (a claim, or an emptyDir without persistence)."""
+    return next(v for v in pod["spec"]["volumes"] if v["name"] == "emqx-data")
+
+
+def claim_of(pod: dict[str, Any]) -> str:
+    return data_volume(pod)["persistentVolumeClaim"]["claimName"]
+
+
+def node_host(pod: dict[str, Any]) -> str:
+    """The host part of the pod's EMQX node name: EMQX_HOST with $(POD_NAME) expanded as the kubelet does."""
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    return env["EMQX_HOST"].replace("$(POD_NAME)", pod["metadata"]["name"])
+
+
 def pods(kubectl: Kubectl, namespace: str, release: str = "emqx-ee") -> list[dict[str, Any]]:
     """The StatefulSet's pods (not helm test pods), by ordinal."""
     found = kubectl.get(

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from harness.cluster import wait_until
-from harness.statefulset import claims, pods, scale, wait_ready, wait_updated
+from harness.statefulset import claim_of, claims, pods, scale, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
 
@@ -17,10 +17,6 @@ BASE = {"license": {"key": "evaluation"}, "minReadySeconds": 0}
 
 def uids(found):
     return {name: c["metadata"]["uid"] for name, c in found.items()}
-
-
-def claim_of(pod):
-    return next(v for v in pod["spec"]["volumes"] if v["name"] == "emqx-data")["persistentVolumeClaim"]["claimName"]
 
 
 def test_scaling_keeps_and_reattaches_claims(release, kubectl, namespace):

@@ -9,17 +9,12 @@ a long readiness delay holds the pods unready while EMQX runs.
 import pytest
 
 from harness.cluster import wait_until
-from harness.statefulset import is_ready, pods, wait_ready
+from harness.statefulset import is_ready, node_host, pods, wait_ready
 
 pytestmark = pytest.mark.smoke
 
 THREE = {"replicaCount": 3, "license": {"key": "evaluation"}}
 HEADLESS = "emqx-ee-headless.{ns}.svc.cluster.local"
-
-
-def node_host(pod):
-    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
-    return env["EMQX_HOST"].replace("$(POD_NAME)", pod["metadata"]["name"])
 
 
 def test_pods_have_stable_names_hostnames_and_subdomain(release, kubectl, namespace):

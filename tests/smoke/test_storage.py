@@ -6,7 +6,7 @@ On kwok, volumes come from a pool of pre-created PVs in the `standard` StorageCl
 
 import pytest
 
-from harness.statefulset import claims, pods, wait_ready
+from harness.statefulset import claim_of, claims, data_volume, pods, wait_ready
 
 pytestmark = pytest.mark.smoke
 
@@ -21,8 +21,7 @@ def test_each_pod_gets_its_own_bound_claim(release, kubectl, namespace):
         claim = found[f"emqx-data-{pod['metadata']['name']}"]
         assert claim["status"]["phase"] == "Bound", claim["status"]
         volumes.add(claim["spec"]["volumeName"])
-        data = next(v for v in pod["spec"]["volumes"] if v["name"] == "emqx-data")
-        assert data["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        assert claim_of(pod) == claim["metadata"]["name"]
         mount = next(m for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == "emqx-data")
         assert mount["mountPath"] == "/opt/emqx/data"
     assert len(volumes) == 3, "every pod must have a volume of its own"
@@ -32,5 +31,4 @@ def test_no_persistence_creates_no_claims(release, kubectl, namespace):
     release().install({"persistence": {"enabled": False}})
     wait_ready(kubectl, namespace, 1)
     assert claims(kubectl, namespace) == {}
-    data = next(v for v in pods(kubectl, namespace)[0]["spec"]["volumes"] if v["name"] == "emqx-data")
-    assert "emptyDir" in data
+    assert "emptyDir" in data_volume(pods(kubectl, namespace)[0])

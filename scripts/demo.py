@@ -118,9 +118,9 @@ def main() -> None:
     say(f"pod UID {old_uid} -> {new['metadata']['uid']} (a new pod), name {new['metadata']['name']},")
     say(f"claim {claim_of(new)} (the same one)")
 
-    title("Check the release: helm test runs the chart's test Job")
+    title("Check the release: helm test runs the chart's test Pod")
     if info.runtime == "kwok":
-        say("(on kwok the Job's pod is completed by the simulator; on kind curl asks every node for /status)")
+        say("(on kwok the test pod is completed by the simulator; on kind curl asks every node for /status)")
     print(release.test().rstrip())
 
     title("Look around yourself")

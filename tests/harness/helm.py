@@ -88,6 +88,12 @@ class Manifests:
         """Every object with a pod template."""
         return [d for d in self.docs if d["kind"] in ("StatefulSet", "Deployment", "DaemonSet", "Job")]
 
+    def pod_specs(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(object, pod spec) of everything that runs pods: workloads' templates and bare Pods (helm test)."""
+        return [(d, d["spec"]["template"]["spec"]) for d in self.workloads()] + [
+            (d, d["spec"]) for d in self.of_kind("Pod")
+        ]
+
 
 _cache: dict[str, Any] = {}
 

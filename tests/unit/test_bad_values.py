@@ -7,7 +7,6 @@ from harness.helm import HelmError
 pytestmark = pytest.mark.unit
 
 CASES = {
-    "image-tag-number": ({"image": {"tag": 6.2}}, "image/tag"),
     "replica-count-string": ({"replicaCount": "3"}, "replicaCount"),
     "replica-count-negative": ({"replicaCount": -1}, "replicaCount"),
     "unknown-root-key": ({"replicas": 3}, "replicas"),
@@ -27,16 +26,20 @@ CASES = {
     "node-port-range": ({"service": {"type": "NodePort", "nodePorts": {"mqtt": 80}}}, "nodePorts/mqtt"),
     "probe-period-zero": ({"readinessProbe": {"periodSeconds": 0}}, "readinessProbe/periodSeconds"),
     "liveness-success-threshold": ({"livenessProbe": {"successThreshold": 2}}, "livenessProbe/successThreshold"),
-    "replicas-without-license": ({"replicaCount": 3}, "license.key=evaluation"),
-    "node-ports-on-cluster-ip": ({"service": {"nodePorts": {"mqtt": 31883}}}, "service.nodePorts needs service.type"),
-    "traffic-policy-on-cluster-ip": (
-        {"service": {"externalTrafficPolicy": "Local"}},
-        "service.externalTrafficPolicy needs",
+    "image-tag-integer": ({"image": {"tag": 6}}, "--set-string image.tag"),
+    "image-tag-float-loses-digits": ({"image": {"tag": 6.10}}, "read as the number 6.1"),
+    "pdb-max-unavailable-zero": ({"podDisruptionBudget": {"maxUnavailable": 0}}, "podDisruptionBudget/maxUnavailable"),
+    "pdb-max-unavailable-zero-percent": (
+        {"podDisruptionBudget": {"maxUnavailable": "0%"}},
+        "podDisruptionBudget/maxUnavailable",
     ),
-    "source-ranges-on-node-port": (
-        {"service": {"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}},
-        "service.loadBalancerSourceRanges",
+    "pdb-min-available-all": (
+        {"replicaCount": 3, "license": {"key": "e"}, "podDisruptionBudget": {"minAvailable": 3}},
+        "podDisruptionBudget.minAvailable=3 with replicaCount=3",
     ),
+    "service-port-removed": ({"service": {"ports": {"mqtts": None}}}, "missing property 'mqtts'"),
+    "gitops-without-existing-secrets": ({"auth": {"generate": False}}, "/auth/erlangCookie/existingSecret"),
+    "unknown-guard": ({"upgradeGuards": {"allowEverything": True}}, "allowEverything"),
     "emqx-config-bad-path": ({"emqxConfig": {"log console": "x"}}, "emqxConfig"),
     "emqx-config-cookie": ({"emqxConfig": {"node": {"cookie": "x"}}}, "emqxConfig.node.cookie"),
     "anti-affinity-preset": ({"podAntiAffinityPreset": "medium"}, "podAntiAffinityPreset"),

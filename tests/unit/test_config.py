@@ -10,7 +10,7 @@ CHECKSUM = "$.spec.template.metadata.annotations['checksum/config']"
 
 
 def config(template, emqx_config):
-    return template({"emqxConfig": emqx_config}).one("ConfigMap")["data"]
+    return template({"emqxConfig": emqx_config}).one("ConfigMap", "emqx-ee-config")["data"]
 
 
 def test_dotted_and_nested_paths_map_to_double_underscores(template):
@@ -57,7 +57,7 @@ def test_config_change_rolls_the_pods(template):
 
 def test_dashboard_username_is_configurable(template):
     assert config(template, {})["EMQX_DASHBOARD__DEFAULT_USERNAME"] == "admin"
-    data = template({"auth": {"dashboard": {"username": "ops"}}}).one("ConfigMap")["data"]
+    data = template({"auth": {"dashboard": {"username": "ops"}}}).one("ConfigMap", "emqx-ee-config")["data"]
     assert data["EMQX_DASHBOARD__DEFAULT_USERNAME"] == "ops"
 
 

@@ -1,4 +1,5 @@
-"""The `helm test` hook: a Job that asks every node's stable DNS name for /status."""
+"""The `helm test` hook: a bare Pod (so `helm test --logs` prints it) that asks every node's stable DNS name for
+/status, kept when it fails so its output can be read."""
 
 import pytest
 
@@ -7,22 +8,42 @@ from harness.query import jp1
 pytestmark = pytest.mark.unit
 
 
-def test_hook_is_a_job_that_checks_every_ordinal(template):
+def test_hook_is_a_pod_that_checks_every_ordinal(template):
     m = template({"replicaCount": 3, "license": {"key": "evaluation"}})
-    job = m.one("Job")
-    assert job["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    script = jp1(job, "$.spec.template.spec.containers[0].args[0]")
+    pod = m.one("Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert pod["spec"]["restartPolicy"] == "Never"
+    script = jp1(pod, "$.spec.containers[0].args[0]")
     assert "seq 0 $((3 - 1))" in script
     assert "emqx-ee-$i.emqx-ee-headless.emqx.svc.cluster.local" in script
     assert ":18083/status" in script
+    assert m.maybe("Job") is None, "helm test --logs reads the logs of Pod hooks only"
 
 
-def test_hook_pods_are_not_selected_by_the_services(manifests):
-    job = manifests.maybe("Job")
-    labels = job["spec"]["template"]["metadata"]["labels"]
-    selector = manifests.statefulset["spec"]["selector"]["matchLabels"]
-    assert not all(labels.get(k) == v for k, v in selector.items()), "the test pod would join the Services"
+def test_a_failed_test_pod_stays_for_its_logs(template):
+    policy = template().one("Pod")["metadata"]["annotations"]["helm.sh/hook-delete-policy"].split(",")
+    assert "hook-failed" not in policy and "hook-succeeded" in policy, policy
+    assert "before-hook-creation" in policy, "a rerun must replace the kept pod"
+
+
+def test_hook_pod_is_not_selected_by_the_services_or_the_pdb(manifests):
+    pod = manifests.one("Pod")
+    labels = pod["metadata"]["labels"]
+    selectors = [s["spec"]["selector"] for s in manifests.of_kind("Service")]
+    selectors += [p["spec"]["selector"]["matchLabels"] for p in manifests.of_kind("PodDisruptionBudget")]
+    for selector in selectors:
+        assert not all(labels.get(k) == v for k, v in selector.items()), f"the test pod matches {selector}"
 
 
 def test_hook_can_be_disabled(template):
-    assert template({"tests": {"enabled": False}}).maybe("Job") is None
+    assert template({"tests": {"enabled": False}}).maybe("Pod") is None
+
+
+def test_no_hook_when_no_node_runs(template):
+    assert template({"replicaCount": 0}).maybe("Pod") is None
+
+
+def test_hook_pod_takes_annotations(template):
+    pod = template({"tests": {"annotations": {"sidecar.istio.io/inject": "false"}}}).one("Pod")
+    assert pod["metadata"]["annotations"]["sidecar.istio.io/inject"] == "false"
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"

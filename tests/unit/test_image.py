@@ -13,7 +13,7 @@ DIGEST = "sha256:" + "ab" * 32
 
 
 def images(m):
-    return {img for w in m.workloads() for img in jp(w, "$.spec.template.spec.containers[*].image")}
+    return {img for _, spec in m.pod_specs() for img in jp(spec, "$.containers[*].image")}
 
 
 def test_default_image_is_emqx_enterprise_at_app_version(template):

@@ -1,7 +1,6 @@
-"""NOTES.txt: warnings first, then commands for the chosen Service type, then `helm test`.
-
-Rendered with Helm 4's client-only dry run; Helm 3's `install --dry-run` needs a reachable cluster.
-"""
+"""NOTES.txt: warnings first, then commands for the chosen Service type, what `helm uninstall` keeps, then
+`helm test`. These are install NOTES (Helm 4's client-only dry run; Helm 3's needs a reachable cluster);
+the upgrade NOTES need the live StatefulSet and are checked in tests/smoke/test_upgrade_notes.py."""
 
 import pytest
 
@@ -9,12 +8,20 @@ from harness.helm import notes
 
 pytestmark = pytest.mark.unit
 
+LICENSED = {"license": {"existingSecret": "lic"}}
+
 
 def test_default_notes_have_no_warning_and_end_with_helm_test(helm4):
     text = notes(helm4)
     assert "WARNING" not in text
+    assert "is starting as StatefulSet emqx/emqx-ee with 1 node(s)" in text
     assert "kubectl -n emqx port-forward svc/emqx-ee 1883:1883" in text
-    assert text.strip().splitlines()[-1].strip() == "helm test emqx-ee -n emqx"
+    assert text.strip().splitlines()[-1].strip() == "helm test emqx-ee -n emqx --logs"
+
+
+def test_one_node_is_named_not_given_a_range(helm4):
+    assert "(pods emqx-ee-0, stable names)" in notes(helm4)
+    assert "(pods emqx-ee-0..2, stable names)" in notes(helm4, {"replicaCount": 3, **LICENSED})
 
 
 def test_no_persistence_warns_first(helm4):
@@ -22,11 +29,41 @@ def test_no_persistence_warns_first(helm4):
     assert text.lstrip().startswith("WARNING: persistence.enabled=false"), text[:200]
 
 
-def test_license_in_values_and_exposed_dashboard_warn(helm4):
+def test_license_in_values_and_load_balanced_dashboard_warn(helm4):
     text = notes(helm4, {"license": {"key": "evaluation"}, "service": {"type": "LoadBalancer"}})
     assert "license.existingSecret" in text and "dashboard (port 18083) is exposed" in text
+    assert "service.loadBalancerSourceRanges" in text
     assert "status.loadBalancer.ingress[0].ip" in text
 
 
-def test_node_port_commands(helm4):
-    assert "jsonpath='{.spec.ports[?(@.name==\"mqtt\")].nodePort}'" in notes(helm4, {"service": {"type": "NodePort"}})
+def test_node_port_warning_points_at_node_port_values(helm4):
+    text = notes(helm4, {"service": {"type": "NodePort"}})
+    warning = next(line for line in text.splitlines() if line.startswith("WARNING"))
+    assert "service.nodePorts.dashboard" in warning
+    assert "loadBalancerSourceRanges" not in text, "that value does not exist for NodePort"
+    assert "jsonpath='{.spec.ports[?(@.name==\"mqtt\")].nodePort}'" in text
+
+
+def test_uninstall_keeps_claims_secret_and_identity_and_says_how_to_purge(helm4):
+    text = notes(helm4)
+    assert "Uninstalling keeps the data" in text
+    assert "kubectl -n emqx delete pvc,secret -l app.kubernetes.io/instance=emqx-ee" in text
+    assert "kubectl -n emqx delete configmap emqx-ee-identity" in text
+
+
+def test_claims_deleted_with_the_release_are_called_so(helm4):
+    text = notes(helm4, {"persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete"}})
+    assert "whenDeleted=Delete removes them" in text
+
+
+def test_zero_replicas_is_a_full_stop(helm4):
+    text = notes(helm4, {"replicaCount": 0})
+    assert "is stopped (replicaCount=0)" in text and "--set replicaCount=<N>" in text
+    for absent in ("is starting", "helm test", "exec emqx-ee-0", "0..-1"):
+        assert absent not in text, f"{absent!r} makes no sense with no node"
+
+
+@pytest.mark.parametrize("guard", ["allowIdentityChange", "allowCookieChange"])
+def test_escape_hatches_warn_to_be_dropped(helm4, guard):
+    text = notes(helm4, {"upgradeGuards": {guard: True}})
+    assert f"WARNING: upgradeGuards.{guard} is on" in text and "Leave it out of the next command" in text

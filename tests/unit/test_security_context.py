@@ -70,9 +70,9 @@ def test_checker_catches_a_privileged_pod():
 
 
 def test_every_workload_meets_restricted(manifests):
-    for workload in manifests.workloads():
-        problems = restricted_violations(workload["spec"]["template"]["spec"])
-        assert not problems, f"{manifests.source} {workload['kind']}/{workload['metadata']['name']}: {problems}"
+    for owner, pod_spec in manifests.pod_specs():
+        problems = restricted_violations(pod_spec)
+        assert not problems, f"{manifests.source} {owner['kind']}/{owner['metadata']['name']}: {problems}"
 
 
 def test_emqx_runs_as_the_image_user_with_a_read_only_root(manifests):
@@ -89,10 +89,8 @@ def test_emqx_runs_as_the_image_user_with_a_read_only_root(manifests):
 
 
 def test_no_api_token_is_mounted(manifests):
-    for workload in manifests.workloads():
-        assert workload["spec"]["template"]["spec"]["automountServiceAccountToken"] is False, workload["metadata"][
-            "name"
-        ]
+    for owner, pod_spec in manifests.pod_specs():
+        assert pod_spec["automountServiceAccountToken"] is False, f"{owner['kind']}/{owner['metadata']['name']}"
     for sa in manifests.of_kind("ServiceAccount"):
         assert sa["automountServiceAccountToken"] is False
 

@@ -50,7 +50,7 @@ def test_node_name_prefix_is_fixed_per_release(manifests):
 
 
 def test_discovery_queries_the_headless_service_srv_records(manifests, scenario):
-    cm = manifests.one("ConfigMap")
+    cm = manifests.one("ConfigMap", "emqx-ee-config")
     sts = manifests.statefulset
     domain = scenario.values.get("clusterDomain", "cluster.local")
     assert cm["data"]["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == "dns"

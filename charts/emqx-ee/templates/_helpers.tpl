@@ -38,12 +38,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "emqx-ee.labels" -}}
 helm.sh/chart: {{ include "emqx-ee.chart" . }}
 {{ include "emqx-ee.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | toString | trunc 63 | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: emqx
 {{- with .Values.commonLabels }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{- /* Labels of the helm test Pod: the chart's labels under another name, so that no Service or
+PodDisruptionBudget selects it. */ -}}
+{{- define "emqx-ee.testLabels" -}}
+{{- include "emqx-ee.labels" . | fromYaml | merge (dict "app.kubernetes.io/name" (printf "%s-test" (include "emqx-ee.name" .)) "app.kubernetes.io/component" "test") | toYaml -}}
 {{- end -}}
 
 {{- /* Pod template labels: selector labels plus podLabels, so a chart upgrade alone never rolls the brokers. */ -}}
@@ -119,18 +125,6 @@ app.kubernetes.io/part-of: emqx
 {{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.auth.dashboard "key" "dashboard-password") -}}
 {{- end -}}
 
-{{- /* A generated secret value that survives upgrades: reuse the one in the live Secret (lookup), else
-make a new random one. Under `helm template` lookup sees nothing, so each render gets a fresh value. */ -}}
-{{- define "emqx-ee.stableRandom" -}}
-{{- $live := lookup "v1" "Secret" (include "emqx-ee.namespace" .ctx) (include "emqx-ee.secretName" .ctx) -}}
-{{- $existing := dig "data" .key "" ($live | default dict) -}}
-{{- if $existing -}}
-{{- $existing -}}
-{{- else -}}
-{{- randAlphaNum 40 | b64enc -}}
-{{- end -}}
-{{- end -}}
-
 {{- /* Flatten emqxConfig into EMQX_* variables: `a.b` or nested {a: {b: ...}} both become EMQX_A__B.
 Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- define "emqx-ee.flattenConfig" -}}
@@ -188,27 +182,21 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- toYaml $env -}}
 {{- end -}}
 
-{{- /* Cross-field rules the schema cannot express. Each message names the value to change. */ -}}
+{{- /* Cross-field rules the schema cannot express (values.schema.json holds the others, so that
+`helm lint`, editors and `helm install` refuse the same values). Each message names the value. */ -}}
 {{- define "emqx-ee.validate" -}}
 {{- $v := .Values -}}
-{{- if and (gt (int $v.replicaCount) 1) (not (include "emqx-ee.licenseSecretRef" .)) -}}
-{{- fail (printf "replicaCount=%d needs an EMQX license on every node (EMQX 5.9+ runs only one node without one): set license.key (for a trial: --set license.key=evaluation) or license.existingSecret" (int $v.replicaCount)) -}}
-{{- end -}}
-{{- if eq $v.service.type "ClusterIP" -}}
-{{- if $v.service.nodePorts -}}
-{{- fail "service.nodePorts needs service.type NodePort or LoadBalancer" -}}
-{{- end -}}
-{{- if $v.service.externalTrafficPolicy -}}
-{{- fail "service.externalTrafficPolicy needs service.type NodePort or LoadBalancer" -}}
-{{- end -}}
-{{- end -}}
-{{- if and (ne $v.service.type "LoadBalancer") (or $v.service.loadBalancerSourceRanges $v.service.loadBalancerClass) -}}
-{{- fail "service.loadBalancerSourceRanges and service.loadBalancerClass need service.type LoadBalancer" -}}
+{{- if not (kindIs "string" $v.image.tag) -}}
+{{- fail (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
 {{- end -}}
 {{- range $name, $_ := $v.service.nodePorts -}}
 {{- if not (hasKey $v.service.ports $name) -}}
 {{- fail (printf "service.nodePorts.%s: no such port; use one of %s" $name (keys $v.service.ports | sortAlpha | join ", ")) -}}
 {{- end -}}
+{{- end -}}
+{{- $pdb := $v.podDisruptionBudget -}}
+{{- if and $pdb.enabled (gt (int $v.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int $v.replicaCount)) -}}
+{{- fail (printf "podDisruptionBudget.minAvailable=%d with replicaCount=%d would block every node drain: use a smaller number, or podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int $v.replicaCount)) -}}
 {{- end -}}
 {{- $host := printf "%s-%d.%s" (include "emqx-ee.fullname" .) (int $v.replicaCount) (include "emqx-ee.headlessServiceFqdn" .) -}}
 {{- if gt (len $host) 253 -}}

@@ -1,0 +1,101 @@
+"""Cross-field rules live in values.schema.json, so `helm lint --strict`, editors with schema support and
+`helm install` all refuse the same values (under Helm 4 and Helm 3); each message names the value."""
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from harness.helm import HelmError, lint
+from harness.tools import CHART
+
+pytestmark = pytest.mark.unit
+
+SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
+
+# rule: (refused values, the value paths the message names, the same values made acceptable)
+RULES = {
+    "replicas-need-a-license": (
+        {"replicaCount": 3},
+        ["/license/key", "/license/existingSecret"],
+        {"replicaCount": 3, "license": {"existingSecret": "lic"}},
+    ),
+    "node-ports-need-node-port-or-load-balancer": (
+        {"service": {"nodePorts": {"mqtt": 31883}}},
+        ["/service/nodePorts"],
+        {"service": {"type": "NodePort", "nodePorts": {"mqtt": 31883}}},
+    ),
+    "traffic-policy-needs-node-port-or-load-balancer": (
+        {"service": {"externalTrafficPolicy": "Local"}},
+        ["/service/externalTrafficPolicy"],
+        {"service": {"type": "NodePort", "externalTrafficPolicy": "Local"}},
+    ),
+    "source-ranges-need-load-balancer": (
+        {"service": {"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}},
+        ["/service/loadBalancerSourceRanges"],
+        {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"]}},
+    ),
+    "load-balancer-class-needs-load-balancer": (
+        {"service": {"loadBalancerClass": "metallb"}},
+        ["/service/loadBalancerClass"],
+        {"service": {"type": "LoadBalancer", "loadBalancerClass": "metallb"}},
+    ),
+    "gitops-mode-needs-existing-secrets": (
+        {"auth": {"generate": False}},
+        ["/auth/erlangCookie/existingSecret", "/auth/dashboard/existingSecret"],
+        {"auth": {"generate": False, "erlangCookie": {"existingSecret": "c"}, "dashboard": {"existingSecret": "d"}}},
+    ),
+}
+
+
+def merged(override, base=DEFAULTS):
+    """values.yaml with `override` on top, as Helm coalesces them (None removes a key)."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = merged(value, base[key])
+        else:
+            out[key] = value
+    return out
+
+
+def schema_errors(values) -> list[str]:
+    validator = jsonschema.Draft7Validator(SCHEMA)
+    return [e.message for e in validator.iter_errors(merged(values))]
+
+
+@pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))
+def test_the_schema_alone_refuses_what_helm_refuses(bad, paths, good):
+    """What an editor with schema support checks, with no Helm involved."""
+    assert schema_errors(bad), f"values.schema.json accepts {bad}"
+    assert not schema_errors(good), schema_errors(good)
+
+
+@pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))
+def test_helm_template_refuses_with_the_value_named(template, bad, paths, good):
+    with pytest.raises(HelmError) as caught:
+        template(bad)
+    for path in paths:
+        assert path in caught.value.stderr, caught.value.stderr
+    assert "goroutine" not in caught.value.stderr
+    template(good)
+
+
+@pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))
+def test_helm_lint_strict_refuses_the_same(helm, tmp_path, bad, paths, good):
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump(bad))
+    with pytest.raises(HelmError) as caught:
+        lint(helm, values)
+    for path in paths:
+        assert path in caught.value.stderr, caught.value.stderr
+    values.write_text(yaml.safe_dump(good))
+    lint(helm, values)
+
+
+def test_values_yaml_meets_its_own_schema():
+    assert not schema_errors({})

@@ -102,9 +102,9 @@ class Release:
             cmd += ["-f", "-"]
         return run(cmd, json.dumps(values or {}))
 
-    def install(self, values: Mapping[str, Any] | None = None) -> str:
+    def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART) -> str:
         progress(f"{self.helm} install {self.name} in {self.namespace}")
-        return self._helm("install", self.name, str(CHART), values=values or {})
+        return self._helm("install", self.name, str(chart), values=values or {})
 
     def upgrade(self, values: Mapping[str, Any] | None = None, install: bool = False) -> str:
         """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""
@@ -119,6 +119,26 @@ class Release:
     def test(self) -> str:
         progress(f"{self.helm} test {self.name}")
         return self._helm("test", self.name, "--timeout", "300s")
+
+    def status(self) -> dict[str, Any]:
+        return json.loads(self._helm("status", self.name, "-o", "json"))
+
+    def state(self, kubectl: Kubectl) -> dict[str, Any]:
+        """Everything a refused upgrade must leave as it was: the release record, and the spec and data of
+        every object of the release (by its instance label), pods and claims by UID."""
+        status = self.status()
+        selector = f"app.kubernetes.io/instance={self.name}"
+        objects = {}
+        for kind in ("statefulset", "service", "configmap", "secret", "pod", "pvc", "poddisruptionbudget"):
+            for obj in kubectl.get(kind, self.namespace, selector=selector):
+                meta = obj["metadata"]
+                objects[f"{kind}/{meta['name']}"] = {
+                    "uid": meta["uid"],
+                    "generation": meta.get("generation"),
+                    "annotations": meta.get("annotations", {}),
+                    "content": obj.get("spec") if kind in ("statefulset", "service") else obj.get("data"),
+                }
+        return {"release": (status["version"], status["info"]["status"]), "objects": objects}
 
 
 class Dns:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import tarfile
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +56,27 @@ class Helm:
 
 def helm(major: int) -> Helm:
     return Helm(major, tool("helm" if major == 4 else "helm3"))
+
+
+def chart_from_git(version: str, into: Path) -> Path:
+    """The chart as it was at its newest commit with Chart.yaml `version`, extracted under `into` (to install
+    a released version and upgrade it to the working tree). Fails when the clone's history lacks it."""
+    chart = CHART.relative_to(ROOT)
+    log = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "--format=%H", "--", f"{chart}/Chart.yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for commit in log:
+        shown = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{commit}:{chart}/Chart.yaml"], capture_output=True, text=True
+        ).stdout
+        if f"\nversion: {version}\n" in f"\n{shown}":
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", commit, str(chart)], capture_output=True, check=True
+            ).stdout
+            with tarfile.open(fileobj=BytesIO(archive)) as tar:
+                tar.extractall(into, filter="data")
+            return into / chart
+    raise FileNotFoundError(f"no commit of {chart}/Chart.yaml has version {version} (shallow clone?)")

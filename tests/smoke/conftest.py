@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,22 @@ def deleted_namespaces(kubectl: Kubectl) -> Iterator[list[str]]:
     wait_until(all_gone, "test namespaces to be removed", timeout=300, interval=1)
 
 
+@contextmanager
+def fresh_namespace(
+    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, deleted: list[str], failed: Callable[[], bool]
+) -> Iterator[str]:
+    """A new namespace that enforces Pod Security "restricted"; what the cluster saw is printed on failure."""
+    if cluster.runtime == "kwok":
+        ensure_free_volumes(cluster.kubeconfig, 16)
+    name = f"smoke-{secrets.token_hex(3)}"
+    created, _ = ensure_namespace_exists(kube_cluster.kube_client, name, extra_metadata={"labels": RESTRICTED})
+    yield name
+    if failed():
+        print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
+    created.delete()
+    deleted.append(name)
+
+
 @pytest.fixture
 def namespace(
     request: pytest.FixtureRequest,
@@ -103,17 +120,32 @@ def namespace(
     kubectl: Kubectl,
     deleted_namespaces: list[str],
 ) -> Iterator[str]:
-    """A fresh namespace that enforces Pod Security "restricted", deleted when the test ends."""
-    if cluster.runtime == "kwok":
-        ensure_free_volumes(cluster.kubeconfig, 16)
-    name = f"smoke-{secrets.token_hex(3)}"
-    created, _ = ensure_namespace_exists(kube_cluster.kube_client, name, extra_metadata={"labels": RESTRICTED})
-    yield name
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
-    created.delete()
-    deleted_namespaces.append(name)
+    """A fresh namespace for this test, deleted when it ends."""
+
+    def failed() -> bool:
+        report = getattr(request.node, "report_call", None)
+        return report is not None and report.failed
+
+    with fresh_namespace(cluster, kube_cluster, kubectl, deleted_namespaces, failed) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def module_namespace(
+    request: pytest.FixtureRequest,
+    cluster: ClusterInfo,
+    kube_cluster: Cluster,
+    kubectl: Kubectl,
+    deleted_namespaces: list[str],
+) -> Iterator[str]:
+    """One namespace shared by the tests of a module (one install, many checks against it)."""
+    failures = request.session.testsfailed
+
+    def failed() -> bool:
+        return request.session.testsfailed > failures
+
+    with fresh_namespace(cluster, kube_cluster, kubectl, deleted_namespaces, failed) as name:
+        yield name
 
 
 @pytest.fixture

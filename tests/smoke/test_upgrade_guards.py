@@ -71,6 +71,10 @@ REFUSALS = {
     "access-modes": ({"persistence": {"accessModes": ["ReadWriteOncePod"]}}, ["persistence.accessModes"]),
     "claim-labels": ({"persistence": {"labels": {"tier": "gold"}}}, ["persistence.labels"]),
     "pod-management": ({"podManagementPolicy": "OrderedReady"}, ["podManagementPolicy: live Parallel"]),
+    "selector-even-with-the-identity-hatch": (
+        {"nameOverride": "broker", "fullnameOverride": "emqx-ee", "upgradeGuards": {"allowIdentityChange": True}},
+        ["nameOverride: selector", "--cascade=orphan"],
+    ),
     "cookie-from-other-secret": (
         {"auth": {"erlangCookie": {"existingSecret": "other-cookie", "existingSecretKey": "cookie"}}},
         ["auth.erlangCookie.existingSecret other-cookie", "split the cluster", "replicaCount=0"],

@@ -185,6 +185,13 @@ with the recipe, instead of letting the API server refuse half-way through the u
 {{- $v := $ctx.Values -}}
 {{- if and $sts (eq $sts.metadata.name (include "emqx-ee.fullname" $ctx)) (eq $sts.metadata.namespace (include "emqx-ee.namespace" $ctx)) -}}
 {{- $changes := list -}}
+{{- $selector := include "emqx-ee.selectorLabels" $ctx | fromYaml | toJson -}}
+{{- if ne (toJson $sts.spec.selector.matchLabels) $selector -}}
+{{- $changes = append $changes (printf "nameOverride: selector: live %s, values %s (the new StatefulSet will not adopt the running pods: delete them after the orphaning delete, so that new ones can take their names)" (toJson $sts.spec.selector.matchLabels) $selector) -}}
+{{- end -}}
+{{- if ne $sts.spec.serviceName (include "emqx-ee.headlessServiceName" $ctx) -}}
+{{- $changes = append $changes (printf "fullnameOverride or nameOverride: serviceName: live %s, values %s" $sts.spec.serviceName (include "emqx-ee.headlessServiceName" $ctx)) -}}
+{{- end -}}
 {{- if ne $sts.spec.podManagementPolicy $v.podManagementPolicy -}}
 {{- $changes = append $changes (printf "podManagementPolicy: live %s, values %s" $sts.spec.podManagementPolicy $v.podManagementPolicy) -}}
 {{- end -}}

@@ -282,3 +282,39 @@ def test_helm3_applies_the_same_guards(release, kubectl, namespace):
         rel.upgrade(with_values(CONFIG_CHANGE, {"emqxName": "broker"}))
     assert "emqxName" in caught.value.stderr and "refused before anything was applied" in caught.value.stderr
     assert rel.state(kubectl) == before
+
+
+def test_switch_to_gitops_mode_keeps_the_running_cookie(release, kubectl, namespace):
+    """auth.generate=false on a running release: accepted when the user's Secrets hold the running cookie."""
+    rel = release()
+    rel.install(BASE)
+    wait_ready(kubectl, namespace, 3)
+    cookie = secret_value(kubectl, namespace, "emqx-ee", "erlang-cookie")
+    create_secret(kubectl, namespace, "gitops-cookie", **{"erlang-cookie": cookie})
+    create_secret(kubectl, namespace, "gitops-dashboard", **{"dashboard-password": "from-git"})
+    gitops = {"generate": False, "dashboard": {"existingSecret": "gitops-dashboard"}}
+    with pytest.raises(HelmError):
+        rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "other-cookie"}}}))
+    rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "gitops-cookie"}}}))
+    assert env_of(kubectl, namespace)["EMQX_NODE__COOKIE"]["valueFrom"]["secretKeyRef"]["name"] == "gitops-cookie"
+    assert secret_value(kubectl, namespace, "emqx-ee", "erlang-cookie") == cookie, "the generated cookie is kept"
+
+
+@pytest.mark.parametrize(
+    ("cookie", "names"),
+    [
+        ("with a space", "backslash, quote or space"),
+        ("it's", "backslash, quote or space"),
+        ("back\\slash", "backslash, quote or space"),
+        ("x" * 256, "256 characters long"),
+        ("", "is empty"),
+    ],
+    ids=["space", "quote", "backslash", "too-long", "empty"],
+)
+def test_a_cookie_emqx_would_refuse_is_refused_at_install(release, kubectl, namespace, cookie, names):
+    create_secret(kubectl, namespace, "bad-cookie", cookie=cookie)
+    with pytest.raises(HelmError) as caught:
+        release().install({"auth": {"erlangCookie": {"existingSecret": "bad-cookie", "existingSecretKey": "cookie"}}})
+    message = caught.value.stderr
+    assert "Secret bad-cookie (key cookie)" in message and names in message, message
+    assert kubectl.get("statefulset", namespace) == []

@@ -67,3 +67,9 @@ def test_zero_replicas_is_a_full_stop(helm4):
 def test_escape_hatches_warn_to_be_dropped(helm4, guard):
     text = notes(helm4, {"upgradeGuards": {guard: True}})
     assert f"WARNING: upgradeGuards.{guard} is on" in text and "Leave it out of the next command" in text
+
+
+@pytest.mark.parametrize(("replicas", "warned"), [(1, False), (2, True), (3, False), (4, True), (5, False)])
+def test_even_node_counts_warn_that_a_split_cannot_heal(helm4, replicas, warned):
+    text = notes(helm4, {"replicaCount": replicas, **LICENSED})
+    assert (f"WARNING: replicaCount={replicas} is even" in text) == warned, text[:400]

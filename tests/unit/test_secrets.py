@@ -3,10 +3,12 @@
 import base64
 
 import pytest
+import yaml
 
-from harness.helm import HelmError
+from harness.helm import HelmError, run
 from harness.query import env_value
 from harness.scenarios import scenarios
+from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
 
@@ -111,3 +113,12 @@ def test_secret_looking_settings_are_refused_in_emqx_config(template, path):
         template({"emqxConfig": {path: "s3cr3t"}})
     assert f"emqxConfig.{path} looks like a secret" in err.value.stderr
     assert "valueFrom.secretKeyRef" in err.value.stderr
+
+
+def test_generated_cookies_meet_emqx_cookie_rules(helm):
+    """EMQX 6.2.2 refuses cookies that are empty, over 255 characters, or hold \\ ' " or a space; a cookie the
+    chart makes must never trip that. Twenty fresh renders (no cache: each draws a new random cookie)."""
+    for _ in range(20):
+        out = run([helm.path, "template", "emqx-ee", str(CHART), "--show-only", "templates/secret.yaml"])
+        cookie = base64.b64decode(yaml.safe_load(out)["data"]["erlang-cookie"]).decode()
+        assert 0 < len(cookie) <= 255 and not set(cookie) & set("\\'\" "), cookie

@@ -144,6 +144,7 @@ stores quantities in canonical form). */ -}}
 {{- include "emqx-ee.guardIdentity" (dict "ctx" . "old" $old) -}}
 {{- include "emqx-ee.guardImmutable" (dict "ctx" . "sts" $sts) -}}
 {{- include "emqx-ee.guardCookie" (dict "ctx" . "sts" $sts) -}}
+{{- include "emqx-ee.guardCookieRules" . -}}
 {{- end -}}
 
 {{- /* Node names are <emqxName>@<pod>.<headless Service>.<namespace>.svc.<clusterDomain>, and EMQX
@@ -256,6 +257,28 @@ cluster until the last node rolled. The cookie may change only when no node runs
 {{- fail (printf "\nrefused before anything was applied: %s does not exist or lacks the key. Create it with the cookie the running nodes use (Secret %s, key %s) before switching to it. %s" $where $ref.name $ref.key $hint) -}}
 {{- else if ne $old $new -}}
 {{- fail (printf "\nrefused before anything was applied: %s holds a different Erlang cookie than the %d running nodes of StatefulSet %s/%s use (Secret %s, key %s). Nodes with different cookies cannot talk, so the rolling update would split the cluster. Put the running cookie there. %s" $where (int (dig "spec" "replicas" 0 $sts)) $sts.metadata.namespace $sts.metadata.name $ref.name $ref.key $hint) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* EMQX 6.2.2 refuses at boot a cookie that is empty, longer than 255 characters or holds \ ' " or a
+space (validate_cookie in apps/emqx_conf/src/emqx_conf_schema.erl). Check a cookie from an existingSecret
+the chart can read before the pods roll into that; generated cookies are letters and digits. */ -}}
+{{- define "emqx-ee.guardCookieRules" -}}
+{{- $source := .Values.auth.erlangCookie -}}
+{{- if $source.existingSecret -}}
+{{- $secret := lookup "v1" "Secret" (include "emqx-ee.namespace" .) $source.existingSecret | default dict -}}
+{{- $data := dig "data" dict $secret -}}
+{{- if hasKey $data $source.existingSecretKey -}}
+{{- $cookie := get $data $source.existingSecretKey | b64dec -}}
+{{- $where := printf "auth.erlangCookie.existingSecret: the cookie in Secret %s (key %s)" $source.existingSecret $source.existingSecretKey -}}
+{{- if not $cookie -}}
+{{- fail (printf "\n%s is empty; EMQX refuses an empty cookie at boot." $where) -}}
+{{- else if gt (len $cookie) 255 -}}
+{{- fail (printf "\n%s is %d characters long; EMQX refuses cookies over 255 characters at boot." $where (len $cookie)) -}}
+{{- else if regexMatch "[\\\\'\" ]" $cookie -}}
+{{- fail (printf "\n%s holds a backslash, quote or space, which EMQX refuses at boot: use letters, digits and punctuation other than \\ ' \"." $where) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

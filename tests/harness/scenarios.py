@@ -10,6 +10,21 @@ import yaml
 
 from .tools import CHART
 
+DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def effective_values(override: dict[str, Any], base: dict[str, Any] = DEFAULTS) -> dict[str, Any]:
+    """values.yaml with `override` on top, as Helm coalesces them (None removes a key)."""
+    out = dict(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = effective_values(value, base[key])
+        else:
+            out[key] = value
+    return out
+
 
 @dataclass(frozen=True)
 class Scenario:

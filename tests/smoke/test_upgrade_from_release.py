@@ -1,5 +1,6 @@
 """Upgrading a release of chart 0.1.0 (taken from git history) to the working tree's chart: the guards find
-the old release although it has no identity record, and the upgrade keeps pods, claims and credentials."""
+the old release although it has no identity record, the upgrade keeps pods, claims and credentials, and the
+dashboard moves from the MQTT clients' Service to a Service of its own."""
 
 import pytest
 
@@ -38,3 +39,6 @@ def test_upgrade_from_0_1_0_keeps_pods_claims_and_secret_and_is_guarded(release,
     assert uids(claims(kubectl, namespace)) == before_claims
     assert kubectl.get("secret", namespace, "emqx-ee")["data"] == before_secret
     assert kubectl.get("configmap", namespace, "emqx-ee-identity")["data"]["statefulSet"] == "emqx-ee"
+    client_ports = {p["name"] for p in kubectl.get("service", namespace, "emqx-ee")["spec"]["ports"]}
+    assert client_ports == {"mqtt", "mqtts", "ws", "wss"}, "0.1.0 published the dashboard on the client Service"
+    assert kubectl.get("service", namespace, "emqx-ee-dashboard")["spec"]["type"] == "ClusterIP"

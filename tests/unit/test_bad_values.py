@@ -40,6 +40,12 @@ CASES = {
     "service-port-removed": ({"service": {"ports": {"mqtts": None}}}, "missing property 'mqtts'"),
     "gitops-without-existing-secrets": ({"auth": {"generate": False}}, "/auth/erlangCookie/existingSecret"),
     "unknown-guard": ({"upgradeGuards": {"allowEverything": True}}, "allowEverything"),
+    "dashboard-node-port-on-client-service": (
+        {"service": {"type": "NodePort", "nodePorts": {"dashboard": 31083}}},
+        "dashboard",
+    ),
+    "listener-port-range": ({"listeners": {"mqtt": {"containerPort": 70000}}}, "listeners/mqtt/containerPort"),
+    "unknown-listener": ({"listeners": {"quic": {"enabled": True}}}, "quic"),
     "emqx-config-bad-path": ({"emqxConfig": {"log console": "x"}}, "emqxConfig"),
     "emqx-config-cookie": ({"emqxConfig": {"node": {"cookie": "x"}}}, "emqxConfig.node.cookie"),
     "anti-affinity-preset": ({"podAntiAffinityPreset": "medium"}, "podAntiAffinityPreset"),

@@ -54,16 +54,10 @@ def test_container_ports_are_emqx_defaults(template):
     }
 
 
-def test_client_service_defaults_to_cluster_ip_with_all_listeners(template):
+def test_client_service_defaults_to_cluster_ip_with_all_mqtt_listeners(template):
     svc = template().one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "ClusterIP"
-    assert {n: p["port"] for n, p in ports(svc).items()} == {
-        "mqtt": 1883,
-        "mqtts": 8883,
-        "ws": 8083,
-        "wss": 8084,
-        "dashboard": 18083,
-    }
+    assert {n: p["port"] for n, p in ports(svc).items()} == {"mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084}
 
 
 def test_load_balancer_options_reach_the_service(template):
@@ -96,9 +90,9 @@ def test_load_balancer_options_reach_the_service(template):
 
 
 def test_node_port_service(template):
-    svc = template({"service": {"type": "NodePort", "nodePorts": {"dashboard": 31083}}}).one("Service", "emqx-ee")
+    svc = template({"service": {"type": "NodePort", "nodePorts": {"wss": 31084}}}).one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "NodePort"
-    assert ports(svc)["dashboard"]["nodePort"] == 31083
+    assert ports(svc)["wss"]["nodePort"] == 31084
     assert "loadBalancerSourceRanges" not in svc["spec"]
 
 

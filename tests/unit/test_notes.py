@@ -29,19 +29,37 @@ def test_no_persistence_warns_first(helm4):
     assert text.lstrip().startswith("WARNING: persistence.enabled=false"), text[:200]
 
 
-def test_license_in_values_and_load_balanced_dashboard_warn(helm4):
+def test_license_in_values_warns_and_load_balanced_mqtt_does_not_expose_the_dashboard(helm4):
     text = notes(helm4, {"license": {"key": "evaluation"}, "service": {"type": "LoadBalancer"}})
-    assert "license.existingSecret" in text and "dashboard (port 18083) is exposed" in text
-    assert "service.loadBalancerSourceRanges" in text
-    assert "status.loadBalancer.ingress[0].ip" in text
+    assert "license.existingSecret" in text
+    assert "dashboard" not in "\n".join(line for line in text.splitlines() if line.startswith("WARNING"))
+    assert "status.loadBalancer.ingress[0].ip" in text and "mqttx conn -l mqtt" in text
 
 
-def test_node_port_warning_points_at_node_port_values(helm4):
-    text = notes(helm4, {"service": {"type": "NodePort"}})
+def test_open_dashboard_load_balancer_warns_and_a_restricted_one_does_not(helm4):
+    text = notes(helm4, {"dashboard": {"service": {"type": "LoadBalancer"}}})
+    assert "WARNING: the dashboard and REST API (port 18083) are published through a LoadBalancer" in text
+    assert "dashboard.service.loadBalancerSourceRanges" in text
+    restricted = {"dashboard": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["192.0.2.0/24"]}}}
+    assert "WARNING" not in notes(helm4, restricted)
+
+
+def test_node_port_dashboard_warning_points_at_node_port_values(helm4):
+    text = notes(helm4, {"dashboard": {"service": {"type": "NodePort"}}})
     warning = next(line for line in text.splitlines() if line.startswith("WARNING"))
-    assert "service.nodePorts.dashboard" in warning
+    assert "dashboard.service.nodePort" in warning
     assert "loadBalancerSourceRanges" not in text, "that value does not exist for NodePort"
+
+
+def test_node_port_mqtt_commands(helm4):
+    text = notes(helm4, {"service": {"type": "NodePort"}})
     assert "jsonpath='{.spec.ports[?(@.name==\"mqtt\")].nodePort}'" in text
+
+
+def test_connect_command_follows_the_first_enabled_listener(helm4):
+    text = notes(helm4, {"listeners": {"mqtt": {"enabled": False}}})
+    assert "mqttx conn -l mqtts -h 127.0.0.1 -p 8883 --insecure" in text
+    assert "port-forward svc/emqx-ee-dashboard 18083:18083" in text
 
 
 def test_uninstall_keeps_claims_secret_and_identity_and_says_how_to_purge(helm4):

@@ -8,12 +8,12 @@ import pytest
 import yaml
 
 from harness.helm import HelmError, lint
+from harness.scenarios import effective_values
 from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
-DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
 
 # rule: (refused values, the value paths the message names, the same values made acceptable)
 RULES = {
@@ -42,6 +42,31 @@ RULES = {
         ["/service/loadBalancerClass"],
         {"service": {"type": "LoadBalancer", "loadBalancerClass": "metallb"}},
     ),
+    "proxy-protocol-needs-a-load-balancer": (
+        {"listeners": {"mqtt": {"proxyProtocol": True}}},
+        ["/service/type"],
+        {"listeners": {"mqtt": {"proxyProtocol": True}}, "service": {"type": "LoadBalancer"}},
+    ),
+    "proxy-protocol-needs-the-listener-enabled": (
+        {"listeners": {"ws": {"enabled": False, "proxyProtocol": True}}, "service": {"type": "LoadBalancer"}},
+        ["/listeners/ws/enabled"],
+        {"listeners": {"ws": {"enabled": True, "proxyProtocol": True}}, "service": {"type": "LoadBalancer"}},
+    ),
+    "some-listener-stays-enabled": (
+        {"listeners": {n: {"enabled": False} for n in ("mqtt", "mqtts", "ws", "wss")}},
+        ["/listeners/mqtt/enabled", "/listeners/wss/enabled"],
+        {"listeners": {n: {"enabled": n == "wss"} for n in ("mqtt", "mqtts", "ws", "wss")}},
+    ),
+    "dashboard-node-port-needs-node-port": (
+        {"dashboard": {"service": {"nodePort": 31083}}},
+        ["/dashboard/service/nodePort"],
+        {"dashboard": {"service": {"type": "NodePort", "nodePort": 31083}}},
+    ),
+    "dashboard-source-ranges-need-load-balancer": (
+        {"dashboard": {"service": {"loadBalancerSourceRanges": ["192.0.2.0/24"]}}},
+        ["/dashboard/service/loadBalancerSourceRanges"],
+        {"dashboard": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["192.0.2.0/24"]}}},
+    ),
     "gitops-mode-needs-existing-secrets": (
         {"auth": {"generate": False}},
         ["/auth/erlangCookie/existingSecret", "/auth/dashboard/existingSecret"],
@@ -50,22 +75,9 @@ RULES = {
 }
 
 
-def merged(override, base=DEFAULTS):
-    """values.yaml with `override` on top, as Helm coalesces them (None removes a key)."""
-    out = dict(base)
-    for key, value in override.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(base.get(key), dict):
-            out[key] = merged(value, base[key])
-        else:
-            out[key] = value
-    return out
-
-
 def schema_errors(values) -> list[str]:
     validator = jsonschema.Draft7Validator(SCHEMA)
-    return [e.message for e in validator.iter_errors(merged(values))]
+    return [e.message for e in validator.iter_errors(effective_values(values))]
 
 
 @pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))

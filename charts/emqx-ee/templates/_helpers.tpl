@@ -60,6 +60,21 @@ PodDisruptionBudget selects it. */ -}}
 {{- end }}
 {{- end -}}
 
+{{- /* EMQX's listener type of a chart listener name: its settings live under listeners.<type>.default. */ -}}
+{{- define "emqx-ee.listenerType" -}}
+{{- get (dict "mqtt" "tcp" "mqtts" "ssl" "ws" "ws" "wss" "wss") . -}}
+{{- end -}}
+
+{{- /* The port EMQX binds a listener to unless told otherwise (listeners.<type>.default.bind). */ -}}
+{{- define "emqx-ee.listenerDefaultPort" -}}
+{{- get (dict "mqtt" "1883" "mqtts" "8883" "ws" "8083" "wss" "8084") . -}}
+{{- end -}}
+
+{{- /* Name of the Service of the dashboard and REST API, kept apart from the MQTT clients' Service. */ -}}
+{{- define "emqx-ee.dashboardServiceName" -}}
+{{- printf "%s-dashboard" (include "emqx-ee.fullname" .) -}}
+{{- end -}}
+
 {{- /* Name of the headless Service that gives each pod a DNS name; also the StatefulSet's serviceName. */ -}}
 {{- define "emqx-ee.headlessServiceName" -}}
 {{- printf "%s-headless" (include "emqx-ee.fullname" .) -}}
@@ -166,6 +181,9 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- if hasKey $owned $env -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
 {{- end -}}
+{{- if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.http\\.bind)$" $entry.path -}}
+{{- fail (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
+{{- end -}}
 {{- if regexMatch "(?i)(password|passwd|secret|token|api_key)$" $entry.path -}}
 {{- fail (printf "emqxConfig.%s looks like a secret and would land in a ConfigMap: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
 {{- end -}}
@@ -176,6 +194,24 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
   "EMQX_CLUSTER__DNS__RECORD_TYPE" "srv"
   "EMQX_DASHBOARD__DEFAULT_USERNAME" .Values.auth.dashboard.username
   "EMQX_PLUGINS__INSTALL_DIR" "/opt/emqx/data/plugins" -}}
+{{- /* Listener settings only where they differ from EMQX's defaults, so that a chart upgrade over
+unchanged values changes no setting and restarts no node. */ -}}
+{{- if ne (int .Values.dashboard.containerPort) 18083 -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" (printf "%d" (int .Values.dashboard.containerPort)) -}}
+{{- end -}}
+{{- range $name, $listener := .Values.listeners -}}
+{{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__" (include "emqx-ee.listenerType" $name | upper) -}}
+{{- if $listener.enabled -}}
+{{- if ne (toString (int $listener.containerPort)) (include "emqx-ee.listenerDefaultPort" $name) -}}
+{{- $_ := set $env (printf "%sBIND" $prefix) (printf "0.0.0.0:%d" (int $listener.containerPort)) -}}
+{{- end -}}
+{{- if $listener.proxyProtocol -}}
+{{- $_ := set $env (printf "%sPROXY_PROTOCOL" $prefix) "true" -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $env (printf "%sENABLE" $prefix) "false" -}}
+{{- end -}}
+{{- end -}}
 {{- range $name, $entry := $user -}}
 {{- $_ := set $env $name $entry.text -}}
 {{- end -}}
@@ -190,8 +226,18 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- fail (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
 {{- end -}}
 {{- range $name, $_ := $v.service.nodePorts -}}
-{{- if not (hasKey $v.service.ports $name) -}}
-{{- fail (printf "service.nodePorts.%s: no such port; use one of %s" $name (keys $v.service.ports | sortAlpha | join ", ")) -}}
+{{- if not (dig $name "enabled" false $v.listeners) -}}
+{{- fail (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $ports := dict (toString (int $v.dashboard.containerPort)) "dashboard.containerPort" "4370" "the Erlang distribution" "5369" "gen_rpc" -}}
+{{- range $name, $listener := $v.listeners -}}
+{{- if $listener.enabled -}}
+{{- $port := toString (int $listener.containerPort) -}}
+{{- if hasKey $ports $port -}}
+{{- fail (printf "listeners.%s.containerPort=%s is already taken by %s: choose another port" $name $port (get $ports $port)) -}}
+{{- end -}}
+{{- $_ := set $ports $port (printf "listeners.%s.containerPort" $name) -}}
 {{- end -}}
 {{- end -}}
 {{- $pdb := $v.podDisruptionBudget -}}

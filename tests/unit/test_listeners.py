@@ -1,0 +1,124 @@
+"""Each MQTT listener's EMQX settings, container port and Service ports follow from the same values
+(listeners.*, service.ports), in every ci/ scenario and every combination of enabled listeners; the dashboard
+and REST API have a Service of their own and never ride on the MQTT clients' Service."""
+
+from itertools import combinations
+
+import pytest
+
+from harness.helm import HelmError
+from harness.query import jp
+from harness.scenarios import effective_values
+
+pytestmark = pytest.mark.unit
+
+EMQX_TYPES = {"mqtt": "tcp", "mqtts": "ssl", "ws": "ws", "wss": "wss"}
+# EMQX's default binds (0.0.0.0:<port>; dashboard 18083): the chart writes a bind only where it differs.
+EMQX_PORTS = {"mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084, "dashboard": 18083}
+
+
+def ports_by_name(obj, expr):
+    return {p["name"]: p for p in jp(obj, expr)}
+
+
+def check_agreement(m, values):
+    """Every place a listener shows up agrees with `values` (the effective values of the render)."""
+    config = m.one("ConfigMap", "emqx-ee-config")["data"]
+    container = ports_by_name(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")
+    client = ports_by_name(m.one("Service", "emqx-ee"), "$.spec.ports[*]")
+    headless = ports_by_name(m.one("Service", "emqx-ee-headless"), "$.spec.ports[*]")
+    for name, listener in values["listeners"].items():
+        prefix = f"EMQX_LISTENERS__{EMQX_TYPES[name].upper()}__DEFAULT__"
+        if listener["enabled"]:
+            if listener["containerPort"] == EMQX_PORTS[name]:
+                assert f"{prefix}BIND" not in config, f"{name}: EMQX's default needs no setting"
+            else:
+                assert config[f"{prefix}BIND"] == f"0.0.0.0:{listener['containerPort']}", name
+            assert f"{prefix}ENABLE" not in config, name
+            assert container[name]["containerPort"] == listener["containerPort"], name
+            assert client[name]["targetPort"] == name and client[name]["port"] == values["service"]["ports"][name]
+            assert config.get(f"{prefix}PROXY_PROTOCOL") == ("true" if listener["proxyProtocol"] else None), name
+        else:
+            assert config[f"{prefix}ENABLE"] == "false", f"EMQX would still listen on {name}"
+            assert f"{prefix}BIND" not in config and f"{prefix}PROXY_PROTOCOL" not in config, name
+            assert name not in container and name not in client and name not in headless, name
+    dashboard = values["dashboard"]
+    assert "dashboard" not in client, "the MQTT Service must not publish the admin API"
+    bind = config.get("EMQX_DASHBOARD__LISTENERS__HTTP__BIND")
+    assert bind == (None if dashboard["containerPort"] == EMQX_PORTS["dashboard"] else str(dashboard["containerPort"]))
+    assert container["dashboard"]["containerPort"] == dashboard["containerPort"]
+    admin = ports_by_name(m.one("Service", "emqx-ee-dashboard"), "$.spec.ports[*]")
+    assert set(admin) == {"dashboard"} and admin["dashboard"]["port"] == dashboard["service"]["port"]
+    assert admin["dashboard"]["targetPort"] == "dashboard"
+
+
+def test_listeners_agree_everywhere_in_every_scenario(manifests, scenario):
+    check_agreement(manifests, effective_values(scenario.values))
+
+
+@pytest.mark.parametrize(
+    "enabled",
+    [c for n in range(1, 5) for c in combinations(EMQX_TYPES, n)],
+    ids=lambda c: "+".join(c),
+)
+def test_listeners_agree_everywhere_for_every_combination(template, enabled):
+    values = {"listeners": {n: {"enabled": n in enabled, "containerPort": 10000 + i} for i, n in enumerate(EMQX_TYPES)}}
+    check_agreement(template(values), effective_values(values))
+
+
+def test_default_listeners_write_no_emqx_setting(template):
+    """Upgrading from chart 0.1.0, which wrote none, must not change the config checksum and roll the nodes."""
+    assert not [k for k in template().one("ConfigMap", "emqx-ee-config")["data"] if "LISTENERS" in k]
+
+
+def test_a_moved_dashboard_port_reaches_emqx_probes_and_helm_test(template):
+    m = template({"dashboard": {"containerPort": 18084}})
+    assert m.one("ConfigMap", "emqx-ee-config")["data"]["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "18084"
+    assert ":18084/status" in m.one("Pod")["spec"]["containers"][0]["args"][0]
+    probe = m.statefulset["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+    assert probe["port"] == "dashboard"
+
+
+def test_dashboard_service_is_cluster_internal_by_default(template):
+    svc = template().one("Service", "emqx-ee-dashboard")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["selector"] == template().statefulset["spec"]["selector"]["matchLabels"]
+
+
+def test_dashboard_load_balancer_of_its_own_keeps_mqtt_internal(template):
+    m = template({"dashboard": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["192.0.2.0/24"]}}})
+    admin = m.one("Service", "emqx-ee-dashboard")["spec"]
+    assert admin["type"] == "LoadBalancer" and admin["loadBalancerSourceRanges"] == ["192.0.2.0/24"]
+    assert m.one("Service", "emqx-ee")["spec"]["type"] == "ClusterIP"
+
+
+def test_dashboard_node_port(template):
+    admin = template({"dashboard": {"service": {"type": "NodePort", "nodePort": 31083}}}).one(
+        "Service", "emqx-ee-dashboard"
+    )
+    assert admin["spec"]["ports"][0]["nodePort"] == 31083
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"listeners": {"ws": {"containerPort": 1883}}},
+            "listeners.ws.containerPort=1883 is already taken by listeners.mqtt.containerPort",
+        ),
+        ({"listeners": {"mqtt": {"containerPort": 18083}}}, "is already taken by dashboard.containerPort"),
+        ({"listeners": {"wss": {"containerPort": 4370}}}, "is already taken by the Erlang distribution"),
+        (
+            {"listeners": {"ws": {"enabled": False}}, "service": {"type": "NodePort", "nodePorts": {"ws": 30083}}},
+            "service.nodePorts.ws: listener ws is not enabled",
+        ),
+        ({"emqxConfig": {"listeners.tcp.default.bind": "0.0.0.0:1884"}}, "emqxConfig.listeners.tcp.default.bind"),
+        ({"emqxConfig": {"listeners.ssl.default.enable": False}}, "emqxConfig.listeners.ssl.default.enable"),
+        ({"emqxConfig": {"dashboard.listeners.http.bind": 18084}}, "emqxConfig.dashboard.listeners.http.bind"),
+    ],
+    ids=["port-clash", "dashboard-clash", "erlang-clash", "node-port-of-disabled", "bind", "enable", "dashboard"],
+)
+def test_incoherent_listener_values_are_refused(template, values, message):
+    with pytest.raises(HelmError) as caught:
+        template(values)
+    assert message in caught.value.stderr, caught.value.stderr

@@ -1,10 +1,12 @@
-"""Observing the chart's StatefulSet on a live cluster: its pods by ordinal, claims, readiness, rollouts."""
+"""Observing the chart's StatefulSet on a live cluster: its pods by ordinal, claims, readiness, rollouts.
+Every wait also checks what a kubelet would refuse before starting a pod (harness.kubelet): kwok does not."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .cluster import Kubectl, progress, wait_until
+from .kubelet import assert_startable
 
 
 def ordinal(pod: dict[str, Any]) -> int:
@@ -65,6 +67,7 @@ def wait_ready(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emq
 
     progress(f"waiting for {replicas} Ready pods of {namespace}/{name}")
     wait_until(done, f"{replicas} Ready pods of StatefulSet {namespace}/{name}", timeout=timeout)
+    assert_startable(kubectl, namespace)
 
 
 def scale(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emqx-ee") -> None:
@@ -90,3 +93,4 @@ def wait_updated(kubectl: Kubectl, namespace: str, updated: int, name: str = "em
 
     progress(f"waiting for {updated} updated pods of {namespace}/{name}")
     wait_until(done, f"{updated} pods of {namespace}/{name} on the update revision", timeout=timeout)
+    assert_startable(kubectl, namespace)

@@ -13,6 +13,7 @@ import pytest
 
 from harness.cluster import Release, wait_until
 from harness.helm import HelmError
+from harness.scenarios import effective_values
 from harness.statefulset import claims, pods, wait_ready, wait_updated
 from harness.tools import helm as helm_cli
 
@@ -23,14 +24,10 @@ CONFIG_CHANGE = {"emqxConfig": {"log.console.level": "debug"}}
 
 
 def with_values(*parts):
-    """BASE with nested parts merged on top."""
-    out = json.loads(json.dumps(BASE))
+    """BASE with the parts merged on top, as Helm merges values files."""
+    out = BASE
     for part in parts:
-        for key, value in part.items():
-            if isinstance(value, dict) and isinstance(out.get(key), dict):
-                out[key] = {**out[key], **value}
-            else:
-                out[key] = value
+        out = effective_values(part, out)
     return out
 
 

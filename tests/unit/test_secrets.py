@@ -122,3 +122,20 @@ def test_generated_cookies_meet_emqx_cookie_rules(helm):
         out = run([helm.path, "template", "emqx-ee", str(CHART), "--show-only", "templates/secret.yaml"])
         cookie = base64.b64decode(yaml.safe_load(out)["data"]["erlang-cookie"]).decode()
         assert 0 < len(cookie) <= 255 and not set(cookie) & set("\\'\" "), cookie
+
+
+def test_every_reference_into_a_rendered_secret_names_a_key_it_renders(manifests):
+    """A secretKeyRef naming a key the chart's Secret lacks passes kwok and fails on a real node."""
+    rendered = {
+        s["metadata"]["name"]: set(s.get("data") or {}) | set(s.get("stringData") or {})
+        for s in manifests.of_kind("Secret")
+    }
+    checked = 0
+    for owner, spec in manifests.pod_specs():
+        for container in spec["containers"]:
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref and ref["name"] in rendered:
+                    assert ref["key"] in rendered[ref["name"]], f"{owner['metadata']['name']} {entry['name']}: {ref}"
+                    checked += 1
+    assert checked, f"{manifests.source}: no reference into a rendered Secret to check"

@@ -15,7 +15,7 @@ def pod_spec(m):
 
 
 def test_pdb_exactly_when_more_than_one_node(manifests, scenario):
-    pdb = manifests.maybe("PodDisruptionBudget")
+    pdb = manifests.maybe("PodDisruptionBudget", "emqx-ee")
     replicas = scenario.values.get("replicaCount", 1)
     assert (pdb is not None) == (replicas > 1), f"{scenario.name}: replicas={replicas}, PDB={pdb is not None}"
     if pdb:

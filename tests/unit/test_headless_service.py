@@ -23,10 +23,14 @@ def test_headless_service_names_the_cluster_ports(manifests):
     assert p["erlang-dist"]["port"] == 4370 and p["gen-rpc"]["port"] == 5369, p
 
 
-def test_services_select_exactly_the_statefulset_pods(manifests):
+def test_services_select_exactly_the_pods_of_one_workload(manifests):
+    """Each Service selects the core StatefulSet's pods, or (the client Service, with replicants) the replicants'."""
     sts = manifests.statefulset
+    selectors = [w["spec"]["selector"]["matchLabels"] for w in manifests.workloads() if w["kind"] != "Job"]
     for svc in manifests.of_kind("Service"):
-        assert svc["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"], svc["metadata"]["name"]
+        assert svc["spec"]["selector"] in selectors, svc["metadata"]["name"]
+    for name in ("emqx-ee-headless", "emqx-ee-dashboard"):
+        assert manifests.one("Service", name)["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"], name
 
 
 def test_every_target_port_is_a_named_container_port(manifests):

@@ -22,6 +22,11 @@ RULES = {
         ["/license/key", "/license/existingSecret"],
         {"replicaCount": 3, "license": {"existingSecret": "lic"}},
     ),
+    "replicants-need-a-license": (
+        {"replicants": {"enabled": True}},
+        ["/license/key", "/license/existingSecret"],
+        {"replicants": {"enabled": True}, "license": {"key": "evaluation"}},
+    ),
     "node-ports-need-node-port-or-load-balancer": (
         {"service": {"nodePorts": {"mqtt": 31883}}},
         ["/service/nodePorts"],

@@ -75,6 +75,72 @@ PodDisruptionBudget selects it. */ -}}
 {{- printf "%s-dashboard" (include "emqx-ee.fullname" .) -}}
 {{- end -}}
 
+{{- /* Replicant nodes: their Deployment, PodDisruptionBudget and HorizontalPodAutoscaler. */ -}}
+{{- define "emqx-ee.replicantName" -}}
+{{- printf "%s-replicant" (include "emqx-ee.fullname" .) -}}
+{{- end -}}
+
+{{- /* Selector labels of replicant pods: another app.kubernetes.io/name, so that the core StatefulSet's
+selector (frozen at 0.1.0), its headless Service and its PodDisruptionBudget never match them. */ -}}
+{{- define "emqx-ee.replicantSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "emqx-ee.name" . }}-replicant
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- /* Labels of the replicants' objects: the chart's labels under the replicants' name. */ -}}
+{{- define "emqx-ee.replicantLabels" -}}
+{{- include "emqx-ee.labels" . | fromYaml | merge (include "emqx-ee.replicantSelectorLabels" . | fromYaml) (dict "app.kubernetes.io/component" "replicant") | toYaml -}}
+{{- end -}}
+
+{{- /* The replicants' pod template: the core pod template with what makes a replicant. Node name
+emqx@<pod IP> (a Deployment's pods have no stable DNS name; cores reach replicants by IP), node.role
+replicant, data in an emptyDir (replicants keep no data), their own resources and scheduling. */ -}}
+{{- define "emqx-ee.replicantPodTemplate" -}}
+{{- $r := .Values.replicants -}}
+{{- $pod := include "emqx-ee.podTemplate" . | fromYaml -}}
+{{- $selector := include "emqx-ee.replicantSelectorLabels" . | fromYaml -}}
+{{- $_ := set $pod.metadata "labels" (merge (deepCopy $selector) (.Values.podLabels | default dict)) -}}
+{{- $spec := omit $pod.spec "affinity" "nodeSelector" "tolerations" "topologySpreadConstraints" -}}
+{{- $spread := dict "weight" 100 "podAffinityTerm" (dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $selector)) -}}
+{{- $_ := set $spec "affinity" ($r.affinity | default (dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list $spread)))) -}}
+{{- with $r.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end -}}
+{{- with $r.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end -}}
+{{- with $r.topologySpreadConstraints -}}
+{{- $constraints := list -}}
+{{- range . -}}
+{{- $constraints = append $constraints (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" $selector))) -}}
+{{- end -}}
+{{- $_ := set $spec "topologySpreadConstraints" $constraints -}}
+{{- end -}}
+{{- $containers := list -}}
+{{- range $spec.containers -}}
+{{- if eq .name "emqx" -}}
+{{- $env := list -}}
+{{- range .env -}}
+{{- if eq .name "EMQX_HOST" -}}
+{{- $env = append $env (dict "name" "EMQX_HOST" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
+{{- $env = append $env (dict "name" "EMQX_NODE__ROLE" "value" "replicant") -}}
+{{- else -}}
+{{- $env = append $env . -}}
+{{- end -}}
+{{- end -}}
+{{- $container := deepCopy . -}}
+{{- $_ := set $container "env" $env -}}
+{{- $_ := set $container "resources" ($r.resources | default dict) -}}
+{{- $containers = append $containers $container -}}
+{{- else -}}
+{{- $containers = append $containers . -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $spec "containers" $containers -}}
+{{- $volumes := list (dict "name" "emqx-data" "emptyDir" (dict "sizeLimit" .Values.persistence.emptyDirSizeLimit)) -}}
+{{- range $spec.volumes -}}
+{{- if ne .name "emqx-data" }}{{ $volumes = append $volumes . }}{{ end -}}
+{{- end -}}
+{{- $_ := set $spec "volumes" $volumes -}}
+{{- toYaml (dict "metadata" $pod.metadata "spec" $spec) -}}
+{{- end -}}
+
 {{- /* Name of the headless Service that gives each pod a DNS name; also the StatefulSet's serviceName. */ -}}
 {{- define "emqx-ee.headlessServiceName" -}}
 {{- printf "%s-headless" (include "emqx-ee.fullname" .) -}}
@@ -239,6 +305,16 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- end -}}
 {{- $_ := set $ports $port (printf "listeners.%s.containerPort" $name) -}}
 {{- end -}}
+{{- end -}}
+{{- if hasKey $v "autoscaling" -}}
+{{- fail "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}
+{{- end -}}
+{{- $a := $v.replicants.autoscaling -}}
+{{- if and $v.replicants.enabled $a.enabled (lt (int $a.maxReplicas) (int $a.minReplicas)) -}}
+{{- fail (printf "replicants.autoscaling.maxReplicas=%d is below minReplicas=%d" (int $a.maxReplicas) (int $a.minReplicas)) -}}
+{{- end -}}
+{{- if and $v.replicants.enabled $a.enabled (not (or $a.targetCPUUtilizationPercentage $a.targetMemoryUtilizationPercentage)) -}}
+{{- fail "replicants.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
 {{- end -}}
 {{- $pdb := $v.podDisruptionBudget -}}
 {{- if and $pdb.enabled (gt (int $v.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int $v.replicaCount)) -}}

@@ -25,6 +25,9 @@ def test_scenario_installs_and_becomes_ready(release, kubectl, namespace, cluste
     assert [p["metadata"]["name"] for p in pods(kubectl, namespace)] == [f"emqx-ee-{i}" for i in range(replicas)]
     refused = [e for e in kubectl.get("events", namespace) if e["reason"] == "FailedCreate"]
     assert not refused, [e["message"] for e in refused]
+    slices = kubectl.get("endpointslices", namespace, selector="kubernetes.io/service-name=emqx-ee")
+    client_ports = {p["port"] for s in slices for p in s.get("ports") or []}
+    assert client_ports and 18083 not in client_ports, f"the MQTT Service publishes {sorted(client_ports)}"
 
 
 def test_helm3_installs_the_chart_too(release, kubectl, namespace):

@@ -65,7 +65,7 @@ def test_connect_command_follows_the_first_enabled_listener(helm4):
 def test_uninstall_keeps_claims_secret_and_identity_and_says_how_to_purge(helm4):
     text = notes(helm4)
     assert "Uninstalling keeps the data" in text
-    assert "kubectl -n emqx delete pvc,secret -l app.kubernetes.io/instance=emqx-ee" in text
+    assert "kubectl -n emqx delete pvc,secret,pod -l app.kubernetes.io/instance=emqx-ee" in text
     assert "kubectl -n emqx delete configmap emqx-ee-identity" in text
 
 

@@ -39,9 +39,8 @@ def test_values_keep_their_exact_text(template):
 
 
 def test_user_settings_override_chart_defaults(template):
-    data = config(template, {"cluster.discovery_strategy": "static", "cluster.static.seeds": ["emqx@a"]})
-    assert data["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == "static"
-    assert data["EMQX_CLUSTER__STATIC__SEEDS"] == '["emqx@a"]'
+    data = config(template, {"plugins.install_dir": "/opt/emqx/data/other-plugins"})
+    assert data["EMQX_PLUGINS__INSTALL_DIR"] == "/opt/emqx/data/other-plugins"
 
 
 def test_pods_read_the_config_map(manifests):

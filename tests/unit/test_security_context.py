@@ -88,16 +88,24 @@ def test_emqx_runs_as_the_image_user_with_a_read_only_root(manifests):
     )
 
 
-def test_no_api_token_is_mounted(manifests):
+def test_no_api_token_is_mounted_but_for_k8s_discovery_in_the_emqx_container(manifests, scenario):
+    k8s = scenario.values.get("discovery") == "k8s"
     for owner, pod_spec in manifests.pod_specs():
         assert pod_spec["automountServiceAccountToken"] is False, f"{owner['kind']}/{owner['metadata']['name']}"
+        tokens = [v["name"] for v in pod_spec.get("volumes", []) if "serviceAccountToken" in str(v)]
+        assert tokens == (["kube-api-access"] if k8s and owner["kind"] != "Pod" else []), owner["metadata"]["name"]
+        for container in pod_spec["containers"]:
+            mounted = {m["name"] for m in container.get("volumeMounts", [])} & set(tokens)
+            assert bool(mounted) == (k8s and container["name"] == "emqx" and bool(tokens)), container["name"]
     for sa in manifests.of_kind("ServiceAccount"):
         assert sa["automountServiceAccountToken"] is False
 
 
-def test_no_rbac_is_rendered(manifests):
+def test_rbac_only_for_k8s_discovery_and_never_cluster_wide(manifests, scenario):
     kinds = {d["kind"] for d in manifests}
-    assert not kinds & {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}, kinds
+    assert not kinds & {"ClusterRole", "ClusterRoleBinding"}, kinds
+    expected = {"Role", "RoleBinding"} if scenario.values.get("discovery") == "k8s" else set()
+    assert kinds & {"Role", "RoleBinding"} == expected, kinds
 
 
 def test_service_account_can_be_an_existing_one(template):

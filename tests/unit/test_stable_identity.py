@@ -49,13 +49,22 @@ def test_node_name_prefix_is_fixed_per_release(manifests):
     assert env_value(manifests.statefulset, "EMQX_NAME")["value"] == "emqx"
 
 
-def test_discovery_queries_the_headless_service_srv_records(manifests, scenario):
-    cm = manifests.one("ConfigMap", "emqx-ee-config")
+def test_discovery_finds_exactly_the_node_hosts_in_every_scenario(manifests, scenario):
+    """Whatever the strategy, what EMQX discovers is the set of core node names (tests/unit/test_discovery.py)."""
+    cm = manifests.one("ConfigMap", "emqx-ee-config")["data"]
     sts = manifests.statefulset
     domain = scenario.values.get("clusterDomain", "cluster.local")
-    assert cm["data"]["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == "dns"
-    assert cm["data"]["EMQX_CLUSTER__DNS__RECORD_TYPE"] == "srv"
-    assert cm["data"]["EMQX_CLUSTER__DNS__NAME"] == f"{sts['spec']['serviceName']}.emqx.svc.{domain}"
+    headless = sts["spec"]["serviceName"]
+    strategy = scenario.values.get("discovery", "dns")
+    assert cm["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == strategy
+    if strategy == "dns":
+        assert cm["EMQX_CLUSTER__DNS__RECORD_TYPE"] == "srv"
+        assert cm["EMQX_CLUSTER__DNS__NAME"] == f"{headless}.emqx.svc.{domain}"
+    elif strategy == "k8s":
+        assert (cm["EMQX_CLUSTER__K8S__SERVICE_NAME"], cm["EMQX_CLUSTER__K8S__SUFFIX"]) == (headless, f"svc.{domain}")
+    else:
+        hosts = node_hosts(sts)
+        assert cm["EMQX_CLUSTER__STATIC__SEEDS"] == "[" + ",".join(f'"emqx@{h}"' for h in sorted(hosts)) + "]"
 
 
 def test_service_name_is_the_headless_service(manifests):

@@ -141,6 +141,22 @@ replicant, data in an emptyDir (replicants keep no data), their own resources an
 {{- toYaml (dict "metadata" $pod.metadata "spec" $spec) -}}
 {{- end -}}
 
+{{- /* The API token EMQX's k8s discovery reads (at the path ekka expects), mounted into the EMQX container
+only; the pod-wide automount stays off, so sidecars and init containers get no token. */ -}}
+{{- define "emqx-ee.apiTokenVolume" -}}
+name: kube-api-access
+projected:
+  sources:
+    - serviceAccountToken:
+        path: token
+        expirationSeconds: 3607
+    - configMap:
+        name: kube-root-ca.crt
+        items:
+          - key: ca.crt
+            path: ca.crt
+{{- end -}}
+
 {{- /* Name of the headless Service that gives each pod a DNS name; also the StatefulSet's serviceName. */ -}}
 {{- define "emqx-ee.headlessServiceName" -}}
 {{- printf "%s-headless" (include "emqx-ee.fullname" .) -}}
@@ -161,7 +177,7 @@ replicant, data in an emptyDir (replicants keep no data), their own resources an
 {{- include "emqx-ee.fullname" . -}}
 {{- end -}}
 
-{{- /* ServiceAccount used by the pods. */ -}}
+{{- /* ServiceAccount used by the pods (bound to the discovery Role when discovery=k8s). */ -}}
 {{- define "emqx-ee.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "emqx-ee.fullname" .) .Values.serviceAccount.name -}}
@@ -247,6 +263,9 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- if hasKey $owned $env -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
 {{- end -}}
+{{- if regexMatch "^cluster\\.(discovery_strategy|dns\\.|k8s\\.|static\\.)" $entry.path -}}
+{{- fail (printf "emqxConfig.%s cannot be set here: the chart derives cluster discovery from discovery (dns, k8s or static) and the Service names" $entry.path) -}}
+{{- end -}}
 {{- if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.http\\.bind)$" $entry.path -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
 {{- end -}}
@@ -255,11 +274,27 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- end -}}
 {{- end -}}
 {{- $env := dict
-  "EMQX_CLUSTER__DISCOVERY_STRATEGY" "dns"
-  "EMQX_CLUSTER__DNS__NAME" (include "emqx-ee.headlessServiceFqdn" .)
-  "EMQX_CLUSTER__DNS__RECORD_TYPE" "srv"
+  "EMQX_CLUSTER__DISCOVERY_STRATEGY" .Values.discovery
   "EMQX_DASHBOARD__DEFAULT_USERNAME" .Values.auth.dashboard.username
   "EMQX_PLUGINS__INSTALL_DIR" "/opt/emqx/data/plugins" -}}
+{{- if eq .Values.discovery "dns" -}}
+{{- $_ := set $env "EMQX_CLUSTER__DNS__NAME" (include "emqx-ee.headlessServiceFqdn" .) -}}
+{{- $_ := set $env "EMQX_CLUSTER__DNS__RECORD_TYPE" "srv" -}}
+{{- else if eq .Values.discovery "k8s" -}}
+{{- /* ekka reads GET /api/v1/namespaces/<ns>/endpoints/<service> and, with address_type hostname, names
+each node <emqxName>@<hostname>.<service>.<ns>.<suffix>: exactly EMQX_HOST. The API server stays EMQX's
+default (https://kubernetes.default.svc:443): unquoted, its "//" would start a HOCON comment. */ -}}
+{{- $_ := set $env "EMQX_CLUSTER__K8S__SERVICE_NAME" (include "emqx-ee.headlessServiceName" .) -}}
+{{- $_ := set $env "EMQX_CLUSTER__K8S__NAMESPACE" (include "emqx-ee.namespace" .) -}}
+{{- $_ := set $env "EMQX_CLUSTER__K8S__ADDRESS_TYPE" "hostname" -}}
+{{- $_ := set $env "EMQX_CLUSTER__K8S__SUFFIX" (printf "svc.%s" .Values.clusterDomain) -}}
+{{- else -}}
+{{- $seeds := list -}}
+{{- range $i := until (int .Values.replicaCount) -}}
+{{- $seeds = append $seeds (printf "%s@%s-%d.%s" $.Values.emqxName (include "emqx-ee.fullname" $) $i (include "emqx-ee.headlessServiceFqdn" $)) -}}
+{{- end -}}
+{{- $_ := set $env "EMQX_CLUSTER__STATIC__SEEDS" (toJson $seeds) -}}
+{{- end -}}
 {{- /* Listener settings only where they differ from EMQX's defaults, so that a chart upgrade over
 unchanged values changes no setting and restarts no node. */ -}}
 {{- if ne (int .Values.dashboard.containerPort) 18083 -}}
@@ -305,6 +340,9 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- end -}}
 {{- $_ := set $ports $port (printf "listeners.%s.containerPort" $name) -}}
 {{- end -}}
+{{- end -}}
+{{- if and (eq $v.discovery "k8s") (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
+{{- fail "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
 {{- end -}}
 {{- if hasKey $v "autoscaling" -}}
 {{- fail "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}

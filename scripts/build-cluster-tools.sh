@@ -47,3 +47,7 @@ go_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
+# cert-manager's real CRDs (deploy/crds/ of its Go module), so the API server validates the chart's
+# Certificate in the smoke suite; only the module is fetched, nothing is built.
+log "cert-manager $CERT_MANAGER_VERSION CRDs in the Go module cache"
+go mod download "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -80,3 +81,14 @@ def chart_from_git(version: str, into: Path) -> Path:
                 tar.extractall(into, filter="data")
             return into / chart
     raise FileNotFoundError(f"no commit of {chart}/Chart.yaml has version {version} (shallow clone?)")
+
+
+def go_module_dir(module: str, version: str) -> Path:
+    """Where the Go module cache holds `module@version` (scripts/build-cluster-tools.sh downloads it)."""
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"{module}@{version}"], capture_output=True, text=True, timeout=300
+    )
+    found = json.loads(proc.stdout or "{}")
+    if proc.returncode != 0 or "Dir" not in found:
+        raise FileNotFoundError(f"go mod download {module}@{version} failed: {found.get('Error')} {proc.stderr}")
+    return Path(found["Dir"])

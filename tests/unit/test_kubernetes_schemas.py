@@ -1,11 +1,19 @@
 """Every rendered object of every scenario is valid for the three newest Kubernetes minors.
 
-Uses kubernetes-validate's bundled OpenAPI schemas offline, in strict mode (unknown fields fail).
+Uses kubernetes-validate's bundled OpenAPI schemas offline, in strict mode (unknown fields fail). Objects
+of cert-manager's API are validated against the openAPIV3Schema of cert-manager's own CRDs (its Go module
+at CERT_MANAGER_VERSION), with unknown fields refused as the API server prunes them.
 """
 
+from functools import cache
+
+import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 from kubernetes_validate.utils import all_versions
+
+from harness.tools import go_module_dir, versions
 
 pytestmark = pytest.mark.unit
 
@@ -20,6 +28,48 @@ def _newest_minors(count: int = 3) -> list[str]:
 KUBERNETES_VERSIONS = _newest_minors()
 
 
+def _closed(schema: dict) -> dict:
+    """The CRD schema with additionalProperties false wherever it lists properties (strict like the rest)."""
+    out = {k: (_closed(v) if isinstance(v, dict) else v) for k, v in schema.items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(out.get(key), dict):
+            out[key] = _closed(out[key])
+    if "properties" in out:
+        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
+        out.setdefault("additionalProperties", False)
+    return {k: v for k, v in out.items() if not k.startswith("x-kubernetes")}
+
+
+@cache
+def cert_manager_schemas() -> dict[str, dict]:
+    crds = go_module_dir("github.com/cert-manager/cert-manager", versions()["CERT_MANAGER_VERSION"]) / "deploy/crds"
+    schemas = {}
+    for path in crds.glob("cert-manager.io_*.yaml"):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            api = f"{crd['spec']['group']}/{version['name']}"
+            schemas[(api, crd["spec"]["names"]["kind"])] = _closed(version["schema"]["openAPIV3Schema"])
+    return schemas
+
+
+def validate(doc: dict, kube_version: str) -> None:
+    if doc["apiVersion"].startswith("cert-manager.io/"):
+        schema = cert_manager_schemas()[(doc["apiVersion"], doc["kind"])]
+        # metadata is the API server's ObjectMeta, not part of the CRD schema
+        jsonschema.validate({**doc, "metadata": {}}, {**schema, "properties": {**schema["properties"], "metadata": {}}})
+        return
+    kubernetes_validate.validate(doc, kube_version, strict=True)
+
+
+def test_cert_manager_schemas_refuse_what_the_api_server_refuses():
+    """The CRD schemas must bite, or the sweep proves nothing for Certificates."""
+    bad = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {}, "spec": {"dnsNames": ["x"]}}
+    with pytest.raises(jsonschema.ValidationError, match="secretName"):
+        validate(bad, KUBERNETES_VERSIONS[-1])
+    with pytest.raises(jsonschema.ValidationError, match="dnsName"):
+        validate({**bad, "spec": {"secretName": "s", "issuerRef": {"name": "i"}, "dnsName": ["x"]}}, "")
+
+
 def test_three_kubernetes_minors_are_checked():
     assert len(KUBERNETES_VERSIONS) == 3, KUBERNETES_VERSIONS
 
@@ -29,7 +79,7 @@ def test_every_object_matches_the_kubernetes_schema(manifests, kube_version):
     errors = []
     for doc in manifests:
         try:
-            kubernetes_validate.validate(doc, kube_version, strict=True)
-        except kubernetes_validate.ValidationError as err:
+            validate(doc, kube_version)
+        except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as err:
             errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {err.message} at {list(err.path)}")
     assert not errors, f"{manifests.source} against Kubernetes {kube_version}:\n" + "\n".join(errors)

@@ -23,8 +23,8 @@ SELECTOR = {"app.kubernetes.io/name": "emqx-ee", "app.kubernetes.io/instance": "
 def test_every_object_carries_the_standard_labels(manifests):
     for doc in manifests:
         labels = doc["metadata"].get("labels", {})
-        if doc["metadata"]["name"] == "emqx-credentials":
-            continue  # the scenario's stand-in for a user-managed Secret, rendered from extraObjects
+        if doc["metadata"]["name"] in ("emqx-credentials", "emqx-tls-scenario"):
+            continue  # scenarios' stand-ins for user-managed Secrets, rendered from extraObjects
         missing = [k for k in STANDARD if k not in labels]
         assert not missing, f"{doc['kind']}/{doc['metadata']['name']} lacks {missing}"
 

@@ -33,7 +33,7 @@ def check_agreement(m, values):
             if listener["containerPort"] == EMQX_PORTS[name]:
                 assert f"{prefix}BIND" not in config, f"{name}: EMQX's default needs no setting"
             else:
-                assert config[f"{prefix}BIND"] == f"0.0.0.0:{listener['containerPort']}", name
+                assert config[f"{prefix}BIND"] == f'"0.0.0.0:{listener["containerPort"]}"', f"{name}: quoted for HOCON"
             assert f"{prefix}ENABLE" not in config, name
             assert container[name]["containerPort"] == listener["containerPort"], name
             assert client[name]["targetPort"] == name and client[name]["port"] == values["service"]["ports"][name]

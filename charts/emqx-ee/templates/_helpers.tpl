@@ -157,6 +157,17 @@ projected:
             path: ca.crt
 {{- end -}}
 
+{{- /* TLS: the Secret with the certificate (cert-manager's or the user's) and where EMQX reads it. */ -}}
+{{- define "emqx-ee.tlsSecretName" -}}
+{{- if .Values.tls.certManager.enabled -}}
+{{- printf "%s-tls" (include "emqx-ee.fullname" .) -}}
+{{- else -}}
+{{- .Values.tls.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "emqx-ee.tlsDir" -}}/opt/emqx/etc/certs/tls{{- end -}}
+
 {{- /* Name of the headless Service that gives each pod a DNS name; also the StatefulSet's serviceName. */ -}}
 {{- define "emqx-ee.headlessServiceName" -}}
 {{- printf "%s-headless" (include "emqx-ee.fullname" .) -}}
@@ -295,6 +306,22 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- end -}}
 {{- $_ := set $env "EMQX_CLUSTER__STATIC__SEEDS" (toJson $seeds) -}}
 {{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- /* Paths are quoted for HOCON: an unquoted value starting with "/" is not a HOCON string. */ -}}
+{{- $dir := include "emqx-ee.tlsDir" . -}}
+{{- range $name := list "mqtts" "wss" -}}
+{{- if (get $.Values.listeners $name).enabled -}}
+{{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__SSL_OPTIONS__" (include "emqx-ee.listenerType" $name | upper) -}}
+{{- $_ := set $env (printf "%sCERTFILE" $prefix) (printf "%q" (printf "%s/tls.crt" $dir)) -}}
+{{- $_ := set $env (printf "%sKEYFILE" $prefix) (printf "%q" (printf "%s/tls.key" $dir)) -}}
+{{- if $.Values.tls.verifyClients -}}
+{{- $_ := set $env (printf "%sCACERTFILE" $prefix) (printf "%q" (printf "%s/ca.crt" $dir)) -}}
+{{- $_ := set $env (printf "%sVERIFY" $prefix) "verify_peer" -}}
+{{- $_ := set $env (printf "%sFAIL_IF_NO_PEER_CERT" $prefix) "true" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- /* Listener settings only where they differ from EMQX's defaults, so that a chart upgrade over
 unchanged values changes no setting and restarts no node. */ -}}
 {{- if ne (int .Values.dashboard.containerPort) 18083 -}}
@@ -304,7 +331,8 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__" (include "emqx-ee.listenerType" $name | upper) -}}
 {{- if $listener.enabled -}}
 {{- if ne (toString (int $listener.containerPort)) (include "emqx-ee.listenerDefaultPort" $name) -}}
-{{- $_ := set $env (printf "%sBIND" $prefix) (printf "0.0.0.0:%d" (int $listener.containerPort)) -}}
+{{- /* Quoted: EMQX reads the value as HOCON, where an unquoted ":" is a separator. */ -}}
+{{- $_ := set $env (printf "%sBIND" $prefix) (printf "%q" (printf "0.0.0.0:%d" (int $listener.containerPort))) -}}
 {{- end -}}
 {{- if $listener.proxyProtocol -}}
 {{- $_ := set $env (printf "%sPROXY_PROTOCOL" $prefix) "true" -}}
@@ -343,6 +371,12 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- end -}}
 {{- if and (eq $v.discovery "k8s") (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
 {{- fail "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
+{{- end -}}
+{{- if and $v.tls.enabled (not $v.listeners.mqtts.enabled) (not $v.listeners.wss.enabled) -}}
+{{- fail "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) is enabled, so nothing would use the certificate" -}}
+{{- end -}}
+{{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
+{{- fail "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
 {{- end -}}
 {{- if hasKey $v "autoscaling" -}}
 {{- fail "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}

@@ -1,0 +1,103 @@
+"""TLS on the mqtts and wss listeners: the certificate from the user's Secret or from a cert-manager Certificate,
+mounted read-only into the EMQX container, with EMQX settings whose file paths HOCON reads whole."""
+
+import pytest
+
+from harness.helm import HelmError
+from harness.query import jp1
+
+pytestmark = pytest.mark.unit
+
+DIR = "/opt/emqx/etc/certs/tls"
+FROM_SECRET = {"tls": {"enabled": True, "existingSecret": "broker-tls"}}
+FROM_CERT_MANAGER = {
+    "replicaCount": 3,
+    "license": {"key": "evaluation"},
+    "tls": {"enabled": True, "certManager": {"enabled": True, "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}},
+}
+
+
+def config(m):
+    return m.one("ConfigMap", "emqx-ee-config")["data"]
+
+
+def test_no_tls_settings_by_default(template):
+    m = template()
+    assert not [k for k in config(m) if "SSL_OPTIONS" in k]
+    assert m.maybe("Certificate") is None
+    assert "tls" not in [v["name"] for v in m.statefulset["spec"]["template"]["spec"]["volumes"]]
+
+
+@pytest.mark.parametrize("listener", ["SSL", "WSS"])
+def test_tls_listeners_read_the_mounted_certificate(template, listener):
+    data = config(template(FROM_SECRET))
+    prefix = f"EMQX_LISTENERS__{listener}__DEFAULT__SSL_OPTIONS__"
+    assert data[f"{prefix}CERTFILE"] == f'"{DIR}/tls.crt"', "quoted: HOCON reads a path starting with / otherwise"
+    assert data[f"{prefix}KEYFILE"] == f'"{DIR}/tls.key"'
+    assert f"{prefix}VERIFY" not in data and f"{prefix}CACERTFILE" not in data
+
+
+def test_certificate_is_mounted_read_only_in_the_emqx_container(template):
+    spec = template(FROM_SECRET).statefulset["spec"]["template"]["spec"]
+    volume = next(v for v in spec["volumes"] if v["name"] == "tls")
+    assert volume["secret"]["secretName"] == "broker-tls"
+    assert [i["key"] for i in volume["secret"]["items"]] == ["tls.crt", "tls.key"]
+    assert volume["secret"]["defaultMode"] == 0o440
+    mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "tls")
+    assert mount == {"name": "tls", "mountPath": DIR, "readOnly": True}
+
+
+def test_mutual_tls_verifies_clients_against_ca_crt(template):
+    m = template({"tls": {**FROM_SECRET["tls"], "verifyClients": True}})
+    data = config(m)
+    for listener in ("SSL", "WSS"):
+        prefix = f"EMQX_LISTENERS__{listener}__DEFAULT__SSL_OPTIONS__"
+        assert data[f"{prefix}CACERTFILE"] == f'"{DIR}/ca.crt"'
+        assert (data[f"{prefix}VERIFY"], data[f"{prefix}FAIL_IF_NO_PEER_CERT"]) == ("verify_peer", "true")
+    items = jp1(m.statefulset, "$.spec.template.spec.volumes[?name='tls'].secret.items")
+    assert [i["key"] for i in items] == ["tls.crt", "tls.key", "ca.crt"]
+
+
+def test_only_enabled_tls_listeners_get_settings(template):
+    data = config(template({**FROM_SECRET, "listeners": {"wss": {"enabled": False}}}))
+    assert "EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CERTFILE" in data
+    assert not [k for k in data if k.startswith("EMQX_LISTENERS__WSS__DEFAULT__SSL_OPTIONS")]
+
+
+def test_cert_manager_certificate_covers_services_and_every_pod(template):
+    m = template(FROM_CERT_MANAGER)
+    cert = m.one("Certificate", "emqx-ee")["spec"]
+    headless = "emqx-ee-headless.emqx.svc.cluster.local"
+    assert set(cert["dnsNames"]) == {
+        "emqx-ee",
+        "emqx-ee.emqx",
+        "emqx-ee.emqx.svc",
+        "emqx-ee.emqx.svc.cluster.local",
+        headless,
+        f"*.{headless}",
+        *(f"emqx-ee-{i}.{headless}" for i in range(3)),
+    }
+    assert cert["issuerRef"] == {"name": "ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert (cert["duration"], cert["renewBefore"]) == ("2160h", "360h")
+    mounted = jp1(m.statefulset, "$.spec.template.spec.volumes[?name='tls'].secret.secretName")
+    assert cert["secretName"] == mounted == "emqx-ee-tls"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"tls": {"enabled": True}}, "/tls"),
+        ({"tls": {"enabled": True, "certManager": {"enabled": True}}}, "/tls/certManager/issuerRef/name"),
+        ({"tls": {"certManager": {"enabled": True, "duration": "90d", "issuerRef": {"name": "x"}}}}, "duration"),
+        (
+            {**FROM_SECRET, "listeners": {"mqtts": {"enabled": False}, "wss": {"enabled": False}}},
+            "neither TLS listener",
+        ),
+        ({"tls": {"verifyClients": True}}, "tls.verifyClients needs tls.enabled"),
+    ],
+    ids=["no-source", "no-issuer", "duration-in-days", "no-tls-listener", "mtls-without-tls"],
+)
+def test_incoherent_tls_values_are_refused(template, values, message):
+    with pytest.raises(HelmError) as caught:
+        template(values)
+    assert message in caught.value.stderr, caught.value.stderr

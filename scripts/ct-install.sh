@@ -16,6 +16,11 @@ cp -r "$ROOT/scripts/ct" "$work/scripts/"
 git -C "$work" init -q
 git -C "$work" add -A
 git -C "$work" -c user.name=ct -c user.email=ct@localhost commit -qm "cluster scenarios"
+# A cluster with static volumes (the kwok cluster's no-provisioner StorageClass) retains released volumes
+# instead of reusing them: top the pool up to what installing every scenario claims.
+if [[ "$(kubectl get storageclass standard -o jsonpath='{.provisioner}' 2>/dev/null)" == kubernetes.io/no-provisioner ]]; then
+  (cd "$ROOT/tests" && "$CACHE/venv/bin/python" -m harness.volumes --kubeconfig "$KUBECONFIG" --free 0 --for-scenarios)
+fi
 log "ct install of $(ls "$work"/charts/emqx-ee/ci | tr '\n' ' ')"
 cd "$work"
 PATH="$CACHE/venv/bin:$PATH" ct install --config ct.yaml --charts charts/emqx-ee "$@"

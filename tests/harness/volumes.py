@@ -12,6 +12,7 @@ import json
 import secrets
 
 from .cluster import Kubectl
+from .scenarios import effective_values, scenarios
 
 POOL_LABEL = "emqx-ee.test/volume-pool"
 STORAGE_CLASS = "standard"
@@ -48,10 +49,23 @@ def ensure_free_volumes(kubeconfig: str, count: int) -> int:
     return missing
 
 
+def claims_of_cluster_scenarios() -> int:
+    """Claims that installing every cluster scenario once creates (ct install): released volumes are retained,
+    not reused, so the pool must hold this many free ones beforehand."""
+    total = 0
+    for scenario in scenarios():
+        values = effective_values(scenario.values)
+        if scenario.smoke and values["persistence"]["enabled"]:
+            total += int(values["replicaCount"])
+    return total
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--free", type=int, default=24)
+    parser.add_argument("--for-scenarios", action="store_true", help="as many as ct install of every scenario needs")
     args = parser.parse_args()
-    created = ensure_free_volumes(args.kubeconfig, args.free)
-    print(f"volume pool: {created} created, {args.free} or more Available")
+    wanted = max(args.free, claims_of_cluster_scenarios()) if args.for_scenarios else args.free
+    created = ensure_free_volumes(args.kubeconfig, wanted)
+    print(f"volume pool: {created} created, {wanted} or more Available")

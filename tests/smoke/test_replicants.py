@@ -104,7 +104,8 @@ def test_paused_replicants_wait_while_the_cores_upgrade(release, kubectl, namesp
     wait_replicants(kubectl, namespace, 2)
     before = {p["metadata"]["uid"] for p in replicants(kubectl, namespace)}
     kubectl.run("rollout", "pause", "deployment/emqx-ee-replicant", "-n", namespace)
-    rel.upgrade({**values, "image": {"tag": "6.2.3"}})
+    out = rel.upgrade({**values, "image": {"tag": "6.2.3"}})
+    assert "The replicants roll at the same time" in out and "docs/operations.md" in out, out
     wait_updated(kubectl, namespace, 3)
     assert {p["metadata"]["uid"] for p in replicants(kubectl, namespace)} == before, "paused replicants must wait"
     kubectl.run("rollout", "resume", "deployment/emqx-ee-replicant", "-n", namespace)

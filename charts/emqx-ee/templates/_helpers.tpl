@@ -178,6 +178,11 @@ projected:
 {{- printf "%s.%s.svc.%s" (include "emqx-ee.headlessServiceName" .) (include "emqx-ee.namespace" .) .Values.clusterDomain -}}
 {{- end -}}
 
+{{- /* Host part of node N's name (EMQX_HOST with the pod name filled in), called with dict "ctx" "ordinal". */ -}}
+{{- define "emqx-ee.nodeHost" -}}
+{{- printf "%s-%d.%s" (include "emqx-ee.fullname" .ctx) (int .ordinal) (include "emqx-ee.headlessServiceFqdn" .ctx) -}}
+{{- end -}}
+
 {{- /* ConfigMap with the EMQX settings (environment variables). */ -}}
 {{- define "emqx-ee.configMapName" -}}
 {{- printf "%s-config" (include "emqx-ee.fullname" .) -}}
@@ -302,7 +307,7 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- else -}}
 {{- $seeds := list -}}
 {{- range $i := until (int .Values.replicaCount) -}}
-{{- $seeds = append $seeds (printf "%s@%s-%d.%s" $.Values.emqxName (include "emqx-ee.fullname" $) $i (include "emqx-ee.headlessServiceFqdn" $)) -}}
+{{- $seeds = append $seeds (printf "%s@%s" $.Values.emqxName (include "emqx-ee.nodeHost" (dict "ctx" $ "ordinal" $i))) -}}
 {{- end -}}
 {{- $_ := set $env "EMQX_CLUSTER__STATIC__SEEDS" (toJson $seeds) -}}
 {{- end -}}
@@ -392,7 +397,7 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- if and $pdb.enabled (gt (int $v.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int $v.replicaCount)) -}}
 {{- fail (printf "podDisruptionBudget.minAvailable=%d with replicaCount=%d would block every node drain: use a smaller number, or podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int $v.replicaCount)) -}}
 {{- end -}}
-{{- $host := printf "%s-%d.%s" (include "emqx-ee.fullname" .) (int $v.replicaCount) (include "emqx-ee.headlessServiceFqdn" .) -}}
+{{- $host := include "emqx-ee.nodeHost" (dict "ctx" . "ordinal" $v.replicaCount) -}}
 {{- if gt (len $host) 253 -}}
 {{- fail (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
 {{- end -}}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build netpol-truth, the offline NetworkPolicy engine of tests/harness/netpol.py, into the tool cache.
+# It is the small Go program in scripts/netpol-engine/ around cyclonus's policy matcher
+# (github.com/mattfenwick/cyclonus/pkg/matcher), built through the Go module proxy against the
+# go.mod/go.sum committed next to it. Idempotent: the stamp is the cyclonus version plus a hash of
+# the program's sources, so editing main.go or go.mod rebuilds and nothing else does.
+# Prints one line on success; on failure, the path of the full build log.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+# The cyclonus release the engine is built against: CYCLONUS_VERSION in scripts/versions.env.
+
+name=netpol-truth
+src="$ROOT/scripts/netpol-engine"
+logfile="$CACHE/logs/$name-build.log"
+
+# go.mod is the real pin (go.sum checks it); refuse to build when it disagrees with the pin above.
+pinned=$(awk 'NF >= 2 && $(NF-1) == "github.com/mattfenwick/cyclonus" {print $NF}' "$src/go.mod")
+[[ $pinned == "$CYCLONUS_VERSION" ]] ||
+  die "scripts/netpol-engine/go.mod requires cyclonus '${pinned:-?}', the pin is $CYCLONUS_VERSION: run (cd scripts/netpol-engine && go get github.com/mattfenwick/cyclonus@$CYCLONUS_VERSION && go mod tidy)"
+
+sources_hash=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
+version="$CYCLONUS_VERSION+$sources_hash"
+if have_version "$name" "$version"; then
+  log "$name $version cached"
+  exit 0
+fi
+
+mkdir -p "$(dirname "$logfile")"
+start=$SECONDS
+# -mod=readonly: build exactly what go.mod/go.sum pin, never rewrite them.
+if ! (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$BIN/$name" .) >"$logfile" 2>&1; then
+  die "building $name failed; full log: $logfile"
+fi
+stamp "$name" "$version"
+log "$name $version built in $((SECONDS - start))s ($("$BIN/$name" -version))"

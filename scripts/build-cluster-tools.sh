@@ -51,3 +51,6 @@ go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
 # Certificate in the smoke suite; only the module is fetched, nothing is built.
 log "cert-manager $CERT_MANAGER_VERSION CRDs in the Go module cache"
 go mod download "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION"
+# The same for prometheus-operator's CRDs (the chart's ServiceMonitor).
+log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION CRDs in the Go module cache"
+go mod download "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"

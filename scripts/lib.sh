@@ -10,6 +10,7 @@ export PATH="$BIN:$PATH"
 export CGO_ENABLED=0
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
 
 # have_version BINARY VERSION: true when BINARY in $BIN reports VERSION.
 # Each build writes BINARY.version next to the binary; that stamp is the source of truth.

@@ -94,6 +94,12 @@ class Manifests:
             (d, d["spec"]) for d in self.of_kind("Pod")
         ]
 
+    def pod_labels(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        """(object, labels its pods get) of everything that runs pods."""
+        return [(d, d["spec"]["template"]["metadata"]["labels"]) for d in self.workloads()] + [
+            (d, d["metadata"]["labels"]) for d in self.of_kind("Pod")
+        ]
+
 
 _cache: dict[str, Any] = {}
 

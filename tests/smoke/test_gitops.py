@@ -20,6 +20,7 @@ GITOPS = {
         "erlangCookie": {"existingSecret": "emqx-cookie"},
         "dashboard": {"existingSecret": "emqx-dashboard"},
     },
+    "apiKey": {"existingSecret": "emqx-api-key"},
 }
 
 
@@ -40,6 +41,7 @@ def user_secrets(kubectl, namespace):
         ("emqx-cookie", "erlang-cookie", "gitops-cookie-0123456789abcdef"),
         ("emqx-dashboard", "dashboard-password", "gitops-password"),
         ("emqx-license", "license-key", "evaluation"),
+        ("emqx-api-key", "bootstrap.txt", "gitops:api-secret-0123456789:viewer"),
     ):
         kubectl.run("create", "secret", "generic", name, "-n", namespace, f"--from-literal={key}={value}")
 

@@ -289,10 +289,13 @@ def test_switch_to_gitops_mode_keeps_the_running_cookie(release, kubectl, namesp
     cookie = secret_value(kubectl, namespace, "emqx-ee", "erlang-cookie")
     create_secret(kubectl, namespace, "gitops-cookie", **{"erlang-cookie": cookie})
     create_secret(kubectl, namespace, "gitops-dashboard", **{"dashboard-password": "from-git"})
+    create_secret(kubectl, namespace, "gitops-api-key", **{"bootstrap.txt": "ops:from-git-0123456789:viewer"})
     gitops = {"generate": False, "dashboard": {"existingSecret": "gitops-dashboard"}}
-    with pytest.raises(HelmError):
-        rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "other-cookie"}}}))
-    rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "gitops-cookie"}}}))
+    api_key = {"apiKey": {"existingSecret": "gitops-api-key"}}
+    with pytest.raises(HelmError) as caught:
+        rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "other-cookie"}}, **api_key}))
+    assert "auth.erlangCookie.existingSecret" in caught.value.stderr, caught.value.stderr
+    rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "gitops-cookie"}}, **api_key}))
     assert env_of(kubectl, namespace)["EMQX_NODE__COOKIE"]["valueFrom"]["secretKeyRef"]["name"] == "gitops-cookie"
     assert secret_value(kubectl, namespace, "emqx-ee", "erlang-cookie") == cookie, "the generated cookie is kept"
 
@@ -305,8 +308,9 @@ def test_switch_to_gitops_mode_keeps_the_running_cookie(release, kubectl, namesp
         ("back\\slash", "backslash, quote or space"),
         ("x" * 256, "256 characters long"),
         ("", "is empty"),
+        ("cookie#1", "holds # or // or ${"),
     ],
-    ids=["space", "quote", "backslash", "too-long", "empty"],
+    ids=["space", "quote", "backslash", "too-long", "empty", "hocon-comment"],
 )
 def test_a_cookie_emqx_would_refuse_is_refused_at_install(release, kubectl, namespace, cookie, names):
     create_secret(kubectl, namespace, "bad-cookie", cookie=cookie)

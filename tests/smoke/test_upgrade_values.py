@@ -3,6 +3,8 @@ change, made with `helm upgrade` on one running release, is accepted and lands a
 their endpoints follow, pods roll when their template changes, and turning autoscaling on never drops the
 running replicants to one (the Deployment keeps its live count until the HPA decides)."""
 
+import base64
+
 import pytest
 
 from harness.cluster import wait_until
@@ -61,3 +63,32 @@ def test_listener_dashboard_replicant_autoscaling_and_tls_changes_on_a_running_r
     assert all(p["metadata"]["uid"] != before[p["metadata"]["name"]] for p in after), "TLS on rolls the cores"
     mounts = {m["name"] for m in after[0]["spec"]["containers"][0]["volumeMounts"]}
     assert "tls" in mounts
+
+
+def bootstrap_line(kubectl, namespace, secret="emqx-ee", key="api-key-bootstrap"):
+    data = kubectl.get("secret", namespace, secret)["data"][key]
+    return base64.b64decode(data).decode().strip()
+
+
+def test_api_key_is_kept_across_upgrades_and_a_new_role_rolls_the_nodes(release, kubectl, namespace):
+    """The generated API secret lives as long as the release, like the cookie; EMQX reads the bootstrap file
+    at boot, so a new key name or role restarts the nodes (NOTES say why)."""
+    rel = release()
+    rel.install(BASE)
+    wait_ready(kubectl, namespace, 3)
+    key, secret, role = bootstrap_line(kubectl, namespace).split(":")
+    assert (key, role, len(secret)) == ("emqx-ee-helm", "viewer", 40)
+    before = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    out = rel.upgrade(effective_values({"apiKey": {"role": "administrator"}}, BASE))
+    assert "the API key changed" in out, out
+    wait_updated(kubectl, namespace, 3)
+    assert all(p["metadata"]["uid"] != before[p["metadata"]["name"]] for p in pods(kubectl, namespace))
+    assert bootstrap_line(kubectl, namespace) == f"emqx-ee-helm:{secret}:administrator", "same secret, new role"
+
+    kubectl.run("create", "secret", "generic", "ops-keys", "-n", namespace, "--from-literal=bootstrap.txt=ops:x:viewer")
+    rel.upgrade(effective_values({"apiKey": {"existingSecret": "ops-keys"}}, BASE))
+    sts = kubectl.get("statefulset", namespace, "emqx-ee")
+    volume = next(v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "api-key")
+    assert volume["secret"]["secretName"] == "ops-keys"
+    rel.upgrade(BASE)
+    assert bootstrap_line(kubectl, namespace).split(":")[1] == secret, "switching back finds the generated secret"

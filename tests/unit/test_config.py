@@ -29,18 +29,18 @@ def test_values_keep_their_exact_text(template):
             "listeners.tcp.default.max_connections": 5000000,
             "mqtt.retain_available": False,
             "authorization.sources": [{"type": "file"}],
-            "a.ratio": 0.5,
+            "sysmon.os.cpu_high_watermark": 0.5,
         },
     )
     assert data["EMQX_LISTENERS__TCP__DEFAULT__MAX_CONNECTIONS"] == "5000000", "no 5e+06"
     assert data["EMQX_MQTT__RETAIN_AVAILABLE"] == "false"
     assert data["EMQX_AUTHORIZATION__SOURCES"] == '[{"type":"file"}]'
-    assert data["EMQX_A__RATIO"] == "0.5"
+    assert data["EMQX_SYSMON__OS__CPU_HIGH_WATERMARK"] == "0.5"
 
 
 def test_user_settings_override_chart_defaults(template):
     data = config(template, {"plugins.install_dir": "/opt/emqx/data/other-plugins"})
-    assert data["EMQX_PLUGINS__INSTALL_DIR"] == "/opt/emqx/data/other-plugins"
+    assert data["EMQX_PLUGINS__INSTALL_DIR"] == '"/opt/emqx/data/other-plugins"', "quoted for HOCON"
 
 
 def test_pods_read_the_config_map(manifests):

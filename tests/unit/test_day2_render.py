@@ -22,6 +22,7 @@ GITOPS = {
         "erlangCookie": {"existingSecret": "vault-cookie"},
         "dashboard": {"existingSecret": "vault-dashboard"},
     },
+    "apiKey": {"existingSecret": "vault-api-key"},
     "license": {"key": "evaluation"},
     "replicaCount": 3,
 }

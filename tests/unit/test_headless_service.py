@@ -24,11 +24,18 @@ def test_headless_service_names_the_cluster_ports(manifests):
 
 
 def test_services_select_exactly_the_pods_of_one_workload(manifests):
-    """Each Service selects the core StatefulSet's pods, or (the client Service, with replicants) the replicants'."""
+    """Each Service selects the core StatefulSet's pods, or (the client Service, with replicants) the replicants';
+    the metrics Service every EMQX node of the cluster (cores and replicants) and nothing else."""
     sts = manifests.statefulset
     selectors = [w["spec"]["selector"]["matchLabels"] for w in manifests.workloads() if w["kind"] != "Job"]
     for svc in manifests.of_kind("Service"):
+        if svc["metadata"]["name"] == "emqx-ee-metrics":
+            continue
         assert svc["spec"]["selector"] in selectors, svc["metadata"]["name"]
+    metrics = manifests.one("Service", "emqx-ee-metrics")["spec"]["selector"]
+    for obj, labels in manifests.pod_labels():
+        selected = all(labels.get(k) == v for k, v in metrics.items())
+        assert selected == (obj["kind"] in ("StatefulSet", "Deployment")), obj["metadata"]["name"]
     for name in ("emqx-ee-headless", "emqx-ee-dashboard"):
         assert manifests.one("Service", name)["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"], name
 

@@ -1,8 +1,9 @@
 """Every rendered object of every scenario is valid for the three newest Kubernetes minors.
 
 Uses kubernetes-validate's bundled OpenAPI schemas offline, in strict mode (unknown fields fail). Objects
-of cert-manager's API are validated against the openAPIV3Schema of cert-manager's own CRDs (its Go module
-at CERT_MANAGER_VERSION), with unknown fields refused as the API server prunes them.
+of cert-manager's and prometheus-operator's APIs are validated against the openAPIV3Schema of their own
+CRDs (their Go modules at CERT_MANAGER_VERSION and PROMETHEUS_OPERATOR_VERSION), with unknown fields
+refused as the API server prunes them.
 """
 
 from functools import cache
@@ -40,11 +41,34 @@ def _closed(schema: dict) -> dict:
     return {k: v for k, v in out.items() if not k.startswith("x-kubernetes")}
 
 
+# CRDs of the APIs the chart renders objects of: Go module, version pin, CRD directory, file pattern.
+CRD_SOURCES = {
+    "cert-manager.io": (
+        "github.com/cert-manager/cert-manager",
+        "CERT_MANAGER_VERSION",
+        "deploy/crds",
+        "cert-manager.io_*",
+    ),
+    "monitoring.coreos.com": (
+        "github.com/prometheus-operator/prometheus-operator",
+        "PROMETHEUS_OPERATOR_VERSION",
+        "example/prometheus-operator-crd",
+        "monitoring.coreos.com_*monitors",  # ServiceMonitor and PodMonitor
+    ),
+}
+
+
 @cache
-def cert_manager_schemas() -> dict[str, dict]:
-    crds = go_module_dir("github.com/cert-manager/cert-manager", versions()["CERT_MANAGER_VERSION"]) / "deploy/crds"
+def crd_schemas() -> dict[str, dict]:
     schemas = {}
-    for path in crds.glob("cert-manager.io_*.yaml"):
+    for module, pin, directory, pattern in CRD_SOURCES.values():
+        schemas |= _schemas_of(go_module_dir(module, versions()[pin]) / directory, pattern)
+    return schemas
+
+
+def _schemas_of(crds, pattern: str) -> dict[tuple[str, str], dict]:
+    schemas = {}
+    for path in crds.glob(f"{pattern}.yaml"):
         crd = yaml.safe_load(path.read_text())
         for version in crd["spec"]["versions"]:
             api = f"{crd['spec']['group']}/{version['name']}"
@@ -53,21 +77,27 @@ def cert_manager_schemas() -> dict[str, dict]:
 
 
 def validate(doc: dict, kube_version: str) -> None:
-    if doc["apiVersion"].startswith("cert-manager.io/"):
-        schema = cert_manager_schemas()[(doc["apiVersion"], doc["kind"])]
+    if doc["apiVersion"].split("/")[0] in CRD_SOURCES:
+        schema = crd_schemas()[(doc["apiVersion"], doc["kind"])]
         # metadata is the API server's ObjectMeta, not part of the CRD schema
         jsonschema.validate({**doc, "metadata": {}}, {**schema, "properties": {**schema["properties"], "metadata": {}}})
         return
     kubernetes_validate.validate(doc, kube_version, strict=True)
 
 
-def test_cert_manager_schemas_refuse_what_the_api_server_refuses():
-    """The CRD schemas must bite, or the sweep proves nothing for Certificates."""
+def test_crd_schemas_refuse_what_the_api_server_refuses():
+    """The CRD schemas must bite, or the sweep proves nothing for Certificates and ServiceMonitors."""
     bad = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {}, "spec": {"dnsNames": ["x"]}}
     with pytest.raises(jsonschema.ValidationError, match="secretName"):
         validate(bad, KUBERNETES_VERSIONS[-1])
     with pytest.raises(jsonschema.ValidationError, match="dnsName"):
         validate({**bad, "spec": {"secretName": "s", "issuerRef": {"name": "i"}, "dnsName": ["x"]}}, "")
+
+    monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {}}
+    with pytest.raises(jsonschema.ValidationError, match="selector"):
+        validate({**monitor, "spec": {"endpoints": [{"port": "metrics"}]}}, "")
+    with pytest.raises(jsonschema.ValidationError, match="scrapeInterval"):
+        validate({**monitor, "spec": {"selector": {}, "endpoints": [{"scrapeInterval": "30s"}]}}, "")
 
 
 def test_three_kubernetes_minors_are_checked():

@@ -35,10 +35,11 @@ def test_selector_is_name_and_instance_only(manifests):
 
 
 def test_pod_template_labels_are_selector_labels_plus_pod_labels(template):
+    member = {"emqx-ee/cluster": "emqx-ee", "app.kubernetes.io/component": "core"}
     plain = template().statefulset["spec"]["template"]["metadata"]["labels"]
-    assert plain == SELECTOR
+    assert plain == {**SELECTOR, **member}, "no version label: a chart bump alone rolls nothing"
     extra = template({"podLabels": {"team": "iot"}}).statefulset["spec"]["template"]["metadata"]["labels"]
-    assert extra == {**SELECTOR, "team": "iot"}
+    assert extra == {**SELECTOR, **member, "team": "iot"}
 
 
 def test_common_labels_reach_every_object_but_not_pod_templates(template):

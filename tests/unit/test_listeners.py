@@ -45,7 +45,12 @@ def check_agreement(m, values):
     dashboard = values["dashboard"]
     assert "dashboard" not in client, "the MQTT Service must not publish the admin API"
     bind = config.get("EMQX_DASHBOARD__LISTENERS__HTTP__BIND")
-    assert bind == (None if dashboard["containerPort"] == EMQX_PORTS["dashboard"] else str(dashboard["containerPort"]))
+    if values["tls"]["enabled"] and values["tls"]["dashboard"]:
+        assert bind == "0", "HTTPS only: plain HTTP is switched off"
+        assert config["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == str(dashboard["containerPort"])
+    else:
+        expected = None if dashboard["containerPort"] == EMQX_PORTS["dashboard"] else str(dashboard["containerPort"])
+        assert bind == expected
     assert container["dashboard"]["containerPort"] == dashboard["containerPort"]
     admin = ports_by_name(m.one("Service", "emqx-ee-dashboard"), "$.spec.ports[*]")
     assert set(admin) == {"dashboard"} and admin["dashboard"]["port"] == dashboard["service"]["port"]
@@ -74,7 +79,8 @@ def test_default_listeners_write_no_emqx_setting(template):
 def test_a_moved_dashboard_port_reaches_emqx_probes_and_helm_test(template):
     m = template({"dashboard": {"containerPort": 18084}})
     assert m.one("ConfigMap", "emqx-ee-config")["data"]["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "18084"
-    assert ":18084/status" in m.one("Pod")["spec"]["containers"][0]["args"][0]
+    test_env = {e["name"]: e.get("value") for e in m.one("Pod")["spec"]["containers"][0]["env"]}
+    assert test_env["API_PORT"] == "18084"
     probe = m.statefulset["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
     assert probe["port"] == "dashboard"
 

@@ -13,7 +13,8 @@ EMQX = "$.spec.template.spec.containers[?name='emqx']"
 def test_probes_ask_status_on_the_dashboard_port(manifests, probe):
     sts = manifests.statefulset
     get = jp1(sts, f"{EMQX}.{probe}.httpGet")
-    assert get == {"path": "/status", "port": "dashboard"}
+    https = "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" in manifests.one("ConfigMap", "emqx-ee-config")["data"]
+    assert get == {"path": "/status", "port": "dashboard", **({"scheme": "HTTPS"} if https else {})}
     assert jp1(sts, f"{EMQX}.ports[?name='dashboard'].containerPort") == 18083
 
 

@@ -74,8 +74,11 @@ RULES = {
     ),
     "gitops-mode-needs-existing-secrets": (
         {"auth": {"generate": False}},
-        ["/auth/erlangCookie/existingSecret", "/auth/dashboard/existingSecret"],
-        {"auth": {"generate": False, "erlangCookie": {"existingSecret": "c"}, "dashboard": {"existingSecret": "d"}}},
+        ["/auth/erlangCookie/existingSecret", "/auth/dashboard/existingSecret", "/apiKey/existingSecret"],
+        {
+            "auth": {"generate": False, "erlangCookie": {"existingSecret": "c"}, "dashboard": {"existingSecret": "d"}},
+            "apiKey": {"existingSecret": "k"},
+        },
     ),
 }
 

@@ -41,7 +41,13 @@ def test_secret_env_comes_from_secret_key_refs(manifests):
 
 def test_generated_secret_holds_cookie_and_password_and_is_kept_on_uninstall(template):
     secret = template().one("Secret", "emqx-ee")
-    assert set(secret["data"]) == {"erlang-cookie", "dashboard-password"}
+    assert set(secret["data"]) == {
+        "erlang-cookie",
+        "dashboard-password",
+        "api-key-name",
+        "api-key-secret",
+        "api-key-bootstrap",
+    }
     assert len(base64.b64decode(secret["data"]["erlang-cookie"])) >= 32
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
@@ -68,6 +74,7 @@ def test_existing_secrets_replace_the_generated_one(template):
                 "dashboard": {"existingSecret": "vault-dash", "existingSecretKey": "p"},
             },
             "license": {"existingSecret": "vault-license", "existingSecretKey": "l", "key": "ignored"},
+            "apiKey": {"existingSecret": "vault-api", "existingSecretKey": "k"},
         }
     )
     assert m.maybe("Secret") is None, "every credential comes from an existing Secret"
@@ -106,7 +113,7 @@ def test_owned_or_secret_keys_are_refused_in_emqx_config(template, key):
 
 
 @pytest.mark.parametrize(
-    "path", ["bridges.mqtt.cloud.password", "authentication.jwt.secret", "connectors.http.x.api_key"]
+    "path", ["connectors.mqtt.cloud.password", "authentication.jwt.secret", "connectors.http.x.api_key"]
 )
 def test_secret_looking_settings_are_refused_in_emqx_config(template, path):
     with pytest.raises(HelmError) as err:

@@ -101,3 +101,30 @@ def test_incoherent_tls_values_are_refused(template, values, message):
     with pytest.raises(HelmError) as caught:
         template(values)
     assert message in caught.value.stderr, caught.value.stderr
+
+
+def test_dashboard_over_https_only(template):
+    m = template({"tls": {"enabled": True, "existingSecret": "broker-tls", "dashboard": True}})
+    c = config(m)
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "0", "plain HTTP is switched off"
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "18083"
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE"] == f'"{DIR}/tls.crt"'
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE"] == f'"{DIR}/tls.key"'
+    container = m.statefulset["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS", probe
+    test = {e["name"]: e.get("value") for e in m.one("Pod")["spec"]["containers"][0]["env"]}
+    assert (test["API_SCHEME"], test["API_CA"]) == ("https", "/opt/test/tls/ca.crt")
+    moved = config(template({"tls": {"enabled": True, "existingSecret": "t", "dashboard": True},
+                             "dashboard": {"containerPort": 28083}}))  # fmt: skip
+    assert moved["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "28083"
+
+
+def test_dashboard_https_alone_is_a_use_of_the_certificate(template):
+    only = {"enabled": True, "existingSecret": "t", "dashboard": True}
+    m = template({"tls": only, "listeners": {"mqtts": {"enabled": False}, "wss": {"enabled": False}}})
+    assert "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" in config(m)
+    with pytest.raises(HelmError, match="tls.dashboard needs tls.enabled"):
+        template({"tls": {"dashboard": True}})
+    with pytest.raises(HelmError, match="cannot be set here"):
+        template({"emqxConfig": {"dashboard.listeners.https.bind": 18084}})

@@ -278,6 +278,10 @@ the chart can read before the pods roll into that; generated cookies are letters
 {{- fail (printf "\n%s is %d characters long; EMQX refuses cookies over 255 characters at boot." $where (len $cookie)) -}}
 {{- else if regexMatch "[\\\\'\" ]" $cookie -}}
 {{- fail (printf "\n%s holds a backslash, quote or space, which EMQX refuses at boot: use letters, digits and punctuation other than \\ ' \"." $where) -}}
+{{- else if regexMatch "#|//|\\$\\{" $cookie -}}
+{{- /* EMQX parses EMQX_NODE__COOKIE as HOCON, where these start a comment or a substitution; quoting
+would make it safe, but the cookie validator refuses quotes, so no spelling of such a cookie works. */ -}}
+{{- fail (printf "\n%s holds # or // or ${, which EMQX's HOCON reading of EMQX_NODE__COOKIE turns into a comment or a substitution (and quotes, which would protect them, are refused in cookies): use another cookie." $where) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

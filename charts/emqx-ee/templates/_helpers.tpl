@@ -52,9 +52,19 @@ PodDisruptionBudget selects it. */ -}}
 {{- include "emqx-ee.labels" . | fromYaml | merge (dict "app.kubernetes.io/name" (printf "%s-test" (include "emqx-ee.name" .)) "app.kubernetes.io/component" "test") | toYaml -}}
 {{- end -}}
 
-{{- /* Pod template labels: selector labels plus podLabels, so a chart upgrade alone never rolls the brokers. */ -}}
+{{- /* Label of every EMQX node of this cluster, cores and replicants (not the helm test Pod): the
+NetworkPolicy's membership and the metrics Service select on it. Derived from the fullname, which the
+day-2 guards keep stable. */ -}}
+{{- define "emqx-ee.memberLabels" -}}
+emqx-ee/cluster: {{ include "emqx-ee.fullname" . }}
+{{- end -}}
+
+{{- /* Pod template labels: selector labels, membership, role and podLabels; versions stay out, so a chart
+upgrade alone never rolls the brokers. */ -}}
 {{- define "emqx-ee.podLabels" -}}
 {{ include "emqx-ee.selectorLabels" . }}
+{{ include "emqx-ee.memberLabels" . }}
+app.kubernetes.io/component: core
 {{- with .Values.podLabels }}
 {{ toYaml . }}
 {{- end }}
@@ -99,7 +109,8 @@ replicant, data in an emptyDir (replicants keep no data), their own resources an
 {{- $r := .Values.replicants -}}
 {{- $pod := include "emqx-ee.podTemplate" . | fromYaml -}}
 {{- $selector := include "emqx-ee.replicantSelectorLabels" . | fromYaml -}}
-{{- $_ := set $pod.metadata "labels" (merge (deepCopy $selector) (.Values.podLabels | default dict)) -}}
+{{- $member := include "emqx-ee.memberLabels" . | fromYaml -}}
+{{- $_ := set $pod.metadata "labels" (merge (deepCopy $selector) $member (dict "app.kubernetes.io/component" "replicant") (.Values.podLabels | default dict)) -}}
 {{- $spec := omit $pod.spec "affinity" "nodeSelector" "tolerations" "topologySpreadConstraints" -}}
 {{- $spread := dict "weight" 100 "podAffinityTerm" (dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $selector)) -}}
 {{- $_ := set $spec "affinity" ($r.affinity | default (dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list $spread)))) -}}
@@ -238,14 +249,67 @@ projected:
 {{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.auth.dashboard "key" "dashboard-password") -}}
 {{- end -}}
 
+{{- /* Delete policy of the helm test hooks: a failed test stays for its logs until the next test. */ -}}
+{{- define "emqx-ee.testDeletePolicy" -}}
+{{- ternary "before-hook-creation,hook-succeeded" "before-hook-creation" .Values.tests.deleteOnSuccess -}}
+{{- end -}}
+
+{{- /* Source of the API bootstrap file (EMQX api_key.bootstrap_file). */ -}}
+{{- define "emqx-ee.apiKeySecretRef" -}}
+{{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.apiKey "key" "api-key-bootstrap") -}}
+{{- end -}}
+
+{{- /* "true" when the dashboard and REST API are served over HTTPS (tls.dashboard), else "". */ -}}
+{{- define "emqx-ee.dashboardHttps" -}}
+{{- if and .Values.tls.enabled .Values.tls.dashboard -}}true{{- end -}}
+{{- end -}}
+
+{{- /* Labels of the metrics Service; its component label tells it apart from the other Services. */ -}}
+{{- define "emqx-ee.metricsServiceLabels" -}}
+{{ include "emqx-ee.labels" . }}
+app.kubernetes.io/component: metrics
+{{- end -}}
+
+{{- /* Basic-auth credentials of the ServiceMonitor, as JSON {name, username, password} (Secret and keys),
+or "" when there are none to give. */ -}}
+{{- define "emqx-ee.metricsAuthSecretRef" -}}
+{{- $sm := .Values.metrics.serviceMonitor -}}
+{{- if $sm.basicAuthSecret -}}
+{{- toJson (dict "name" $sm.basicAuthSecret "username" "username" "password" "password") -}}
+{{- else if and .Values.apiKey.enabled (not .Values.apiKey.existingSecret) -}}
+{{- toJson (dict "name" (include "emqx-ee.secretName" .) "username" "api-key-name" "password" "api-key-secret") -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Where the pods find the API bootstrap file. */ -}}
+{{- define "emqx-ee.apiKeyDir" -}}/opt/emqx/etc/api-key{{- end -}}
+
+{{- /* A string as EMQX reads it from a variable: EMQX parses the value as HOCON, where an unquoted
+"#" or "//" starts a comment, "${...}" is a substitution and ":" or "=" a separator. Text that HOCON
+reads as one literal (a word, number, duration, byte size or percentage, or an already quoted string)
+stays as it is; anything else is written as a JSON string, which HOCON reads literally (its escapes are
+JSON's: hocon src/hocon_scanner.xrl). */ -}}
+{{- define "emqx-ee.hoconString" -}}
+{{- $literal := `^([A-Za-z][A-Za-z0-9_.@%|-]*|[+-]?[0-9]+|[+-]?[0-9]*\.[0-9]+|[0-9]+(d|D|h|H|m|M|s|S|ms|MS|kb|KB|mb|MB|gb|GB|%)|"([^"\\]|\\["\\bfnrt]|\\u[0-9A-Fa-f]{4})*")$` -}}
+{{- if and (regexMatch $literal .) (ne . "include") -}}
+{{- . -}}
+{{- else -}}
+{{- toJson . -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Flatten emqxConfig into EMQX_* variables: `a.b` or nested {a: {b: ...}} both become EMQX_A__B.
-Called with dict "prefix" "out" "value"; writes into "out". */ -}}
+Called with dict "prefix" "out" "value"; writes into "out". Keys must be lowercase: EMQX lowercases
+variable names, so "listeners.tcp.Internal" could only ever reach listener "internal". */ -}}
 {{- define "emqx-ee.flattenConfig" -}}
 {{- $out := .out -}}
 {{- range $key, $value := .value -}}
 {{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
-{{- if not (regexMatch "^[A-Za-z0-9_]+(\\.[A-Za-z0-9_]+)*$" $key) -}}
-{{- fail (printf "emqxConfig: %q is not an EMQX config path; use letters, digits and _ separated by dots (log.console.level)" $path) -}}
+{{- if regexMatch "[A-Z]" $key -}}
+{{- fail (printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path)) -}}
+{{- end -}}
+{{- if or (not (regexMatch "^[a-z0-9_]+(\\.[a-z0-9_]+)*$" $key)) (contains "__" $key) -}}
+{{- fail (printf "emqxConfig: %q is not an EMQX config path; use lowercase letters, digits and single _ separated by dots (log.console.level)" $path) -}}
 {{- end -}}
 {{- if kindIs "map" $value -}}
 {{- include "emqx-ee.flattenConfig" (dict "prefix" $path "value" $value "out" $out) -}}
@@ -256,11 +320,50 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
 {{- $text = toJson $value -}}
 {{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
 {{- $text = int64 $value | toString -}}
+{{- else if kindIs "string" $value -}}
+{{- $text = include "emqx-ee.hoconString" $value -}}
 {{- else -}}
 {{- $text = toString $value -}}
 {{- end -}}
 {{- $_ := set $out $env (dict "path" $path "text" $text) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Levenshtein distance between .a and .b (to suggest the nearest EMQX config roots). */ -}}
+{{- define "emqx-ee.editDistance" -}}
+{{- $b := .b -}}
+{{- $prev := until (add1 (len $b) | int) -}}
+{{- range $i, $_ := until (len .a) -}}
+{{- $ca := substr $i (add1 $i | int) $.a -}}
+{{- $row := list (add1 $i) -}}
+{{- range $j, $_ := until (len $b) -}}
+{{- $cost := ternary 0 1 (eq $ca (substr $j (add1 $j | int) $b)) -}}
+{{- $row = append $row (min (add1 (index $prev (add1 $j))) (add1 (index $row $j)) (add (index $prev $j) $cost)) -}}
+{{- end -}}
+{{- $prev = $row -}}
+{{- end -}}
+{{- last $prev -}}
+{{- end -}}
+
+{{- /* Refuse an emqxConfig key whose first segment is not one of EMQX's config roots: EMQX would ignore
+it without a word. The message names the nearest roots. */ -}}
+{{- define "emqx-ee.checkConfigRoot" -}}
+{{- $root := first (splitList "." .) -}}
+{{- $roots := include "emqx-ee.emqxConfigRoots" $ | fromJsonArray -}}
+{{- if not (has $root $roots) -}}
+{{- $best := 99 -}}
+{{- $near := list -}}
+{{- range $candidate := $roots -}}
+{{- $d := include "emqx-ee.editDistance" (dict "a" $root "b" $candidate) | int -}}
+{{- if lt $d $best -}}
+{{- $best = $d -}}
+{{- $near = list $candidate -}}
+{{- else if eq $d $best -}}
+{{- $near = append $near $candidate -}}
+{{- end -}}
+{{- end -}}
+{{- fail (printf "emqxConfig.%s: EMQX has no config root %q and would ignore the setting without a word; nearest roots: %s (roots of EMQX %s's schema)" . $root (join ", " $near) (include "emqx-ee.emqxSchemaVersion" $)) -}}
 {{- end -}}
 {{- end -}}
 
@@ -274,15 +377,18 @@ Called with dict "prefix" "out" "value"; writes into "out". */ -}}
   "EMQX_NODE__DATA_DIR" "the data directory is the persistent volume at /opt/emqx/data"
   "EMQX_LICENSE__KEY" "the license is a secret; set license.key or license.existingSecret"
   "EMQX_DASHBOARD__DEFAULT_USERNAME" "set auth.dashboard.username"
-  "EMQX_DASHBOARD__DEFAULT_PASSWORD" "the password is a secret; set auth.dashboard.existingSecret" -}}
+  "EMQX_DASHBOARD__DEFAULT_PASSWORD" "the password is a secret; set auth.dashboard.existingSecret"
+  "EMQX_API_KEY__BOOTSTRAP_FILE" "the chart mounts the bootstrap file from apiKey.*; set apiKey.existingSecret"
+  "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" "set metrics.basicAuth (the ServiceMonitor follows it)" -}}
 {{- range $env, $entry := $user -}}
+{{- include "emqx-ee.checkConfigRoot" $entry.path -}}
 {{- if hasKey $owned $env -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
 {{- end -}}
 {{- if regexMatch "^cluster\\.(discovery_strategy|dns\\.|k8s\\.|static\\.)" $entry.path -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: the chart derives cluster discovery from discovery (dns, k8s or static) and the Service names" $entry.path) -}}
 {{- end -}}
-{{- if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.http\\.bind)$" $entry.path -}}
+{{- if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.https?\\.bind)$" $entry.path -}}
 {{- fail (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
 {{- end -}}
 {{- if regexMatch "(?i)(password|passwd|secret|token|api_key)$" $entry.path -}}
@@ -311,6 +417,12 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- end -}}
 {{- $_ := set $env "EMQX_CLUSTER__STATIC__SEEDS" (toJson $seeds) -}}
 {{- end -}}
+{{- if .Values.metrics.basicAuth -}}
+{{- $_ := set $env "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" "true" -}}
+{{- end -}}
+{{- if .Values.apiKey.enabled -}}
+{{- $_ := set $env "EMQX_API_KEY__BOOTSTRAP_FILE" (include "emqx-ee.hoconString" (printf "%s/bootstrap.txt" (include "emqx-ee.apiKeyDir" .))) -}}
+{{- end -}}
 {{- if .Values.tls.enabled -}}
 {{- /* Paths are quoted for HOCON: an unquoted value starting with "/" is not a HOCON string. */ -}}
 {{- $dir := include "emqx-ee.tlsDir" . -}}
@@ -329,7 +441,14 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- end -}}
 {{- /* Listener settings only where they differ from EMQX's defaults, so that a chart upgrade over
 unchanged values changes no setting and restarts no node. */ -}}
-{{- if ne (int .Values.dashboard.containerPort) 18083 -}}
+{{- if include "emqx-ee.dashboardHttps" . -}}
+{{- /* HTTPS only: bind 0 switches EMQX's HTTP listener off (apps/emqx_dashboard/src/emqx_dashboard_schema.erl). */ -}}
+{{- $dir := include "emqx-ee.tlsDir" . -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" "0" -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" (printf "%d" (int .Values.dashboard.containerPort)) -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE" (include "emqx-ee.hoconString" (printf "%s/tls.crt" $dir)) -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE" (include "emqx-ee.hoconString" (printf "%s/tls.key" $dir)) -}}
+{{- else if ne (int .Values.dashboard.containerPort) 18083 -}}
 {{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" (printf "%d" (int .Values.dashboard.containerPort)) -}}
 {{- end -}}
 {{- range $name, $listener := .Values.listeners -}}
@@ -377,11 +496,30 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- if and (eq $v.discovery "k8s") (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
 {{- fail "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
 {{- end -}}
-{{- if and $v.tls.enabled (not $v.listeners.mqtts.enabled) (not $v.listeners.wss.enabled) -}}
-{{- fail "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) is enabled, so nothing would use the certificate" -}}
+{{- if and $v.tls.enabled (not $v.listeners.mqtts.enabled) (not $v.listeners.wss.enabled) (not $v.tls.dashboard) -}}
+{{- fail "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) nor tls.dashboard is enabled, so nothing would use the certificate" -}}
+{{- end -}}
+{{- if and $v.tls.dashboard (not $v.tls.enabled) -}}
+{{- fail "tls.dashboard needs tls.enabled and a certificate (tls.existingSecret or tls.certManager)" -}}
 {{- end -}}
 {{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
 {{- fail "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
+{{- end -}}
+{{- if and $v.tests.enabled (not $v.apiKey.enabled) -}}
+{{- fail "tests.enabled: the helm test asks the REST API for the cluster's members with the bootstrap API key: set apiKey.enabled=true, or tests.enabled=false" -}}
+{{- end -}}
+{{- $sm := $v.metrics.serviceMonitor -}}
+{{- if and $sm.enabled $v.metrics.basicAuth (or $sm.force (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
+{{- if not (include "emqx-ee.metricsAuthSecretRef" .) -}}
+{{- fail "metrics.basicAuth: the ServiceMonitor needs credentials, and the chart generates none (apiKey.existingSecret or apiKey.enabled=false): set metrics.serviceMonitor.basicAuthSecret (a Secret with keys username and password), or metrics.basicAuth=false" -}}
+{{- end -}}
+{{- if and $sm.namespace (ne $sm.namespace (include "emqx-ee.namespace" .)) (not $sm.basicAuthSecret) -}}
+{{- fail (printf "metrics.serviceMonitor.namespace=%s: Prometheus reads the basic-auth Secret from the ServiceMonitor's namespace, and the chart's API key Secret lives in %s: set metrics.serviceMonitor.basicAuthSecret to a Secret in %s, or leave the namespace empty" $sm.namespace (include "emqx-ee.namespace" .) $sm.namespace) -}}
+{{- end -}}
+{{- end -}}
+{{- $np := $v.networkPolicy -}}
+{{- if and $np.enabled $np.egress.enabled (eq $v.discovery "k8s") (not $np.egress.apiServer) -}}
+{{- fail "networkPolicy.egress.apiServer: discovery=k8s reads Endpoints from the Kubernetes API server, which a restricted egress would block: give its addresses (for example [{ipBlock: {cidr: 10.0.0.1/32}}]) and networkPolicy.egress.apiServerPort" -}}
 {{- end -}}
 {{- if hasKey $v "autoscaling" -}}
 {{- fail "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}

@@ -1,0 +1,220 @@
+"""Failure drills on the local cluster: what the chart promises when a node is drained, a node is lost, a
+zone is closed, or every pod restarts at once, each with the recovery docs/operations.md describes.
+
+kwok plays the kubelet (scripts/cluster/kwok-stages.yaml): a pod whose readiness fails is simulated by an
+annotation plus a status patch, and a lost node by an annotated node that gets no more heartbeats and
+pods whose deletion no kubelet confirms. The Kubernetes side (eviction API, PodDisruptionBudget,
+node lifecycle taints, scheduler, StatefulSet controller) is real. What EMQX itself does through these
+(re-joining, mnesia) cannot run here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from harness.cluster import wait_until
+from harness.statefulset import claims, pods, wait_ready
+
+pytestmark = pytest.mark.smoke
+
+BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
+NOT_READY = "kwok.emqx-ee.test/not-ready"
+
+
+def pod(kubectl, namespace, name):
+    return kubectl.get("pod", namespace, name)
+
+
+def node_of(kubectl, namespace, name):
+    return pod(kubectl, namespace, name)["spec"]["nodeName"]
+
+
+def fail_readiness(kubectl, namespace, name):
+    """The pod's readiness probe starts failing: the annotation keeps kwok from reporting it Ready, the
+    status patch is what the kubelet would post."""
+    kubectl.run("annotate", "pod", name, "-n", namespace, f"{NOT_READY}=true")
+    status = {
+        "status": {"conditions": [{"type": "Ready", "status": "False"}, {"type": "ContainersReady", "status": "False"}]}
+    }
+    kubectl.run(
+        "patch", "pod", name, "-n", namespace, "--subresource=status", "--type=strategic", "-p", json.dumps(status)
+    )
+
+
+def pass_readiness(kubectl, namespace, name):
+    kubectl.run("annotate", "pod", name, "-n", namespace, f"{NOT_READY}-")
+
+
+def disruptions_allowed(kubectl, namespace):
+    return kubectl.get("pdb", namespace, "emqx-ee").get("status", {}).get("disruptionsAllowed")
+
+
+def drain(kubectl, node, timeout="20s"):
+    return kubectl.run(
+        "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", f"--timeout={timeout}", check=False
+    )
+
+
+@pytest.fixture
+def uncordon(kubectl):
+    nodes = []
+    yield nodes.append
+    for node in nodes:
+        kubectl.run("uncordon", node, check=False)
+
+
+def test_drain_goes_through_the_disruption_budget_and_the_pod_keeps_its_name_and_claim(
+    release, kubectl, namespace, uncordon
+):
+    rel = release()
+    rel.install(BASE)
+    wait_ready(kubectl, namespace, 3)
+    before = {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()}
+    target = "emqx-ee-1"
+    node = node_of(kubectl, namespace, target)
+    uid = pod(kubectl, namespace, target)["metadata"]["uid"]
+
+    # One node is already unavailable: the budget (maxUnavailable 1) admits no further eviction.
+    fail_readiness(kubectl, namespace, "emqx-ee-0")
+    wait_until(lambda: disruptions_allowed(kubectl, namespace) == 0, "the budget to allow no disruption")
+    uncordon(node)
+    blocked = drain(kubectl, node, "10s")
+    assert blocked.returncode != 0 and "disruption budget" in blocked.stderr, blocked.stderr
+    assert pod(kubectl, namespace, target)["metadata"]["uid"] == uid, "nothing was evicted"
+
+    pass_readiness(kubectl, namespace, "emqx-ee-0")
+    wait_until(lambda: disruptions_allowed(kubectl, namespace) == 1, "the budget to allow one disruption")
+    done = drain(kubectl, node, "60s")
+    assert done.returncode == 0, done.stderr
+    wait_ready(kubectl, namespace, 3)
+    back = pod(kubectl, namespace, target)
+    assert back["metadata"]["uid"] != uid and back["spec"]["nodeName"] != node, "evicted and rescheduled elsewhere"
+    volume = next(v for v in back["spec"]["volumes"] if v["name"] == "emqx-data")
+    assert volume["persistentVolumeClaim"]["claimName"] == f"emqx-data-{target}", "same identity, same claim"
+    assert {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()} == before
+
+
+def test_without_the_budget_the_same_drain_evicts_a_second_node(release, kubectl, namespace, uncordon):
+    """Negative control: the drill above fails when the chart loses its PodDisruptionBudget."""
+    rel = release()
+    rel.install({**BASE, "podDisruptionBudget": {"enabled": False}})
+    wait_ready(kubectl, namespace, 3)
+    fail_readiness(kubectl, namespace, "emqx-ee-0")
+    node = node_of(kubectl, namespace, "emqx-ee-1")
+    uid = pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"]
+    uncordon(node)
+    result = drain(kubectl, node, "30s")
+    assert result.returncode == 0, result.stderr
+    assert pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"] != uid, "a second node went down"
+
+
+def test_node_loss_keeps_one_pod_per_identity_until_the_pod_is_force_deleted(release, kubectl, namespace):
+    """A StatefulSet never runs two pods of one identity: while the lost node's pod object exists (its
+    kubelet cannot confirm the deletion), no replacement starts. Force-deleting it is the recovery."""
+    tolerate = [
+        {"key": f"node.kubernetes.io/{t}", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+        for t in ("unreachable", "not-ready")
+    ]
+    rel = release()
+    rel.install({**BASE, "tolerations": tolerate})
+    wait_ready(kubectl, namespace, 3)
+    target = "emqx-ee-2"
+    node = node_of(kubectl, namespace, target)
+    claim_uid = claims(kubectl, namespace)[f"emqx-data-{target}"]["metadata"]["uid"]
+    # The node's kubelet is gone: no heartbeats, and no one to confirm its pods' deletion.
+    for p in pods(kubectl, namespace):
+        if p["spec"]["nodeName"] == node:
+            kubectl.run(
+                "annotate", "pod", p["metadata"]["name"], "-n", namespace, "kwok.emqx-ee.test/kubelet-gone=true"
+            )
+    kubectl.run("annotate", "node", node, "kwok.emqx-ee.test/lost=true")
+    try:
+        unknown = {"status": {"conditions": [{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]}}
+        kubectl.run("patch", "node", node, "--subresource=status", "--type=strategic", "-p", json.dumps(unknown))
+        # The node lifecycle controller taints the node; the taint evicts the pod after its toleration.
+        wait_until(
+            lambda: pod(kubectl, namespace, target)["metadata"].get("deletionTimestamp"),
+            "the lost node's pod to be marked for deletion",
+            timeout=120,
+        )
+        stuck = pod(kubectl, namespace, target)
+        time.sleep(5)  # time for the StatefulSet controller to (wrongly) start a second emqx-ee-2
+        assert pod(kubectl, namespace, target)["metadata"]["uid"] == stuck["metadata"]["uid"], (
+            "no second emqx-ee-2 while the first may still run on the lost node"
+        )
+        # Recovery (docs/operations.md): confirm the node is gone, then force-delete the pod object.
+        kubectl.run("delete", "pod", target, "-n", namespace, "--force", "--grace-period=0")
+        wait_until(
+            lambda: (
+                (p := kubectl.get("pods", namespace, selector="apps.kubernetes.io/pod-index=2"))
+                and p[0]["metadata"]["uid"] != stuck["metadata"]["uid"]
+                and p[0]["spec"].get("nodeName") not in (None, node)
+            ),
+            "emqx-ee-2 to come back on another node",
+        )
+        wait_ready(kubectl, namespace, 3)
+        assert claims(kubectl, namespace)[f"emqx-data-{target}"]["metadata"]["uid"] == claim_uid, "same claim"
+    finally:
+        kubectl.run("annotate", "node", node, "kwok.emqx-ee.test/lost-", check=False)
+        kubectl.run("taint", "node", node, "node.kubernetes.io/unreachable-", check=False)
+
+
+def test_zone_spread_puts_one_node_per_zone_and_a_closed_zone_leaves_the_pod_pending(
+    release, kubectl, namespace, uncordon
+):
+    spread = [
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"},
+    ]
+    rel = release()
+    rel.install({**BASE, "topologySpreadConstraints": spread})
+    wait_ready(kubectl, namespace, 3)
+    zones = {}
+    for p in pods(kubectl, namespace):
+        node = json.loads(kubectl.run("get", "node", p["spec"]["nodeName"], "-o", "json").stdout)
+        zones[p["metadata"]["name"]] = (
+            node["metadata"]["labels"]["topology.kubernetes.io/zone"],
+            node["metadata"]["name"],
+        )
+    assert len({zone for zone, _ in zones.values()}) == 3, zones
+
+    zone, node = zones["emqx-ee-0"]
+    uncordon(node)
+    kubectl.run("cordon", node)
+    kubectl.run("delete", "pod", "emqx-ee-0", "-n", namespace, "--wait=false")
+
+    def pending_with_event():
+        current = kubectl.get("pods", namespace, selector="apps.kubernetes.io/pod-index=0")
+        if not current or current[0]["status"].get("phase") != "Pending":
+            return None
+        events = kubectl.get("events", namespace)
+        return [
+            e["message"]
+            for e in events
+            if e["involvedObject"]["name"] == "emqx-ee-0" and e["reason"] == "FailedScheduling"
+        ]
+
+    messages = wait_until(pending_with_event, "emqx-ee-0 to stay Pending with a scheduling event")
+    assert any("topology spread constraints" in m for m in messages), "not stacked onto another zone: " + str(messages)
+    kubectl.run("uncordon", node)
+    wait_ready(kubectl, namespace, 3)
+
+
+@pytest.mark.parametrize("policy", ["Parallel", "OrderedReady"])
+def test_full_restart_with_existing_volumes(release, kubectl, namespace, policy):
+    """Every pod deleted at once: Parallel recreates them together, OrderedReady one by one in ordinal
+    order (EMQX's risk there: node 0 may wait for peers the controller has not started yet)."""
+    rel = release()
+    rel.install({**BASE, "podManagementPolicy": policy})
+    wait_ready(kubectl, namespace, 3)
+    before = {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()}
+    old = {p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    kubectl.run("delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=emqx-ee", "--wait=false")
+    wait_until(lambda: not old & {p["metadata"]["uid"] for p in pods(kubectl, namespace)}, "the old pods to go")
+    wait_ready(kubectl, namespace, 3)
+    assert {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()} == before, "same claims"
+    created = sorted((p["metadata"]["creationTimestamp"], p["metadata"]["name"]) for p in pods(kubectl, namespace))
+    if policy == "OrderedReady":
+        assert [name for _, name in created] == ["emqx-ee-0", "emqx-ee-1", "emqx-ee-2"], created

@@ -2,8 +2,9 @@
 # Install every tool the tests need, at the versions pinned in scripts/versions.env and
 # tests/requirements.txt, into a cache outside the repository. Idempotent: a second run
 # with everything present only checks stamps and takes seconds.
-#   scripts/bootstrap.sh            Python venv, mosquitto, helm v4 + v3, chart-testing, helm-docs,
-#                                   the NetworkPolicy engine, caddy and the OCI registry
+#   scripts/bootstrap.sh            Python venv, mosquitto, shellcheck, helm v4 + v3, chart-testing,
+#                                   helm-docs, the NetworkPolicy engine, caddy, the OCI registry,
+#                                   kube-score, checkov and actionlint
 #   scripts/bootstrap.sh --cluster  also the local-cluster tools (scripts/cluster.sh needs them)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -43,22 +44,26 @@ helm_tool() {
   go_install "$name" "$pkg/cmd/helm@$version" "$ldflags"
 }
 
-# mosquitto: the real MQTT broker the helm test script is tested against (tests/unit/test_helm_test_script.py).
-mosquitto_broker() {
-  if type -P mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]]; then
-    log "mosquitto present"; return 0
+# debian_package NAME [BINARY]: a Debian package the tests use, installed with apt when its binary is
+# missing: mosquitto (the real MQTT broker of tests/unit/test_helm_test_script.py) and shellcheck
+# (actionlint runs it on the workflows' run: blocks).
+debian_package() {
+  local name=$1 binary=${2:-$1}
+  if type -P "$binary" >/dev/null || [[ -x /usr/sbin/$binary ]]; then
+    log "$name present"; return 0
   fi
   local apt="apt-get"; [[ $(id -u) == 0 ]] || apt="sudo apt-get"
-  local out="$CACHE/apt-mosquitto.log"
-  log "installing Debian's mosquitto package (log: $out)"
-  if ! { $apt install -y --no-install-recommends mosquitto || { $apt update && $apt install -y --no-install-recommends mosquitto; }; } >"$out" 2>&1; then
+  local out="$CACHE/apt-$name.log"
+  log "installing Debian's $name package (log: $out)"
+  if ! { $apt install -y --no-install-recommends "$name" || { $apt update && $apt install -y --no-install-recommends "$name"; }; } >"$out" 2>&1; then
     tail -n 20 "$out" >&2
-    die "could not install mosquitto (log: $out); install it with your package manager"
+    die "could not install $name (log: $out); install it with your package manager"
   fi
 }
 
 python_env
-mosquitto_broker
+debian_package mosquitto
+debian_package shellcheck
 helm_tool helm 4 "$HELM_VERSION"
 helm_tool helm3 3 "$HELM3_VERSION"
 # chart-testing: the proxy refuses to list its versions, which plain `go install` needs.
@@ -67,9 +72,12 @@ go_wrapped ct github.com/helm/chart-testing/v3 "$CHART_TESTING_VERSION" github.c
 # helm-docs generates the chart README's parameter table; a unit test fails when it is stale.
 go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VERSION" \
   "-X main.version=$HELM_DOCS_VERSION"
-# The NetworkPolicy engine (tests/harness/netpol.py) and the publishing servers (tests/publish/).
+# The NetworkPolicy engine (tests/harness/netpol.py), the publishing servers (tests/publish/), the
+# static analysers (kube-score, checkov) and actionlint.
 "$ROOT/scripts/build-netpol-engine.sh"
 "$ROOT/scripts/build-publish-tools.sh"
+"$ROOT/scripts/build-analysis-tools.sh"
+"$ROOT/scripts/build-actionlint.sh"
 if [[ ${1:-} == --cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh"
 fi

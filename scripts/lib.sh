@@ -24,8 +24,9 @@ go_install() {
   have_version "$name" "$version" && return 0
   log "building $name $version from the Go module proxy (cached in $BIN)"
   local tmp; tmp=$(mktemp -d)
-  GOBIN="$tmp" go install -ldflags "-s -w $ldflags" "$spec"
-  mv "$tmp/$(basename "${spec%@*}")" "$BIN/$name"
+  # Explicit failure paths: callers test `if ! go_install ...`, where bash ignores set -e inside.
+  GOBIN="$tmp" go install -ldflags "-s -w $ldflags" "$spec" || { rm -rf "$tmp"; return 1; }
+  mv "$tmp/$(basename "${spec%@*}")" "$BIN/$name" || { rm -rf "$tmp"; return 1; }
   rm -rf "$tmp"
   stamp "$name" "$version"
 }
@@ -41,6 +42,6 @@ go_wrapped() {
   mkdir -p "$src"
   printf 'module local/%s\n\ngo 1.26\n' "$name" >"$src/go.mod"
   echo "package wrapper" >"$src/doc.go"
-  (cd "$src" && go get "$pkg@$version" && go build -ldflags "-s -w $ldflags" -o "$BIN/$name" "$pkg")
+  (cd "$src" && go get "$pkg@$version" && go build -ldflags "-s -w $ldflags" -o "$BIN/$name" "$pkg") || return 1
   stamp "$name" "$version"
 }

@@ -133,10 +133,14 @@ def render(
     release: str = RELEASE,
     namespace: str = NAMESPACE,
     chart: Path = CHART,
+    kube_version: str | None = None,
 ) -> Manifests:
-    """Render the chart with `helm template`; raises HelmError with helm's stderr on failure."""
+    """Render the chart with `helm template` (for `kube_version`, as `--kube-version` sets it); raises HelmError
+    with helm's stderr on failure."""
     values_json = json.dumps(values or {}, sort_keys=True)
     cmd = [helm.path, "template", release, str(chart), "--namespace", namespace, "-f", "-"]
+    if kube_version:
+        cmd += ["--kube-version", kube_version]
 
     def produce() -> Manifests:
         docs = [d for d in yaml.safe_load_all(run(cmd, values_json)) if d]

@@ -49,3 +49,26 @@ def test_upgrade_from_0_1_0_keeps_pods_claims_and_secret_and_is_guarded(release,
     client_ports = {p["name"] for p in kubectl.get("service", namespace, "emqx-ee")["spec"]["ports"]}
     assert client_ports == {"mqtt", "mqtts", "ws", "wss"}, "0.1.0 published the dashboard on the client Service"
     assert kubectl.get("service", namespace, "emqx-ee-dashboard")["spec"]["type"] == "ClusterIP"
+
+
+def test_upgrade_from_the_last_release_0_2_0_rolls_once_and_keeps_everything(release, kubectl, namespace, tmp_path):
+    """The last released version (0.2.0) upgraded to the working tree: no immutable-field error, the same claims
+    and generated credentials, one ordered roll because the pod template really changed (NOTES say why,
+    reading 0.2.0's pod-template checksum), and nothing rolls on the next upgrade with the same values."""
+    values = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
+    rel = release()
+    rel.install(values, chart=chart_from_git("0.2.0", tmp_path))
+    wait_ready(kubectl, namespace, 3)
+    before_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    before_claims = uids(claims(kubectl, namespace))
+    before_secret = kubectl.get("secret", namespace, "emqx-ee")["data"]
+
+    out = rel.upgrade(values)
+    assert "the API key changed" in out and "restart one at a time, from emqx-ee-2 down to emqx-ee-0" in out, out
+    wait_updated(kubectl, namespace, 3)
+    after_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    assert all(after_pods[name] != uid for name, uid in before_pods.items())
+    assert uids(claims(kubectl, namespace)) == before_claims
+    secret = kubectl.get("secret", namespace, "emqx-ee")["data"]
+    assert {k: secret[k] for k in before_secret} == before_secret, "cookie, password and license are kept"
+    assert "The pod template is unchanged: no node restarts." in rel.upgrade(values)

@@ -6,6 +6,7 @@ CRDs (their Go modules at CERT_MANAGER_VERSION and PROMETHEUS_OPERATOR_VERSION),
 refused as the API server prunes them.
 """
 
+import re
 from functools import cache
 
 import jsonschema
@@ -14,31 +15,40 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from harness.tools import go_module_dir, versions
+from harness.helm import HelmError, render
+from harness.tools import CHART, go_module_dir, versions
 
 pytestmark = pytest.mark.unit
 
 
-def _newest_minors(count: int = 3) -> list[str]:
-    def key(v: str) -> tuple[int, ...]:
-        return tuple(int(p) for p in v.split("."))
-
-    return sorted(set(all_versions()), key=key)[-count:]
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
 
 
-KUBERNETES_VERSIONS = _newest_minors()
+def _supported_minors() -> list[str]:
+    """Every minor of Chart.yaml's kubeVersion range that kubernetes-validate has schemas for."""
+    low = _key(re.match(r">=\s*(\d+\.\d+)", CHART_YAML["kubeVersion"]).group(1))
+    return sorted((v for v in set(all_versions()) if _key(v)[:2] >= low), key=_key)
+
+
+CHART_YAML = yaml.safe_load((CHART / "Chart.yaml").read_text())
+KUBERNETES_VERSIONS = _supported_minors()
 
 
 def _closed(schema: dict) -> dict:
-    """The CRD schema with additionalProperties false wherever it lists properties (strict like the rest)."""
-    out = {k: (_closed(v) if isinstance(v, dict) else v) for k, v in schema.items()}
-    for key in ("items", "additionalProperties"):
-        if isinstance(out.get(key), dict):
-            out[key] = _closed(out[key])
+    """The CRD schema with additionalProperties false wherever it lists properties (strict like the rest).
+    Each node is visited once: the CRDs nest deeply."""
+    out = {}
+    for key, value in schema.items():
+        if key.startswith("x-kubernetes"):
+            continue
+        if key == "properties":
+            out[key] = {name: _closed(prop) for name, prop in value.items()}
+        else:
+            out[key] = _closed(value) if isinstance(value, dict) else value
     if "properties" in out:
-        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
         out.setdefault("additionalProperties", False)
-    return {k: v for k, v in out.items() if not k.startswith("x-kubernetes")}
+    return out
 
 
 # CRDs of the APIs the chart renders objects of: Go module, version pin, CRD directory, file pattern.
@@ -69,7 +79,7 @@ def crd_schemas() -> dict[str, dict]:
 def _schemas_of(crds, pattern: str) -> dict[tuple[str, str], dict]:
     schemas = {}
     for path in crds.glob(f"{pattern}.yaml"):
-        crd = yaml.safe_load(path.read_text())
+        crd = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)  # libyaml: the CRDs are large
         for version in crd["spec"]["versions"]:
             api = f"{crd['spec']['group']}/{version['name']}"
             schemas[(api, crd["spec"]["names"]["kind"])] = _closed(version["schema"]["openAPIV3Schema"])
@@ -100,12 +110,19 @@ def test_crd_schemas_refuse_what_the_api_server_refuses():
         validate({**monitor, "spec": {"selector": {}, "endpoints": [{"scrapeInterval": "30s"}]}}, "")
 
 
-def test_three_kubernetes_minors_are_checked():
-    assert len(KUBERNETES_VERSIONS) == 3, KUBERNETES_VERSIONS
+def test_every_supported_minor_is_checked():
+    """kubeVersion >=1.27 (persistentVolumeClaimRetentionPolicy is on by default from 1.27) up to the newest
+    minor with schemas; the local cluster runs KUBERNETES_VERSION, which must be in the range."""
+    assert KUBERNETES_VERSIONS[0] == "1.27.0" and len(KUBERNETES_VERSIONS) >= 10, KUBERNETES_VERSIONS
+    cluster_minor = _key(versions()["KUBERNETES_VERSION"].lstrip("v"))[:2]
+    assert cluster_minor in {_key(v)[:2] for v in KUBERNETES_VERSIONS}
 
 
 @pytest.mark.parametrize("kube_version", KUBERNETES_VERSIONS)
-def test_every_object_matches_the_kubernetes_schema(manifests, kube_version):
+def test_every_object_matches_the_kubernetes_schema(helm4, scenario, kube_version):
+    """Each scenario rendered for that minor (`--kube-version`, so capability checks see it) and validated
+    against its schemas. One Helm major suffices: Helm 3 renders the same objects (test_render_and_lint)."""
+    manifests = render(helm4, scenario.values, kube_version=kube_version)
     errors = []
     for doc in manifests:
         try:
@@ -113,3 +130,8 @@ def test_every_object_matches_the_kubernetes_schema(manifests, kube_version):
         except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as err:
             errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {err.message} at {list(err.path)}")
     assert not errors, f"{manifests.source} against Kubernetes {kube_version}:\n" + "\n".join(errors)
+
+
+def test_a_minor_below_the_range_is_refused(helm4):
+    with pytest.raises(HelmError, match="kubeVersion"):
+        render(helm4, {}, kube_version="1.26.0")

@@ -412,6 +412,20 @@ NAME_CHARS = re.compile(r"[A-Za-z0-9_@]*")
 NUM_RE = re.compile(r"(\d[\d_]*)#([0-9A-Za-z_]+)|\d[\d_]*\.\d[\d_]*(?:[eE][+-]?\d+)?|\d[\d_]*")
 
 
+def _quoted(src: str, i: int) -> tuple[str, int]:
+    """The text of the quoted atom or string whose opening quote is src[i], escapes decoded; return
+    (text, index after the closing quote)."""
+    quote, buf, i = src[i], [], i + 1
+    while src[i] != quote:
+        if src[i] == "\\":
+            ch, i = _escape(src, i + 1)
+            buf.append(ch)
+        else:
+            buf.append(src[i])
+            i += 1
+    return "".join(buf), i + 1
+
+
 def _escape(src: str, i: int) -> tuple[str, int]:
     """Decode the escape sequence after a backslash at src[i - 1]; return (char, next index)."""
     c = src[i]
@@ -491,16 +505,8 @@ def tokenize(src: str) -> list[Tok]:
                 ch, i = src[i + 1], i + 2
             toks.append(Tok("int", ord(ch), line))
         elif c == "'":
-            buf, i = [], i + 1
-            while src[i] != "'":
-                if src[i] == "\\":
-                    ch, i = _escape(src, i + 1)
-                    buf.append(ch)
-                else:
-                    buf.append(src[i])
-                    i += 1
-            toks.append(Tok("atom", "".join(buf), line))
-            i += 1
+            text, i = _quoted(src, i)
+            toks.append(Tok("atom", text, line))
         elif c == "~" and _sigil(src, i) is not None:
             kind, text, i = _sigil(src, i)
             line += text.count("\n")
@@ -514,18 +520,10 @@ def tokenize(src: str) -> list[Tok]:
                 toks.append(Tok(kind, text.strip("\n"), line))
                 i = j + 3
                 continue
-            buf, i = [], i + 1
-            while src[i] != '"':
-                if src[i] == "\\":
-                    ch, i = _escape(src, i + 1)
-                    buf.append(ch)
-                else:
-                    if src[i] == "\n":
-                        line += 1
-                    buf.append(src[i])
-                    i += 1
-            toks.append(Tok(kind, "".join(buf), line))
-            i += 1
+            start = i
+            text, i = _quoted(src, i)
+            line += src.count("\n", start, i)
+            toks.append(Tok(kind, text, line))
         elif c == "." and (i + 1 >= n or src[i + 1].isspace() or src[i + 1] == "%"):
             toks.append(Tok("dot", ".", line))
             i += 1

@@ -112,39 +112,23 @@ def broker(tmp_path_factory, certs):
     b.stop()
 
 
+def emqx_node(name: str, role: str, status: str = "running") -> dict:
+    """One entry of GET /api/v5/nodes as EMQX 6.2.2 answers it (a subset of the documented fields; a stopped
+    node reports little more than its name, status and role)."""
+    node = {"node": name, "node_status": status, "role": role}
+    if status == "running":
+        node |= {"version": "6.2.2", "edition": "Enterprise", "uptime": 1000}
+    return node
+
+
 def emqx_nodes(cores: int, replicants: int, stopped: int = 0) -> list[dict]:
-    """GET /api/v5/nodes as EMQX 6.2.2 answers it (a subset of the documented fields)."""
-    nodes = [
-        {
-            "node": f"emqx@emqx-ee-{i}.emqx-ee-headless.emqx.svc.cluster.local",
-            "node_status": "running",
-            "role": "core",
-            "version": "6.2.2",
-            "edition": "Enterprise",
-            "uptime": 1000,
-        }  # fmt: skip
-        for i in range(cores)
-    ]
-    nodes += [
-        {
-            "node": f"emqx@10.0.0.{i}",
-            "node_status": "running",
-            "role": "replicant",
-            "version": "6.2.2",
-            "edition": "Enterprise",
-            "uptime": 1000,
-        }  # fmt: skip
-        for i in range(replicants)
-    ]
-    nodes += [
-        {
-            "node": f"emqx@emqx-ee-{cores + i}.emqx-ee-headless.emqx.svc.cluster.local",
-            "node_status": "stopped",
-            "role": "core",
-        }  # fmt: skip
-        for i in range(stopped)
-    ]
-    return nodes
+    """GET /api/v5/nodes of a cluster with running cores and replicants, and stopped cores."""
+    core = "emqx@emqx-ee-{}.emqx-ee-headless.emqx.svc.cluster.local"
+    return (
+        [emqx_node(core.format(i), "core") for i in range(cores)]
+        + [emqx_node(f"emqx@10.0.0.{i}", "replicant") for i in range(replicants)]
+        + [emqx_node(core.format(cores + i), "core", "stopped") for i in range(stopped)]
+    )
 
 
 class StandIn(ThreadingHTTPServer):

@@ -5,9 +5,21 @@
 #   scripts/bootstrap.sh            Python venv, mosquitto, shellcheck, helm v4 + v3, chart-testing,
 #                                   helm-docs, the NetworkPolicy engine, caddy, the OCI registry,
 #                                   kube-score, checkov and actionlint
-#   scripts/bootstrap.sh --cluster  also the local-cluster tools (scripts/cluster.sh needs them)
+#   scripts/bootstrap.sh --cluster       also the kwok cluster's tools: the Kubernetes control plane,
+#                                        kubectl, etcd, kwok and CoreDNS (same as --cluster=kwok)
+#   scripts/bootstrap.sh --cluster=kind  also the kind cluster's tools: kind and kubectl
+#   (scripts/cluster.sh up runs the one for the runtime it picks.)
+# One line per tool; each build's or install's full output goes to $CACHE/logs/<tool>-<version>.log,
+# whose path and last lines are printed when it fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+
+case ${1:-} in
+  "") cluster= ;;
+  --cluster | --cluster=kwok) cluster=kwok ;;
+  --cluster=kind) cluster=kind ;;
+  *) die "usage: $0 [--cluster[=kwok|kind]]" ;;
+esac
 
 python_env() {
   local venv="$CACHE/venv" req="$ROOT/tests/requirements.txt"
@@ -15,23 +27,17 @@ python_env() {
   if [[ -x "$venv/bin/python" && "$(cat "$venv/.requirements" 2>/dev/null)" == "$want" ]]; then
     log "python venv up to date ($venv)"; return 0
   fi
-  log "creating python venv in $venv from tests/requirements.txt"
-  python3 -m venv --clear "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  step "$LOGS/venv-$want.log" "python venv: installing tests/requirements.txt from PyPI into $venv" \
+    make_venv "$venv" "$req"
   echo "$want" >"$venv/.requirements"
 }
 
-# helm_tool NAME MAJOR VERSION: a helm binary named NAME. Reuse one on PATH when it already
+# helm_tool NAME MAJOR VERSION: a helm binary named NAME. Reuse the helm on PATH when it already
 # reports VERSION; otherwise build it from the Go module proxy.
+helm_version() { "$1" version --template '{{.Version}}'; }
 helm_tool() {
   local name=$1 major=$2 version=$3
-  have_version "$name" "$version" && { log "$name $version cached"; return 0; }
-  local onpath; onpath=$(type -P helm || true)
-  if [[ -n "$onpath" && "$onpath" != "$BIN/"* ]] \
-     && [[ "$(helm version --template '{{.Version}}' 2>/dev/null)" == "$version" ]]; then
-    log "reusing $onpath ($version) as $name"
-    ln -sf "$onpath" "$BIN/$name"; stamp "$name" "$version"; return 0
-  fi
+  reuse "$name" "$version" helm_version helm && return 0
   local pkg="helm.sh/helm/v$major"
   local ldflags="-X $pkg/internal/version.version=$version"
   if [[ $major == 3 ]]; then
@@ -52,13 +58,13 @@ debian_package() {
   if type -P "$binary" >/dev/null || [[ -x /usr/sbin/$binary ]]; then
     log "$name present"; return 0
   fi
-  local apt="apt-get"; [[ $(id -u) == 0 ]] || apt="sudo apt-get"
-  local out="$CACHE/apt-$name.log"
-  log "installing Debian's $name package (log: $out)"
-  if ! { $apt install -y --no-install-recommends "$name" || { $apt update && $apt install -y --no-install-recommends "$name"; }; } >"$out" 2>&1; then
-    tail -n 20 "$out" >&2
-    die "could not install $name (log: $out); install it with your package manager"
-  fi
+  step "$LOGS/apt-$name.log" "$name: installing Debian's package with apt" apt_install "$name" ||
+    die "could not install $name; install it with your package manager"
+}
+apt_install() {
+  local apt="apt-get"
+  [[ $(id -u) == 0 ]] || apt="sudo apt-get"
+  $apt install -y --no-install-recommends "$1" || { $apt update && $apt install -y --no-install-recommends "$1"; }
 }
 
 python_env
@@ -78,7 +84,9 @@ go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VER
 "$ROOT/scripts/build-publish-tools.sh"
 "$ROOT/scripts/build-analysis-tools.sh"
 "$ROOT/scripts/build-actionlint.sh"
-if [[ ${1:-} == --cluster ]]; then
-  "$ROOT/scripts/build-cluster-tools.sh"
+if [[ -n $cluster ]]; then
+  "$ROOT/scripts/build-cluster-tools.sh" "$cluster"
 fi
-log "tools ready in $BIN: $(cd "$BIN" && ls -1 | grep -v '\.version$' | tr '\n' ' ')"
+tools=()
+for f in "$BIN"/*; do [[ $f == *.version ]] || tools+=("${f##*/}"); done
+log "tools ready in $BIN: ${tools[*]}"

@@ -4,7 +4,8 @@
 # (github.com/mattfenwick/cyclonus/pkg/matcher), built through the Go module proxy against the
 # go.mod/go.sum committed next to it. Idempotent: the stamp is the cyclonus version plus a hash of
 # the program's sources, so editing main.go or go.mod rebuilds and nothing else does.
-# Prints one line on success; on failure, the path of the full build log.
+# One progress line; the full Go output goes to $CACHE/logs/netpol-truth-<version>.log, whose path and
+# last lines are printed when the build fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -12,7 +13,6 @@ source "$(dirname "$0")/lib.sh"
 
 name=netpol-truth
 src="$ROOT/scripts/netpol-engine"
-logfile="$CACHE/logs/$name-build.log"
 
 # go.mod is the real pin (go.sum checks it); refuse to build when it disagrees with the pin above.
 pinned=$(awk 'NF >= 2 && $(NF-1) == "github.com/mattfenwick/cyclonus" {print $NF}' "$src/go.mod")
@@ -26,11 +26,11 @@ if have_version "$name" "$version"; then
   exit 0
 fi
 
-mkdir -p "$(dirname "$logfile")"
-start=$SECONDS
-# -mod=readonly: build exactly what go.mod/go.sum pin, never rewrite them.
-if ! (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$BIN/$name" .) >"$logfile" 2>&1; then
-  die "building $name failed; full log: $logfile"
-fi
-stamp "$name" "$version"
-log "$name $version built in $((SECONDS - start))s ($("$BIN/$name" -version))"
+# -mod=readonly: build exactly what go.mod/go.sum pin, never rewrite them. The old binary and its stamp
+# go first, so a failed build leaves neither.
+build() {
+  rm -f "$BIN/$name" "$BIN/$name.version" &&
+    (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$BIN/$name" .) &&
+    stamp "$name" "$version"
+}
+step "$LOGS/$name-$version.log" "$name $version: building scripts/netpol-engine against cyclonus" build

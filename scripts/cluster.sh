@@ -3,10 +3,13 @@
 #   scripts/cluster.sh up       idempotent: reuses a running cluster, repairs what is missing
 #   scripts/cluster.sh down     removes the cluster and everything it wrote
 #   scripts/cluster.sh status
+#   scripts/cluster.sh runtime  prints the runtime `up` takes (kind or kwok)
 # Writes $STATE/kubeconfig and $STATE/cluster.env (runtime, kubeconfig, DNS server) for the tests.
 # Runtime: kind where a Docker engine answers, otherwise kwok running the real control plane
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built from source) plus CoreDNS.
-# Force one with CLUSTER_RUNTIME=kind or CLUSTER_RUNTIME=kwok.
+# Force one with CLUSTER_RUNTIME=kind or CLUSTER_RUNTIME=kwok. Either way `up` first builds or
+# reuses the runtime's tools (scripts/bootstrap.sh --cluster=RUNTIME), kubectl included.
+# The output of cluster creation goes to $STATE/kwokctl.log or $STATE/kind.log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -17,11 +20,17 @@ export KWOK_WORKDIR="$STATE/kwok"
 PY="$CACHE/venv/bin/python"
 mkdir -p "$STATE"
 
+# runtime: CLUSTER_RUNTIME, else the runtime of the cluster already set up, else kind when a Docker
+# engine answers, else kwok.
 runtime() {
-  if [[ -n ${CLUSTER_RUNTIME:-} ]]; then echo "$CLUSTER_RUNTIME"
-  elif [[ -f "$STATE/cluster.env" ]]; then sed -n 's/^CLUSTER_RUNTIME=//p' "$STATE/cluster.env"
-  elif docker info >/dev/null 2>&1; then echo kind
-  else echo kwok; fi
+  local chosen
+  if [[ -n ${CLUSTER_RUNTIME:-} ]]; then chosen=$CLUSTER_RUNTIME
+  elif [[ -f "$STATE/cluster.env" ]]; then chosen=$(sed -n 's/^CLUSTER_RUNTIME=//p' "$STATE/cluster.env")
+  elif docker info >/dev/null 2>&1; then chosen=kind
+  else chosen=kwok; fi
+  [[ $chosen == kind || $chosen == kwok ]] ||
+    die "unknown cluster runtime '$chosen' (from CLUSTER_RUNTIME or $STATE/cluster.env): want kind or kwok"
+  echo "$chosen"
 }
 
 # harness_py CODE: run Python with the test harness importable (one DNS client, one port picker).
@@ -85,14 +94,14 @@ COREFILE
 }
 
 up_kwok() {
-  "$ROOT/scripts/bootstrap.sh" --cluster
+  "$ROOT/scripts/bootstrap.sh" --cluster=kwok
   if api_ready; then
     log "kwok cluster $NAME already running"
   else
     kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
     kwok_config >"$STATE/kwokctl.yaml"
-    log "creating kwok cluster $NAME (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
-    kwokctl create cluster --name "$NAME" --config "$STATE/kwokctl.yaml" --kubeconfig "$KCFG" --wait 2m
+    step "$STATE/kwokctl.log" "kwok cluster $NAME: creating (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)" \
+      kwokctl create cluster --name "$NAME" --config "$STATE/kwokctl.yaml" --kubeconfig "$KCFG" --wait 2m
     wait_for 120 "kube-apiserver /readyz" api_ready
   fi
   kubectl --kubeconfig "$KCFG" apply -f "$ROOT/scripts/cluster/kwok-nodes.yaml" -f "$ROOT/scripts/cluster/storageclass.yaml" >/dev/null
@@ -103,14 +112,14 @@ up_kwok() {
 }
 
 up_kind() {
-  "$ROOT/scripts/bootstrap.sh"
-  go_install kind "sigs.k8s.io/kind@$KIND_VERSION"
+  # kind and kubectl; not the control plane, etcd, kwok or CoreDNS, which kind runs in its node containers.
+  "$ROOT/scripts/bootstrap.sh" --cluster=kind
   if kind get clusters 2>/dev/null | grep -qx "$NAME"; then
     log "kind cluster $NAME already running"
     kind get kubeconfig --name "$NAME" >"$KCFG"
   else
-    log "creating kind cluster $NAME (kind $KIND_VERSION and its default node image)"
-    kind create cluster --name "$NAME" --config "$ROOT/scripts/cluster/kind.yaml" --kubeconfig "$KCFG" --wait 300s
+    step "$STATE/kind.log" "kind cluster $NAME: creating (kind $KIND_VERSION and its default node image)" \
+      kind create cluster --name "$NAME" --config "$ROOT/scripts/cluster/kind.yaml" --kubeconfig "$KCFG" --wait 300s
   fi
   # Cluster DNS is reached through a port-forward to kube-dns that the tests open themselves.
   write_env kind ""
@@ -122,21 +131,23 @@ write_env() {
 }
 
 down() {
-  case $(runtime) in
-    kind) command -v kind >/dev/null && kind delete cluster --name "$NAME" || true ;;
+  local rt; rt=$(runtime)
+  case $rt in
+    kind) if command -v kind >/dev/null; then kind delete cluster --name "$NAME" || true; fi ;;
     kwok)
-      [[ -f "$STATE/coredns.pid" ]] && kill "$(cat "$STATE/coredns.pid")" 2>/dev/null || true
-      command -v kwokctl >/dev/null && kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true ;;
+      if [[ -f "$STATE/coredns.pid" ]]; then kill "$(cat "$STATE/coredns.pid")" 2>/dev/null || true; fi
+      if command -v kwokctl >/dev/null; then kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true; fi ;;
   esac
   rm -rf "$STATE"
   log "cluster $NAME removed"
 }
 
 case ${1:-} in
-  up) "up_$(runtime)" ;;
+  up) rt=$(runtime); "up_$rt" ;;
+  runtime) runtime ;;
   down) down ;;
   status)
     if api_ready; then cat "$STATE/cluster.env"; kubectl --kubeconfig "$KCFG" get nodes -L topology.kubernetes.io/zone
     else echo "no cluster running"; exit 1; fi ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|runtime" >&2; exit 2 ;;
 esac

@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/versions.env"
 CACHE=${EMQX_EE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emqx-ee}
 BIN="$CACHE/bin"
+# Full output of every build and install; the terminal gets one line per tool.
+LOGS="$CACHE/logs"
 mkdir -p "$BIN"
 export PATH="$BIN:$PATH"
 export CGO_ENABLED=0
@@ -18,30 +20,109 @@ have_version() { [[ -x "$BIN/$1" && "$(cat "$BIN/$1.version" 2>/dev/null)" == "$
 
 stamp() { echo "$2" >"$BIN/$1.version"; }
 
-# go_install BINARY MODULE/PKG@VERSION [ldflags]: build one Go tool into $BIN at a pinned version.
+# step LOGFILE WHAT COMMAND...: run a long, noisy COMMAND (a build, an install, a cluster start) with all
+# its output in LOGFILE, and print one progress line instead: `==> WHAT ... done in 83 s`. On failure:
+# the last 20 lines of LOGFILE (Go's download progress left out), its path, and COMMAND's non-zero
+# status for the caller.
+# COMMAND runs in a subshell with set -e. Bash ignores set -e in everything run under `if`, `!`, `&&`
+# or `||` (and callers write `if ! go_install ...`), so COMMAND must also fail through explicit paths
+# (`a && b`, `|| return 1`), as the build helpers below do.
+step() {
+  local logfile=$1 what=$2 start=$SECONDS rc=0 errexit=${-//[^e]/}
+  shift 2
+  mkdir -p "$(dirname "$logfile")"
+  printf '\033[1m==> %s ...\033[0m' "$what" >&2
+  set +e # to collect the status below; `(...) || rc=$?` would switch set -e off inside
+  (set -e; "$@") >"$logfile" 2>&1
+  rc=$?
+  if [[ -n $errexit ]]; then set -e; fi
+  if ((rc == 0)); then
+    printf ' done in %d s\n' $((SECONDS - start)) >&2
+    return 0
+  fi
+  printf ' failed after %d s (exit %d); the end of its log:\n' $((SECONDS - start)) "$rc" >&2
+  # Go's `go: downloading` lines would crowd out the error at the end.
+  { grep -v '^go: downloading ' "$logfile" || true; } | tail -n 20 | sed 's/^/    | /' >&2
+  log "full log: $logfile"
+  return "$rc"
+}
+
+# reuse NAME VERSION VERSION_OF [COMMAND]: true, with one line saying so, when $BIN/NAME is stamped
+# VERSION, or when the first COMMAND (default NAME) on PATH outside $BIN reports VERSION (what
+# `VERSION_OF PATH` prints): that one is linked as $BIN/NAME and stamped, so nothing is built that the
+# machine already has at the pinned version.
+reuse() {
+  local name=$1 version=$2 version_of=$3 command=${4:-$1} found
+  if have_version "$name" "$version"; then
+    log "$name $version cached"
+    return 0
+  fi
+  while read -r found; do # ends empty when every COMMAND on PATH is in $BIN
+    [[ $found == "$BIN/"* ]] || break
+  done < <(type -aP "$command")
+  [[ -n $found ]] || return 1
+  [[ "$("$version_of" "$found" 2>/dev/null)" == "$version" ]] || return 1
+  ln -sf "$found" "$BIN/$name" && stamp "$name" "$version" && log "$name $version: reusing $found"
+}
+
+# go_install BINARY MODULE/PKG@VERSION [ldflags]: build one Go tool into $BIN at a pinned version
+# (one progress line; the Go output in $LOGS/BINARY-VERSION.log).
 go_install() {
   local name=$1 spec=$2 ldflags=${3:-} version=${2##*@}
-  have_version "$name" "$version" && return 0
-  log "building $name $version from the Go module proxy (cached in $BIN)"
-  local tmp; tmp=$(mktemp -d)
-  # Explicit failure paths: callers test `if ! go_install ...`, where bash ignores set -e inside.
-  GOBIN="$tmp" go install -ldflags "-s -w $ldflags" "$spec" || { rm -rf "$tmp"; return 1; }
-  mv "$tmp/$(basename "${spec%@*}")" "$BIN/$name" || { rm -rf "$tmp"; return 1; }
+  if have_version "$name" "$version"; then
+    log "$name $version cached"
+    return 0
+  fi
+  step "$LOGS/$name-$version.log" "$name $version: building ${spec%@*} from the Go module proxy" \
+    _go_install "$name" "$spec" "$ldflags"
+}
+_go_install() {
+  local name=$1 spec=$2 ldflags=$3 version=${2##*@} tmp rc=0
+  tmp=$(mktemp -d) || return 1
+  # Built aside and moved in: a failed build leaves neither a binary nor a stamp, and the move replaces a
+  # link to a reused binary without writing through it.
+  GOBIN="$tmp" go install -trimpath -ldflags "-s -w $ldflags" "$spec" &&
+    mv "$tmp/$(basename "${spec%@*}")" "$BIN/$name" &&
+    stamp "$name" "$version" || rc=$?
   rm -rf "$tmp"
-  stamp "$name" "$version"
+  return "$rc"
 }
 
 # go_wrapped BINARY MODULE VERSION PACKAGE [ldflags]: build a main package whose module cannot be
 # `go install`ed directly (replace directives, or a module path the proxy will not list), through
 # a throwaway wrapper module in the cache that requires MODULE@VERSION.
 go_wrapped() {
-  local name=$1 module=$2 version=$3 pkg=$4 ldflags=${5:-}
-  have_version "$name" "$version" && return 0
-  local src="$CACHE/src/$name-$version"
-  log "building $name $version from $module through a wrapper module in $src"
-  mkdir -p "$src"
-  printf 'module local/%s\n\ngo 1.26\n' "$name" >"$src/go.mod"
-  echo "package wrapper" >"$src/doc.go"
-  (cd "$src" && go get "$pkg@$version" && go build -ldflags "-s -w $ldflags" -o "$BIN/$name" "$pkg") || return 1
-  stamp "$name" "$version"
+  local name=$1 module=$2 version=$3
+  if have_version "$name" "$version"; then
+    log "$name $version cached"
+    return 0
+  fi
+  step "$LOGS/$name-$version.log" "$name $version: building from $module through a wrapper module" \
+    _go_wrapped "$@"
 }
+_go_wrapped() {
+  local name=$1 version=$3 pkg=$4 ldflags=${5:-} src="$CACHE/src/$1-$3"
+  mkdir -p "$src" &&
+    printf 'module local/%s\n\ngo 1.26\n' "$name" >"$src/go.mod" &&
+    echo "package wrapper" >"$src/doc.go" &&
+    rm -f "$BIN/$name" "$BIN/$name.version" && # `go build -o` could write through a link to a reused binary
+    (cd "$src" && go get "$pkg@$version" && go build -trimpath -ldflags "-s -w $ldflags" -o "$BIN/$name" "$pkg") &&
+    stamp "$name" "$version"
+}
+
+# go_module NAME MODULE VERSION: MODULE@VERSION in the Go module cache (sources only, nothing is built;
+# the tests read files from it). The check reads the cache's layout: MODULE@VERSION under GOMODCACHE
+# (module paths with capitals are escaped there; these have none).
+go_module() {
+  local name=$1 module=$2 version=$3
+  if [[ -d "$(go env GOMODCACHE)/$module@$version" ]]; then
+    log "$name $version in the Go module cache"
+    return 0
+  fi
+  step "$LOGS/$name-$version.log" "$name $version: downloading $module into the Go module cache" \
+    go mod download "$module@$version"
+}
+
+# make_venv DIR REQUIREMENTS: a fresh Python venv in DIR with REQUIREMENTS installed from PyPI (run it
+# under step: pip is verbose).
+make_venv() { python3 -m venv --clear "$1" && "$1/bin/pip" install --disable-pip-version-check -r "$2"; }

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import dns.resolver
 
 from .helm import run
+from .kube import Kube, kube
 from .tools import CHART, ROOT, Helm, tool
 
 STATE = Path(os.environ.get("EMQX_EE_STATE", ROOT / ".work"))
@@ -48,7 +49,8 @@ def progress(message: str) -> None:
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 120, interval: float = 0.5) -> Any:
-    """Poll `check` until it returns something truthy; raise TimeoutError naming `what`."""
+    """Poll `check` until it returns something truthy; raise TimeoutError naming `what`. For what no watch
+    reports (DNS records, a port-forward); waits on API objects use Kubectl.wait_for."""
     start = time.monotonic()
     last_report = start
     while True:
@@ -65,10 +67,17 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 120, interv
 
 
 class Kubectl:
-    """kubectl against the local cluster, JSON in and out."""
+    """The local cluster: reads and waits in-process (harness.kube), commands through kubectl, JSON in and out.
+
+    `run` starts kubectl, for writes and for the commands a test shows as the user would type them;
+    `get`, `exists` and `wait_for` start no process."""
 
     def __init__(self, kubeconfig: str):
         self.kubeconfig = kubeconfig
+
+    @property
+    def api(self) -> Kube:
+        return kube(self.kubeconfig)
 
     def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [tool("kubectl"), "--kubeconfig", self.kubeconfig, *args]
@@ -77,17 +86,36 @@ class Kubectl:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
         return proc
 
-    def get(self, kind: str, namespace: str, name: str | None = None, selector: str | None = None) -> Any:
-        args = ["get", kind, "-n", namespace, "-o", "json"]
-        if name:
-            args.insert(2, name)
-        if selector:
-            args += ["-l", selector]
-        data = json.loads(self.run(*args).stdout)
-        return data["items"] if "items" in data else data
+    def get(self, kind: str, namespace: str | None, name: str | None = None, selector: str | None = None) -> Any:
+        """One object by name, or the list of items (kubectl's resource names: pods, pvc, sts ...)."""
+        return self.api.get(kind, namespace, name, selector)
 
-    def exists(self, kind: str, namespace: str, name: str) -> bool:
-        return self.run("get", kind, name, "-n", namespace, check=False).returncode == 0
+    def exists(self, kind: str, namespace: str | None, name: str) -> bool:
+        return self.api.exists(kind, namespace, name)
+
+    def established(self, crd: str) -> bool:
+        """The CustomResourceDefinition `crd` exists, is Established, and discovery lists its API (what
+        Helm's .Capabilities reads)."""
+        if not self.exists("crd", None, crd):
+            return False
+        found = self.get("crd", None, crd)
+        conditions = (found.get("status") or {}).get("conditions") or []
+        if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+            return False
+        group = found["spec"]["group"]
+        return any(f"{group}/{v['name']}" in self.api.group_versions() for v in found["spec"]["versions"])
+
+    def wait_for(
+        self,
+        check: Callable[[], Any],
+        what: str,
+        namespace: str | None,
+        kinds: Iterable[str] = ("pods", "statefulsets"),
+        timeout: float = 120,
+    ) -> Any:
+        """Evaluate `check` until it returns something truthy, again at every change to `kinds` in `namespace`
+        (through watches: no polling delay, no process per check); TimeoutError names `what`."""
+        return self.api.wait(check, what, [(k, namespace) for k in kinds], timeout, report=progress)
 
 
 class Release:

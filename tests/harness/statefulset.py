@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cluster import Kubectl, progress, wait_until
+from .cluster import Kubectl, progress
 from .kubelet import assert_startable
 
 
@@ -66,7 +66,7 @@ def wait_ready(kubectl: Kubectl, namespace: str, replicas: int, name: str = "emq
         )
 
     progress(f"waiting for {replicas} Ready pods of {namespace}/{name}")
-    wait_until(done, f"{replicas} Ready pods of StatefulSet {namespace}/{name}", timeout=timeout)
+    kubectl.wait_for(done, f"{replicas} Ready pods of StatefulSet {namespace}/{name}", namespace, timeout=timeout)
     assert_startable(kubectl, namespace)
 
 
@@ -92,5 +92,5 @@ def wait_updated(kubectl: Kubectl, namespace: str, updated: int, name: str = "em
         )
 
     progress(f"waiting for {updated} updated pods of {namespace}/{name}")
-    wait_until(done, f"{updated} pods of {namespace}/{name} on the update revision", timeout=timeout)
+    kubectl.wait_for(done, f"{updated} pods of {namespace}/{name} on the update revision", namespace, timeout=timeout)
     assert_startable(kubectl, namespace)

@@ -10,7 +10,6 @@ sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -30,7 +29,6 @@ from harness.cluster import (
     diagnostics,
     port_forward_dns,
     progress,
-    wait_until,
 )
 from harness.tools import Helm, tool
 from harness.volumes import ensure_free_volumes
@@ -90,10 +88,9 @@ def deleted_namespaces(kubectl: Kubectl) -> Iterator[list[str]]:
     progress(f"waiting for {len(names)} test namespaces to be removed")
 
     def all_gone() -> bool:
-        existing = {n["metadata"]["name"] for n in json.loads(kubectl.run("get", "ns", "-o", "json").stdout)["items"]}
-        return not existing & set(names)
+        return not {n["metadata"]["name"] for n in kubectl.get("namespaces", None)} & set(names)
 
-    wait_until(all_gone, "test namespaces to be removed", timeout=300, interval=1)
+    kubectl.wait_for(all_gone, "test namespaces to be removed", None, ("namespaces",), timeout=300)
 
 
 @contextmanager

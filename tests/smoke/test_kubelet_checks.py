@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.kubelet import assert_startable
 from harness.statefulset import is_ready
 
@@ -40,6 +39,8 @@ def test_a_pod_with_a_missing_secret_key_is_caught(cluster, kubectl, namespace):
     }
     kubectl.run("apply", "-f", "-", stdin=json.dumps(pod))
     if cluster.runtime == "kwok":
-        wait_until(lambda: is_ready(kubectl.get("pod", namespace, "wrong-key")), "kwok to start the pod anyway")
+        kubectl.wait_for(
+            lambda: is_ready(kubectl.get("pod", namespace, "wrong-key")), "kwok to start the pod anyway", namespace
+        )
     with pytest.raises(AssertionError, match="Secret creds has no key cookie"):
         assert_startable(kubectl, namespace)

@@ -7,7 +7,6 @@ import base64
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.statefulset import claim_of, claims, pods, scale, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
@@ -52,7 +51,7 @@ def test_deleted_pod_returns_with_its_name_and_claim(release, kubectl, namespace
         now = pods(kubectl, namespace)
         return len(now) == 3 and now[1]["metadata"]["uid"] != before["metadata"]["uid"] and now[1]
 
-    after = wait_until(replaced, "emqx-ee-1 to come back", timeout=120)
+    after = kubectl.wait_for(replaced, "emqx-ee-1 to come back", namespace)
     wait_ready(kubectl, namespace, 3)
     assert after["metadata"]["name"] == "emqx-ee-1"
     assert claim_of(after) == "emqx-data-emqx-ee-1"
@@ -103,7 +102,7 @@ def test_uninstall_keeps_claims_and_reinstall_binds_them_again(release, kubectl,
     before = claims(kubectl, namespace)
     secret = secret_data(kubectl, namespace)
     rel.uninstall()
-    wait_until(lambda: pods(kubectl, namespace) == [], "pods gone after uninstall", timeout=120)
+    kubectl.wait_for(lambda: pods(kubectl, namespace) == [], "pods gone after uninstall", namespace)
     assert uids(claims(kubectl, namespace)) == uids(before), "whenDeleted=Retain keeps the data"
     assert secret_data(kubectl, namespace) == secret, "the generated Secret is kept (helm.sh/resource-policy)"
 

@@ -7,7 +7,6 @@ here, so no scrape is made."""
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.statefulset import wait_ready
 from harness.tools import go_module_dir, versions
 
@@ -22,12 +21,23 @@ def service_monitor_crd(cluster, kubectl):
         "github.com/prometheus-operator/prometheus-operator", versions()["PROMETHEUS_OPERATOR_VERSION"]
     )
     kubectl.run("apply", "--server-side", "-f", str(path / CRD))
-    wait_until(
-        lambda: "monitoring.coreos.com/v1" in kubectl.run("api-versions").stdout, "the ServiceMonitor API", timeout=60
-    )
-    yield
-    # Later tests must see the cluster as it was: without this API, helm renders no ServiceMonitor.
-    kubectl.run("delete", "-f", str(path / CRD), "--wait=true")
+    try:
+        kubectl.wait_for(
+            lambda: kubectl.established("servicemonitors.monitoring.coreos.com"),
+            "the ServiceMonitor API",
+            None,
+            ("crd",),
+        )
+        yield
+    finally:
+        # Later tests must see the cluster as it was: without this API, helm renders no ServiceMonitor.
+        kubectl.run("delete", "-f", str(path / CRD), "--wait=true")
+        kubectl.wait_for(
+            lambda: "monitoring.coreos.com/v1" not in kubectl.api.group_versions(),
+            "discovery to drop the ServiceMonitor API",
+            None,
+            ("crd",),
+        )
 
 
 def selected_endpoints(kubectl, namespace, monitor):
@@ -50,17 +60,21 @@ def test_service_monitor_selects_exactly_the_emqx_nodes(release, kubectl, namesp
         {"replicaCount": 2, "license": {"key": "evaluation"}, "replicants": {"enabled": True, "replicaCount": 2}}
     )
     wait_ready(kubectl, namespace, 2)
-    wait_until(
+    kubectl.wait_for(
         lambda: kubectl.get("deployment", namespace, "emqx-ee-replicant")["status"].get("readyReplicas") == 2,
         "2 replicants",
+        namespace,
+        ("deployments",),
     )
     monitor = kubectl.get("servicemonitor", namespace, "emqx-ee")
     assert monitor["spec"]["endpoints"][0]["path"] == "/api/v5/prometheus/stats"
     nodes = {p["metadata"]["name"] for p in kubectl.get("pods", namespace, selector="emqx-ee/cluster=emqx-ee")}
     assert len(nodes) == 4 and {"emqx-ee-0", "emqx-ee-1"} <= nodes
-    wait_until(
+    kubectl.wait_for(
         lambda: {pod for pod, _ in selected_endpoints(kubectl, namespace, monitor)} == nodes,
         "the metrics EndpointSlices to list every node",
+        namespace,
+        ("endpointslices",),
     )
     assert {port for _, port in selected_endpoints(kubectl, namespace, monitor)} == {18083}
     password = monitor["spec"]["endpoints"][0]["basicAuth"]["password"]

@@ -7,7 +7,6 @@ DNS discovery and Erlang distribution rely on (names, records, addresses, Servic
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.statefulset import claims, node_host, pods, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
@@ -31,7 +30,7 @@ def wait_replicants(kubectl, namespace, count):
             and len(replicants(kubectl, namespace)) == count
         )
 
-    wait_until(ready, f"{count} Ready replicants", timeout=180)
+    kubectl.wait_for(ready, f"{count} Ready replicants", namespace, ("deployments", "pods"), timeout=180)
 
 
 def test_replicants_find_only_cores_and_serve_the_clients(release, kubectl, dns, namespace):
@@ -54,7 +53,12 @@ def test_replicants_find_only_cores_and_serve_the_clients(release, kubectl, dns,
         slices = kubectl.get("endpointslices", namespace, selector="kubernetes.io/service-name=emqx-ee")
         return {a for s in slices for e in s.get("endpoints") or [] for a in e["addresses"]}
 
-    wait_until(lambda: client_endpoints() == replicant_ips, "the client Service to point at the replicants")
+    kubectl.wait_for(
+        lambda: client_endpoints() == replicant_ips,
+        "the client Service to point at the replicants",
+        namespace,
+        ("endpointslices",),
+    )
 
 
 def test_scaling_replicants_leaves_cores_and_claims_untouched(release, kubectl, namespace):
@@ -90,7 +94,9 @@ def test_the_api_server_accepts_the_autoscaler_and_it_finds_its_target(release, 
         conditions = {c["type"]: c for c in hpa.get("status", {}).get("conditions", [])}
         return conditions.get("AbleToScale", {}).get("status") == "True" and conditions
 
-    conditions = wait_until(able_to_scale, "the HPA controller to find the replicant Deployment", timeout=120)
+    conditions = kubectl.wait_for(
+        able_to_scale, "the HPA controller to find the replicant Deployment", namespace, ("hpa",)
+    )
     assert conditions["AbleToScale"]["reason"] != "FailedGetScale", conditions
     assert kubectl.get("pdb", namespace, "emqx-ee-replicant")["spec"]["maxUnavailable"] == 1
 
@@ -114,5 +120,5 @@ def test_paused_replicants_wait_while_the_cores_upgrade(release, kubectl, namesp
         now = replicants(kubectl, namespace)
         return len(now) == 2 and all(p["spec"]["containers"][0]["image"].endswith(":6.2.3") for p in now)
 
-    wait_until(rolled, "the replicants to roll after resume", timeout=120)
+    kubectl.wait_for(rolled, "the replicants to roll after resume", namespace)
     assert not before & {p["metadata"]["uid"] for p in replicants(kubectl, namespace)}

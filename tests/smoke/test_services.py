@@ -4,7 +4,6 @@ disabled listener is in no Service."""
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.statefulset import wait_ready
 
 pytestmark = pytest.mark.smoke
@@ -30,7 +29,12 @@ def test_mqtt_and_admin_traffic_reach_the_pods_through_separate_services(release
     release().install(VALUES)
     wait_ready(kubectl, namespace, 3)
     for service in ("emqx-ee", "emqx-ee-dashboard"):
-        wait_until(lambda s=service: endpoint_ports(kubectl, namespace, s)[1] == 3, f"3 endpoints of {service}")
+        kubectl.wait_for(
+            lambda s=service: endpoint_ports(kubectl, namespace, s)[1] == 3,
+            f"3 endpoints of {service}",
+            namespace,
+            ("endpointslices",),
+        )
     client, _ = endpoint_ports(kubectl, namespace, "emqx-ee")
     assert client == {"mqtts": 8883, "ws": 8083, "wss": 8085}, client
     admin, _ = endpoint_ports(kubectl, namespace, "emqx-ee-dashboard")

@@ -53,7 +53,7 @@ def test_headless_service_publishes_pods_that_are_not_ready(release, kubectl, dn
         found = pods(kubectl, namespace)
         return found if len(found) == 3 and all(p["status"].get("podIP") for p in found) else None
 
-    live = wait_until(three_pods_with_ips, "3 pods with IPs", timeout=120)
+    live = kubectl.wait_for(three_pods_with_ips, "3 pods with IPs", namespace)
     assert not any(is_ready(p) for p in live), "precondition: the pods are held not Ready"
     headless = HEADLESS.format(ns=namespace)
     ips = {p["status"]["podIP"] for p in live}

@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
 from harness.tools import go_module_dir, versions
@@ -20,11 +19,7 @@ pytestmark = pytest.mark.smoke
 def cert_manager_crds(cluster, kubectl):
     crds = go_module_dir("github.com/cert-manager/cert-manager", versions()["CERT_MANAGER_VERSION"]) / "deploy/crds"
     kubectl.run("apply", "--server-side", "-f", str(crds))
-    wait_until(
-        lambda: kubectl.run("get", "crd", "certificates.cert-manager.io", check=False).returncode == 0,
-        "the Certificate CRD",
-        timeout=60,
-    )
+    kubectl.wait_for(lambda: kubectl.established("certificates.cert-manager.io"), "the Certificate CRD", None, ("crd",))
     return crds
 
 

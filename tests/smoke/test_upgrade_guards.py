@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from harness.cluster import Release, wait_until
+from harness.cluster import Release
 from harness.helm import HelmError
 from harness.scenarios import effective_values
 from harness.statefulset import claims, pods, wait_ready, wait_updated
@@ -136,7 +136,7 @@ def test_reinstall_with_another_node_name_is_refused_while_the_data_is_kept(rele
     rel.install(BASE)
     wait_ready(kubectl, namespace, 3)
     rel.uninstall()
-    wait_until(lambda: pods(kubectl, namespace) == [], "pods gone after uninstall", timeout=120)
+    kubectl.wait_for(lambda: pods(kubectl, namespace) == [], "pods gone after uninstall", namespace)
     with pytest.raises(HelmError) as caught:
         rel.install(with_values({"emqxName": "broker"}))
     assert "emqxName" in caught.value.stderr and "refused before anything was applied" in caught.value.stderr
@@ -212,10 +212,11 @@ def test_cookie_rotation_with_every_node_stopped_is_accepted(release, kubectl, n
     claims_before = {n: c["metadata"]["uid"] for n, c in claims(kubectl, namespace).items()}
     out = rel.upgrade(with_values({"replicaCount": 0}))
     assert "is stopped (replicaCount=0)" in out, out
-    wait_until(lambda: pods(kubectl, namespace) == [], "every node stopped", timeout=120)
-    wait_until(
+    kubectl.wait_for(lambda: pods(kubectl, namespace) == [], "every node stopped", namespace)
+    kubectl.wait_for(
         lambda: kubectl.get("statefulset", namespace, "emqx-ee")["status"].get("replicas", 0) == 0,
         "status.replicas 0",
+        namespace,
         timeout=60,
     )
     create_secret(kubectl, namespace, "new-cookie", cookie="the-rotated-cookie-0123456789")

@@ -7,7 +7,6 @@ import base64
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.scenarios import effective_values, scenarios
 from harness.statefulset import pods, wait_ready, wait_updated
 
@@ -38,13 +37,20 @@ def test_listener_dashboard_replicant_autoscaling_and_tls_changes_on_a_running_r
 
     upgrade({"listeners": {"mqtt": {"enabled": False}}, "dashboard": {"service": {"type": "LoadBalancer"}}})
     wait_updated(kubectl, namespace, 3)
-    wait_until(lambda: endpoint_ports(kubectl, namespace, "emqx-ee") == {"mqtts", "ws", "wss"}, "mqtt to leave")
+    kubectl.wait_for(
+        lambda: endpoint_ports(kubectl, namespace, "emqx-ee") == {"mqtts", "ws", "wss"},
+        "mqtt to leave",
+        namespace,
+        ("endpointslices",),
+    )
     assert kubectl.get("service", namespace, "emqx-ee-dashboard")["spec"]["type"] == "LoadBalancer"
 
     upgrade({"replicants": {"enabled": True, "replicaCount": 4}})
-    wait_until(
+    kubectl.wait_for(
         lambda: kubectl.get("deployment", namespace, "emqx-ee-replicant")["status"].get("readyReplicas") == 4,
         "4 replicants",
+        namespace,
+        ("deployments",),
     )
     selector = kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"]
     assert selector["app.kubernetes.io/name"] == "emqx-ee-replicant", "the client Service moves to the replicants"

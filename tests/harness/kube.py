@@ -1,0 +1,132 @@
+"""Reads and waits through the official Kubernetes Python client: no process per read, and waits that
+wake up on watch events, so a wait returns the moment a controller acts instead of at the next poll.
+
+Objects come back as plain dicts shaped like `kubectl get -o json` (list items carry kind and
+apiVersion), so tests read them the same way whichever way they were fetched.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+
+import urllib3
+from kubernetes import config, dynamic
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+# Core and apps first, then anything else: `events` must mean v1 Events (reason, involvedObject), as in kubectl.
+GROUP_ORDER = {"": 0, "apps": 1}
+
+
+class Kube:
+    """One API client per kubeconfig, with kubectl's names for resources (pods, pvc, sts, servicemonitor ...)."""
+
+    def __init__(self, kubeconfig: str):
+        self.client = dynamic.DynamicClient(config.new_client_from_config(kubeconfig))
+        self._names: dict[str, list[Any]] | None = None
+
+    def resource(self, name: str) -> Any:
+        """The API resource kubectl would pick for `name` (plural, singular, short name or kind)."""
+        name = name.lower()
+        for attempt in range(2):
+            if self._names is None:
+                self._names = self._index()
+            if name in self._names:
+                return min(self._names[name], key=lambda r: (GROUP_ORDER.get(r.group, 2), not r.preferred))
+            if attempt == 0:
+                self.client.resources.invalidate_cache()  # a CRD may have been installed since discovery
+                self._names = None
+        raise ResourceNotFoundError(f"the server has no resource type {name!r}")
+
+    def _index(self) -> dict[str, list[Any]]:
+        names: dict[str, list[Any]] = {}
+        for entry in self.client.resources:
+            for r in entry if isinstance(entry, list) else [entry]:
+                if not r.name or "/" in r.name or r.kind.endswith("List"):
+                    continue  # subresources (pods/log) and list kinds
+                for key in {r.name, r.singular_name, r.kind.lower(), *(r.short_names or [])}:
+                    names.setdefault(key.lower(), []).append(r)
+        return names
+
+    def group_versions(self) -> set[str]:
+        """The API group versions discovery lists now (as `kubectl api-versions` prints them)."""
+        core = self.client.request("GET", "/api")
+        groups = self.client.request("GET", "/apis")
+        return set(core.versions) | {v.groupVersion for g in groups.groups for v in g.versions}
+
+    def get(self, kind: str, namespace: str | None = None, name: str | None = None, selector: str | None = None) -> Any:
+        """One object (by name) or the list of items, as dicts; NotFoundError when a named object is missing."""
+        resource = self.resource(kind)
+        ns = namespace if resource.namespaced else None
+        if name:
+            return resource.get(name=name, namespace=ns).to_dict()
+        items = resource.get(namespace=ns, label_selector=selector).to_dict()["items"]
+        for item in items:
+            item.setdefault("kind", resource.kind)
+            item.setdefault("apiVersion", resource.group_version)
+        return items
+
+    def exists(self, kind: str, namespace: str | None, name: str) -> bool:
+        try:
+            self.get(kind, namespace, name)
+        except NotFoundError:
+            return False
+        return True
+
+    def wait(
+        self,
+        check: Callable[[], Any],
+        what: str,
+        watch: Iterable[tuple[str, str | None]],
+        timeout: float = 120,
+        report: Callable[[str], None] = print,
+        fallback: float = 3.0,
+    ) -> Any:
+        """Evaluate `check` now and after every change to the watched (kind, namespace) pairs until it returns
+        something truthy; raise TimeoutError naming `what`. A check every `fallback` seconds regardless covers
+        what no watched kind reports (a status another controller writes on another kind)."""
+        changed = threading.Event()
+        stop = threading.Event()
+        watchers = [
+            threading.Thread(target=self._signal, args=(kind, ns, changed, stop), daemon=True) for kind, ns in watch
+        ]
+        for thread in watchers:
+            thread.start()
+        start = last_report = time.monotonic()
+        try:
+            while True:
+                changed.clear()  # before the check: a change during the check wakes the next round
+                result = check()
+                if result:
+                    return result
+                now = time.monotonic()
+                if now - start > timeout:
+                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+                if now - last_report >= 10:
+                    report(f"still waiting for {what} ({now - start:.0f}s)")
+                    last_report = now
+                changed.wait(min(fallback, max(0.05, timeout - (now - start))))
+        finally:
+            stop.set()
+
+    def _signal(self, kind: str, namespace: str | None, changed: threading.Event, stop: threading.Event) -> None:
+        """Set `changed` on every event of a watch; reopen the watch (server-side timeout) until `stop`."""
+        resource = self.resource(kind)
+        ns = namespace if resource.namespaced else None
+        while not stop.is_set():
+            try:
+                for _ in self.client.watch(resource, namespace=ns, timeout=2):
+                    changed.set()
+                    if stop.is_set():
+                        return
+            except (urllib3.exceptions.HTTPError, OSError):
+                time.sleep(0.2)  # the API server dropped the stream: watch again
+
+
+@cache
+def kube(kubeconfig: str) -> Kube:
+    """The client of one kubeconfig, made once (discovery is cached with it)."""
+    return Kube(kubeconfig)

@@ -17,9 +17,10 @@ git -C "$work" init -q
 git -C "$work" add -A
 git -C "$work" -c user.name=ct -c user.email=ct@localhost commit -qm "cluster scenarios"
 # A cluster with static volumes (the kwok cluster's no-provisioner StorageClass) retains released volumes
-# instead of reusing them: top the pool up to what installing every scenario claims.
+# instead of reusing them: top the pool up to what installing every scenario claims, plus the 16 free
+# volumes every smoke test namespace expects (other tests may run while ct installs).
 if [[ "$(kubectl get storageclass standard -o jsonpath='{.provisioner}' 2>/dev/null)" == kubernetes.io/no-provisioner ]]; then
-  (cd "$ROOT/tests" && "$CACHE/venv/bin/python" -m harness.volumes --kubeconfig "$KUBECONFIG" --free 0 --for-scenarios)
+  (cd "$ROOT/tests" && "$CACHE/venv/bin/python" -m harness.volumes --kubeconfig "$KUBECONFIG" --free 16 --for-scenarios)
 fi
 log "ct install of $(ls "$work"/charts/emqx-ee/ci | tr '\n' ' ')"
 cd "$work"

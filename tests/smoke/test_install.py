@@ -1,33 +1,17 @@
-"""`helm install` of every cluster scenario on a real API server, in a namespace that enforces Pod
-Security "restricted"; the StatefulSet becomes Ready. Bad values are refused before anything exists.
+"""`helm install` on a real API server in a namespace that enforces Pod Security "restricted": Helm 3
+installs the chart too, a privileged pod is refused (the enforcement is real), and bad values are refused
+before anything exists. Every cluster scenario is installed by `ct install` (test_chart_testing.py).
 
 On kwok, "Ready" is the simulated kubelet's verdict (no EMQX process runs); on kind EMQX runs for real.
 """
 
 import pytest
 
-from harness.cluster import wait_until
 from harness.helm import HelmError
-from harness.scenarios import scenarios
 from harness.statefulset import pods, wait_ready
 from harness.tools import helm as helm_cli
 
 pytestmark = pytest.mark.smoke
-
-CLUSTER_SCENARIOS = [s for s in scenarios() if s.smoke]
-
-
-@pytest.mark.parametrize("cluster_scenario", CLUSTER_SCENARIOS, ids=lambda s: s.name)
-def test_scenario_installs_and_becomes_ready(release, kubectl, namespace, cluster_scenario):
-    release().install(cluster_scenario.values)
-    replicas = cluster_scenario.values.get("replicaCount", 1)
-    wait_ready(kubectl, namespace, replicas)
-    assert [p["metadata"]["name"] for p in pods(kubectl, namespace)] == [f"emqx-ee-{i}" for i in range(replicas)]
-    refused = [e for e in kubectl.get("events", namespace) if e["reason"] == "FailedCreate"]
-    assert not refused, [e["message"] for e in refused]
-    slices = kubectl.get("endpointslices", namespace, selector="kubernetes.io/service-name=emqx-ee")
-    client_ports = {p["port"] for s in slices for p in s.get("ports") or []}
-    assert client_ports and 18083 not in client_ports, f"the MQTT Service publishes {sorted(client_ports)}"
 
 
 def test_helm3_installs_the_chart_too(release, kubectl, namespace):
@@ -46,7 +30,7 @@ def test_restricted_namespace_refuses_a_privileged_pod(release, kubectl, namespa
             if e["reason"] == "FailedCreate" and "restricted" in e["message"]
         ]
 
-    messages = wait_until(refusal, "a PodSecurity FailedCreate event", timeout=60)
+    messages = kubectl.wait_for(refusal, "a PodSecurity FailedCreate event", namespace, ("events",), timeout=60)
     assert "privileged" in messages[0], messages
     assert pods(kubectl, namespace) == []
 

@@ -6,11 +6,16 @@ annotation plus a status patch, and a lost node by an annotated node that gets n
 pods whose deletion no kubelet confirms. The Kubernetes side (eviction API, PodDisruptionBudget,
 node lifecycle taints, scheduler, StatefulSet controller) is real. What EMQX itself does through these
 (re-joining, mnesia) cannot run here.
+
+Drains, node loss and a closed zone act on whole nodes, so those drills run on three nodes of their own
+(`drill_nodes`: one per zone, tainted so that only the drills' pods go there, removed afterwards). Other
+tests can run on the cluster's own nodes at the same time.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
@@ -22,6 +27,75 @@ pytestmark = pytest.mark.smoke
 
 BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
 NOT_READY = "kwok.emqx-ee.test/not-ready"
+
+
+DRILL = "emqx-ee.test/drill"
+
+
+def drill_node(name: str, zone: str, tag: str) -> dict:
+    """A kwok node in `zone` that takes only pods tolerating the drill taint `tag`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/zone": zone,
+                "type": "kwok",
+                DRILL: tag,
+            },
+        },
+        "spec": {"taints": [{"key": DRILL, "value": tag, "effect": "NoSchedule"}]},
+        "status": {
+            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
+            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "110"},
+        },
+    }
+
+
+def node_ready(node: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
+
+
+@pytest.fixture(scope="module")
+def drill_nodes(cluster, kubectl):
+    """Three nodes for the drills, one per zone; yields the values that place the release on them."""
+    if cluster.runtime != "kwok":
+        yield BASE  # kind's nodes are containers: the drills use the cluster's own (run them alone there)
+        return
+    tag = secrets.token_hex(3)
+    names = [f"drill-{tag}-{zone}" for zone in "abc"]
+    nodes = [drill_node(name, f"zone-{zone}", tag) for name, zone in zip(names, "abc", strict=True)]
+    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}))
+    kubectl.wait_for(
+        lambda: all(node_ready(n) for n in kubectl.get("nodes", None, selector=f"{DRILL}={tag}")),
+        "the drill nodes to be Ready",
+        None,
+        ("nodes",),
+    )
+    yield {
+        **BASE,
+        "nodeSelector": {DRILL: tag},
+        "tolerations": [{"key": DRILL, "operator": "Equal", "value": tag, "effect": "NoSchedule"}],
+    }
+
+    def drained():
+        return not [p for p in kubectl.get("pods", None) if p["spec"].get("nodeName") in names]
+
+    # The test namespaces are being deleted: let kwok finish their pods before the nodes go.
+    kubectl.wait_for(drained, "the drill nodes to run no pod", None, ("pods",), timeout=180)
+    kubectl.run("delete", "node", *names, "--wait=false")
+
+
+def assert_drill_node(kubectl, node: str, placement: dict) -> None:
+    """The drill acts on one of its own nodes (on kwok), never on a node other tests use."""
+    if "nodeSelector" in placement:
+        labels = kubectl.get("node", None, node)["metadata"]["labels"]
+        assert labels.get(DRILL) == placement["nodeSelector"][DRILL], f"{node} is not a drill node"
 
 
 def pod(kubectl, namespace, name):
@@ -73,26 +147,31 @@ def uncordon(kubectl):
 
 
 def test_drain_goes_through_the_disruption_budget_and_the_pod_keeps_its_name_and_claim(
-    release, kubectl, namespace, uncordon
+    release, kubectl, namespace, uncordon, drill_nodes
 ):
     rel = release()
-    rel.install(BASE)
+    rel.install(drill_nodes)
     wait_ready(kubectl, namespace, 3)
     before = {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()}
     target = "emqx-ee-1"
     node = node_of(kubectl, namespace, target)
+    assert_drill_node(kubectl, node, drill_nodes)
     uid = pod(kubectl, namespace, target)["metadata"]["uid"]
 
     # One node is already unavailable: the budget (maxUnavailable 1) admits no further eviction.
     fail_readiness(kubectl, namespace, "emqx-ee-0")
-    wait_until(lambda: disruptions_allowed(kubectl, namespace) == 0, "the budget to allow no disruption")
+    kubectl.wait_for(
+        lambda: disruptions_allowed(kubectl, namespace) == 0, "the budget to allow no disruption", namespace, ("pdb",)
+    )
     uncordon(node)
     blocked = drain(kubectl, node, "10s")
     assert blocked.returncode != 0 and "disruption budget" in blocked.stderr, blocked.stderr
     assert pod(kubectl, namespace, target)["metadata"]["uid"] == uid, "nothing was evicted"
 
     pass_readiness(kubectl, namespace, "emqx-ee-0")
-    wait_until(lambda: disruptions_allowed(kubectl, namespace) == 1, "the budget to allow one disruption")
+    kubectl.wait_for(
+        lambda: disruptions_allowed(kubectl, namespace) == 1, "the budget to allow one disruption", namespace, ("pdb",)
+    )
     done = drain(kubectl, node, "60s")
     assert done.returncode == 0, done.stderr
     wait_ready(kubectl, namespace, 3)
@@ -103,13 +182,14 @@ def test_drain_goes_through_the_disruption_budget_and_the_pod_keeps_its_name_and
     assert {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()} == before
 
 
-def test_without_the_budget_the_same_drain_evicts_a_second_node(release, kubectl, namespace, uncordon):
+def test_without_the_budget_the_same_drain_evicts_a_second_node(release, kubectl, namespace, uncordon, drill_nodes):
     """Negative control: the drill above fails when the chart loses its PodDisruptionBudget."""
     rel = release()
-    rel.install({**BASE, "podDisruptionBudget": {"enabled": False}})
+    rel.install({**drill_nodes, "podDisruptionBudget": {"enabled": False}})
     wait_ready(kubectl, namespace, 3)
     fail_readiness(kubectl, namespace, "emqx-ee-0")
     node = node_of(kubectl, namespace, "emqx-ee-1")
+    assert_drill_node(kubectl, node, drill_nodes)
     uid = pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"]
     uncordon(node)
     result = drain(kubectl, node, "30s")
@@ -117,7 +197,7 @@ def test_without_the_budget_the_same_drain_evicts_a_second_node(release, kubectl
     assert pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"] != uid, "a second node went down"
 
 
-def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(release, kubectl, namespace):
+def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(release, kubectl, namespace, drill_nodes):
     """A StatefulSet never runs two pods of one identity: while the lost node's pod object exists (no kubelet
     confirms its deletion), no replacement starts. Declaring the node out of service (the non-graceful
     node shutdown taint) lets the pod garbage collector remove it; the pod comes back elsewhere with its claim.
@@ -125,10 +205,11 @@ def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(re
     kwok renews every node's Lease itself, so the node controller's own detection (NotReady after its grace
     period, then eviction) cannot be timed here: the test deletes the pod as that eviction would."""
     rel = release()
-    rel.install(BASE)
+    rel.install(drill_nodes)
     wait_ready(kubectl, namespace, 3)
     target = "emqx-ee-2"
     node = node_of(kubectl, namespace, target)
+    assert_drill_node(kubectl, node, drill_nodes)
     claim_uid = claims(kubectl, namespace)[f"emqx-data-{target}"]["metadata"]["uid"]
     # The node's kubelet is gone: no heartbeats, and no one to confirm its pods' deletion.
     kubectl.run("annotate", "node", node, "kwok.emqx-ee.test/lost=true")
@@ -151,10 +232,9 @@ def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(re
             # The node stays down: a heartbeat kwok scheduled before the loss may still land, so the
             # condition is asserted again on every poll (the pod GC acts only on a node that is not Ready).
             kubectl.run("patch", "node", node, "--subresource=status", "--type=strategic", "-p", json.dumps(unknown))
-            found = kubectl.run("get", "pod", target, "-n", namespace, "-o", "json", check=False)
-            if found.returncode != 0:
+            if not kubectl.exists("pod", namespace, target):
                 return False
-            now = json.loads(found.stdout)
+            now = pod(kubectl, namespace, target)
             return now["metadata"]["uid"] != stuck["metadata"]["uid"] and now["spec"].get("nodeName") not in (
                 None,
                 node,
@@ -171,17 +251,17 @@ def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(re
 
 
 def test_zone_spread_puts_one_node_per_zone_and_a_closed_zone_leaves_the_pod_pending(
-    release, kubectl, namespace, uncordon
+    release, kubectl, namespace, uncordon, drill_nodes
 ):
     spread = [
         {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"},
     ]
     rel = release()
-    rel.install({**BASE, "topologySpreadConstraints": spread})
+    rel.install({**drill_nodes, "topologySpreadConstraints": spread})
     wait_ready(kubectl, namespace, 3)
     zones = {}
     for p in pods(kubectl, namespace):
-        node = json.loads(kubectl.run("get", "node", p["spec"]["nodeName"], "-o", "json").stdout)
+        node = kubectl.get("node", None, p["spec"]["nodeName"])
         zones[p["metadata"]["name"]] = (
             node["metadata"]["labels"]["topology.kubernetes.io/zone"],
             node["metadata"]["name"],
@@ -189,6 +269,7 @@ def test_zone_spread_puts_one_node_per_zone_and_a_closed_zone_leaves_the_pod_pen
     assert len({zone for zone, _ in zones.values()}) == 3, zones
 
     zone, node = zones["emqx-ee-0"]
+    assert_drill_node(kubectl, node, drill_nodes)
     uncordon(node)
     kubectl.run("cordon", node)
     kubectl.run("delete", "pod", "emqx-ee-0", "-n", namespace, "--wait=false")
@@ -204,7 +285,9 @@ def test_zone_spread_puts_one_node_per_zone_and_a_closed_zone_leaves_the_pod_pen
             if e["involvedObject"]["name"] == "emqx-ee-0" and e["reason"] == "FailedScheduling"
         ]
 
-    messages = wait_until(pending_with_event, "emqx-ee-0 to stay Pending with a scheduling event")
+    messages = kubectl.wait_for(
+        pending_with_event, "emqx-ee-0 to stay Pending with a scheduling event", namespace, ("pods", "events")
+    )
     assert any("topology spread constraints" in m for m in messages), "not stacked onto another zone: " + str(messages)
     kubectl.run("uncordon", node)
     wait_ready(kubectl, namespace, 3)
@@ -220,7 +303,9 @@ def test_full_restart_with_existing_volumes(release, kubectl, namespace, policy)
     before = {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()}
     old = {p["metadata"]["uid"] for p in pods(kubectl, namespace)}
     kubectl.run("delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=emqx-ee", "--wait=false")
-    wait_until(lambda: not old & {p["metadata"]["uid"] for p in pods(kubectl, namespace)}, "the old pods to go")
+    kubectl.wait_for(
+        lambda: not old & {p["metadata"]["uid"] for p in pods(kubectl, namespace)}, "the old pods to go", namespace
+    )
     wait_ready(kubectl, namespace, 3)
     assert {name: c["metadata"]["uid"] for name, c in claims(kubectl, namespace).items()} == before, "same claims"
     created = sorted((p["metadata"]["creationTimestamp"], p["metadata"]["name"]) for p in pods(kubectl, namespace))

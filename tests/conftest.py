@@ -1,4 +1,11 @@
-"""Shared fixtures: which Helm CLIs to render with, and the ci/ scenarios every sweep runs over."""
+"""Shared fixtures: which Helm CLIs to render with, and the ci/ scenarios.
+
+The render suite renders with Helm 4. Helm 3 renders the same objects (test_render_and_lint proves it for
+every scenario), so it runs only where the majors can differ: a test that takes `helm` runs once per major of
+`--helm-majors` (lint and error messages of bad values, `--kube-version`; in the smoke and publishing suites
+install, pull and verify), one that takes `other_helm` once per major but 4 (compared with Helm 4). The rest
+take `helm4`, `template`, `manifests` (one scenario) or `every_scenario` (a property of all of them).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.helm import Manifests, render
+from harness.helm import Manifests, render, render_many
 from harness.scenarios import Scenario, scenarios
 from harness.tools import Helm
 from harness.tools import helm as helm_cli
@@ -17,35 +24,62 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--helm-majors",
         default="4,3",
-        help="Helm major versions the render suite runs under (comma separated, default: 4,3)",
+        help="Helm majors that tests taking the `helm` fixture run under, and that other_helm compares with "
+        "Helm 4 (comma separated, default: 4,3); every other test renders with Helm 4",
     )
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the Background jobs (harness.helm) that the selected tests' modules list in START_EARLY. Not in
+    pytest-xdist workers: each collects every test but runs only its share, and would start them all."""
+    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+        return
+    modules = {item.module.__name__: item.module for item in session.items if isinstance(item, pytest.Function)}
+    for _, module in sorted(modules.items()):
+        for job in getattr(module, "START_EARLY", ()):
+            job.start()
+
+
+def _majors(config: pytest.Config) -> list[int]:
+    return [int(m) for m in config.getoption("--helm-majors").split(",")]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    majors = _majors(metafunc.config)
     if "helm" in metafunc.fixturenames:
-        majors = [int(m) for m in metafunc.config.getoption("--helm-majors").split(",")]
-        metafunc.parametrize("helm", [helm_cli(m) for m in majors], ids=lambda h: str(h), scope="session")
+        metafunc.parametrize("helm", [helm_cli(m) for m in majors], ids=str, scope="session")
+    if "other_helm" in metafunc.fixturenames:
+        others = [helm_cli(m) for m in majors if m != 4]
+        metafunc.parametrize("other_helm", others, ids=str, scope="session")
     if "scenario" in metafunc.fixturenames:
         metafunc.parametrize("scenario", scenarios(), ids=lambda s: s.name)
 
 
 @pytest.fixture(scope="session")
 def helm4() -> Helm:
-    """Helm 4 alone, for what Helm 3 cannot do without a cluster (NOTES from a client-only dry run)."""
+    """Helm 4, which renders for every test that does not take `helm`."""
     return helm_cli(4)
 
 
-@pytest.fixture
-def template(helm: Helm) -> Callable[..., Manifests]:
-    """render() bound to the Helm CLI of this test."""
+@pytest.fixture(scope="session")
+def template(helm4: Helm) -> Callable[..., Manifests]:
+    """render() with Helm 4."""
 
     def _render(values: dict[str, Any] | None = None, **kwargs: Any) -> Manifests:
-        return render(helm, values, **kwargs)
+        return render(helm4, values, **kwargs)
 
     return _render
 
 
 @pytest.fixture
-def manifests(helm: Helm, scenario: Scenario) -> Manifests:
-    """The render of one ci/ scenario (rendered once per session and Helm CLI)."""
-    return render(helm, scenario.values)
+def manifests(helm4: Helm, scenario: Scenario) -> Manifests:
+    """The Helm 4 render of one ci/ scenario (rendered once per session)."""
+    return render(helm4, scenario.values)
+
+
+@pytest.fixture(scope="session")
+def every_scenario(helm4: Helm) -> list[tuple[Scenario, Manifests]]:
+    """Every ci/ scenario with its Helm 4 render, for a property that must hold in all of them: one test
+    checks every render, so that its id stands for one fact however few scenarios vary what it reads."""
+    found = scenarios()
+    return list(zip(found, render_many(helm4, [s.values for s in found]), strict=True))

@@ -6,15 +6,23 @@ test session. The manifests are frozen so that no test can change what another t
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 import subprocess
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
 from .tools import CHART, Helm
+
+T = TypeVar("T")
 
 RELEASE = "emqx-ee"
 NAMESPACE = "emqx"
@@ -104,9 +112,16 @@ class Manifests:
 _cache: dict[str, Any] = {}
 
 
+def helm_env() -> dict[str, str]:
+    """The environment for helm: a render lives for a tenth of a second, and Go's garbage collector took a third
+    of its CPU time. Off, with a memory limit far above a render's 60 MB as the safety net; the output does not
+    depend on it."""
+    return {**os.environ, "GOGC": "off", "GOMEMLIMIT": "1GiB"}
+
+
 def run(cmd: list[str], stdin: str = "") -> str:
     """Run a helm command with `stdin`; its stdout, or HelmError carrying helm's stderr."""
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=helm_env())
     if proc.returncode != 0:
         raise HelmError(cmd, proc.returncode, proc.stderr)
     return proc.stdout
@@ -143,10 +158,75 @@ def render(
         cmd += ["--kube-version", kube_version]
 
     def produce() -> Manifests:
-        docs = [d for d in yaml.safe_load_all(run(cmd, values_json)) if d]
+        # libyaml's parser (PyYAML's safe constructors): a render parses five times faster than in Python.
+        docs = [d for d in yaml.load_all(run(cmd, values_json), Loader=yaml.CSafeLoader) if d]
         return Manifests(docs, f"{helm} template {release} {values_json}")
 
     return _cached(("template", cmd, values_json), produce)
+
+
+def in_parallel(calls: Iterable[Callable[[], T]]) -> list[T]:
+    """The results of `calls`, made two at a time: each starts a helm (or other) process whose start-up is
+    most of its time, and the machine has two cores. Raises the first exception, once every call has ended."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(call) for call in calls]
+    return [f.result() for f in futures]
+
+
+def render_many(helm: Helm, values: Sequence[Mapping[str, Any]], **kwargs: Any) -> list[Manifests]:
+    """render() of each of `values` (with the same keyword arguments), two at a time."""
+    return in_parallel(partial(render, helm, v, **kwargs) for v in values)
+
+
+def prefetch(calls: Iterable[Callable[[], Any]]) -> None:
+    """Run cached helm calls (render, lint) two at a time, for the tests that ask for them one by one next:
+    each finds its result, or its own HelmError, in the cache."""
+
+    def quietly(call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except HelmError:
+            pass  # cached: the test that asks for it sees it
+
+    in_parallel(partial(quietly, call) for call in calls)
+
+
+class Background(Generic[T]):
+    """A slow call that one process makes over everything (checkov, ct lint). conftest starts it in a thread
+    as soon as a test that needs it is collected (its module lists it in START_EARLY), so that it runs on the
+    second core while the other tests render; result() waits for it, or makes the call if nothing started it."""
+
+    _worker = ThreadPoolExecutor(max_workers=1)  # one such job at a time, beside the tests' own work
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._call = call
+        self._future: Future[T] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._future is None:
+                self._future = self._worker.submit(self._call)
+
+    def result(self) -> T:
+        self.start()
+        assert self._future is not None
+        return self._future.result()
+
+
+# A run of 20 or more base64 characters in a Secret's decoded value: a generated password, key or certificate.
+_RANDOM = re.compile(r"[A-Za-z0-9+/=\n]{20,}")
+
+
+def comparable(manifests: Manifests) -> list[dict[str, Any]]:
+    """The objects as plain data, with what differs on every render masked: the random runs in Secrets'
+    values (generated credentials, certificates made by genCA), decoded so that the rest is compared."""
+    out = json.loads(json.dumps(manifests.docs))
+    for doc in out:
+        if doc["kind"] == "Secret":
+            for key, value in (doc.get("data") or {}).items():
+                doc["data"][key] = _RANDOM.sub("<random>", base64.b64decode(value).decode())
+    return out
 
 
 def notes(
@@ -164,9 +244,13 @@ def notes(
 
 
 def lint(helm: Helm, values_file: Path, chart: Path = CHART) -> str:
-    """`helm lint --strict` with one values file; raises HelmError on failure."""
+    """`helm lint --strict` with one values file (once per session and content); raises HelmError on failure."""
     cmd = [helm.path, "lint", "--strict", str(chart), "-f", str(values_file)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise HelmError(cmd, proc.returncode, proc.stdout + proc.stderr)
-    return proc.stdout
+
+    def produce() -> str:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=helm_env())
+        if proc.returncode != 0:
+            raise HelmError(cmd, proc.returncode, proc.stdout + proc.stderr)
+        return proc.stdout
+
+    return _cached(("lint", helm.path, str(chart), values_file.read_text()), produce)

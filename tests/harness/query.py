@@ -5,12 +5,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from jsonpath_ng.ext import parse
+from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+# jsonpath_ng.ext.parse() builds a new parser, and its LALR tables (50 ms), for every expression: build it once.
+_PARSER = ExtendedJsonPathParser()
 
 
 @cache
 def _compiled(expr: str):
-    return parse(expr)
+    return _PARSER.parse(expr)
 
 
 def describe(doc: Any) -> str:

@@ -3,6 +3,7 @@
 import pytest
 
 from harness.query import jp1
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -14,12 +15,18 @@ def pod_spec(m):
     return m.statefulset["spec"]["template"]["spec"]
 
 
-def test_pdb_exactly_when_more_than_one_node(manifests, scenario):
-    pdb = manifests.maybe("PodDisruptionBudget", "emqx-ee")
-    replicas = scenario.values.get("replicaCount", 1)
-    assert (pdb is not None) == (replicas > 1), f"{scenario.name}: replicas={replicas}, PDB={pdb is not None}"
-    if pdb:
-        assert pdb["spec"]["selector"]["matchLabels"] == manifests.statefulset["spec"]["selector"]["matchLabels"]
+def test_pdb_exactly_when_more_than_one_node(every_scenario):
+    """With the scenario's budget: maxUnavailable, or minAvailable when set (04 allows two nodes down)."""
+    for scenario, m in every_scenario:
+        pdb = m.maybe("PodDisruptionBudget", "emqx-ee")
+        replicas = scenario.values.get("replicaCount", 1)
+        assert (pdb is not None) == (replicas > 1), f"{scenario.name}: replicas={replicas}, PDB={pdb is not None}"
+        if pdb:
+            selector = m.statefulset["spec"]["selector"]["matchLabels"]
+            assert pdb["spec"]["selector"]["matchLabels"] == selector, scenario.name
+            budget = effective_values(scenario.values)["podDisruptionBudget"]
+            key = "minAvailable" if budget["minAvailable"] != "" else "maxUnavailable"
+            assert pdb["spec"] == {"selector": pdb["spec"]["selector"], key: budget[key]}, scenario.name
 
 
 def test_pdb_limits(template):
@@ -98,7 +105,8 @@ def test_scheduling_values_pass_through(template):
     assert spec["tolerations"] == [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]
 
 
-def test_resources_have_sane_defaults(manifests):
-    resources = jp1(manifests.statefulset, "$.spec.template.spec.containers[?name='emqx'].resources")
-    assert resources["requests"]["memory"] and resources["requests"]["cpu"]
-    assert resources["limits"]["memory"], "a memory limit keeps one broker from starving its node"
+def test_resources_have_sane_defaults(every_scenario):
+    for scenario, m in every_scenario:
+        resources = jp1(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].resources")
+        assert resources["requests"]["memory"] and resources["requests"]["cpu"], scenario.name
+        assert resources["limits"]["memory"], f"{scenario.name}: a memory limit keeps one broker from starving its node"

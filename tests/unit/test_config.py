@@ -43,9 +43,10 @@ def test_user_settings_override_chart_defaults(template):
     assert data["EMQX_PLUGINS__INSTALL_DIR"] == '"/opt/emqx/data/other-plugins"', "quoted for HOCON"
 
 
-def test_pods_read_the_config_map(manifests):
-    name = jp1(manifests.statefulset, "$.spec.template.spec.containers[?name='emqx'].envFrom[0].configMapRef.name")
-    assert manifests.one("ConfigMap", name)
+def test_pods_read_the_config_map(every_scenario):
+    for _, m in every_scenario:
+        name = jp1(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].envFrom[0].configMapRef.name")
+        assert m.one("ConfigMap", name)
 
 
 def test_config_change_rolls_the_pods(template):

@@ -3,6 +3,7 @@
 import pytest
 
 from harness.query import jp, jp1
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -11,43 +12,68 @@ def ports(service):
     return {p["name"]: p for p in jp(service, "$.spec.ports[*]")}
 
 
-def test_headless_service_publishes_not_ready_pods(manifests):
-    headless = manifests.one("Service", manifests.statefulset["spec"]["serviceName"])
-    assert jp1(headless, "$.spec.clusterIP") == "None"
-    assert jp1(headless, "$.spec.publishNotReadyAddresses") is True, "peers must see booting nodes"
+def test_headless_service_publishes_not_ready_pods(every_scenario):
+    for scenario, m in every_scenario:
+        headless = m.one("Service", m.statefulset["spec"]["serviceName"])
+        assert jp1(headless, "$.spec.clusterIP") == "None", scenario.name
+        assert jp1(headless, "$.spec.publishNotReadyAddresses") is True, (
+            f"{scenario.name}: peers must see booting nodes"
+        )
 
 
-def test_headless_service_names_the_cluster_ports(manifests):
-    headless = manifests.one("Service", manifests.statefulset["spec"]["serviceName"])
-    p = ports(headless)
-    assert p["erlang-dist"]["port"] == 4370 and p["gen-rpc"]["port"] == 5369, p
+def test_headless_service_names_the_cluster_ports(every_scenario):
+    for scenario, m in every_scenario:
+        p = ports(m.one("Service", m.statefulset["spec"]["serviceName"]))
+        assert p["erlang-dist"]["port"] == 4370 and p["gen-rpc"]["port"] == 5369, f"{scenario.name}: {p}"
 
 
-def test_services_select_exactly_the_pods_of_one_workload(manifests):
+def test_services_select_exactly_the_pods_of_one_workload(every_scenario):
     """Each Service selects the core StatefulSet's pods, or (the client Service, with replicants) the replicants';
     the metrics Service every EMQX node of the cluster (cores and replicants) and nothing else."""
-    sts = manifests.statefulset
-    selectors = [w["spec"]["selector"]["matchLabels"] for w in manifests.workloads() if w["kind"] != "Job"]
-    for svc in manifests.of_kind("Service"):
-        if svc["metadata"]["name"] == "emqx-ee-metrics":
-            continue
-        assert svc["spec"]["selector"] in selectors, svc["metadata"]["name"]
-    metrics = manifests.one("Service", "emqx-ee-metrics")["spec"]["selector"]
-    for obj, labels in manifests.pod_labels():
-        selected = all(labels.get(k) == v for k, v in metrics.items())
-        assert selected == (obj["kind"] in ("StatefulSet", "Deployment")), obj["metadata"]["name"]
-    for name in ("emqx-ee-headless", "emqx-ee-dashboard"):
-        assert manifests.one("Service", name)["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"], name
+    for scenario, m in every_scenario:
+        sts = m.statefulset
+        selectors = [w["spec"]["selector"]["matchLabels"] for w in m.workloads() if w["kind"] != "Job"]
+        for svc in m.of_kind("Service"):
+            if svc["metadata"]["name"] == "emqx-ee-metrics":
+                continue
+            assert svc["spec"]["selector"] in selectors, f"{scenario.name}: {svc['metadata']['name']}"
+        metrics = m.one("Service", "emqx-ee-metrics")["spec"]["selector"]
+        for obj, labels in m.pod_labels():
+            selected = all(labels.get(k) == v for k, v in metrics.items())
+            assert selected == (obj["kind"] in ("StatefulSet", "Deployment")), f"{scenario.name}: {obj['metadata']}"
+        for name in ("emqx-ee-headless", "emqx-ee-dashboard"):
+            selector = m.one("Service", name)["spec"]["selector"]
+            assert selector == sts["spec"]["selector"]["matchLabels"], f"{scenario.name}: {name}"
 
 
-def test_every_target_port_is_a_named_container_port(manifests):
-    container_ports = {
-        p["name"]: p["containerPort"]
-        for p in jp(manifests.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")
-    }
-    for svc in manifests.of_kind("Service"):
-        for port in jp(svc, "$.spec.ports[*]"):
-            assert port["targetPort"] in container_ports, f"{svc['metadata']['name']} port {port['name']}"
+def test_every_target_port_is_a_named_container_port(every_scenario):
+    for scenario, m in every_scenario:
+        container_ports = {
+            p["name"]: p["containerPort"]
+            for p in jp(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")
+        }
+        for svc in m.of_kind("Service"):
+            for port in jp(svc, "$.spec.ports[*]"):
+                where = f"{scenario.name}: {svc['metadata']['name']} port {port['name']}"
+                assert port["targetPort"] in container_ports, where
+
+
+def test_every_scenario_publishes_its_services_as_its_values_say(every_scenario):
+    """The client Service (service.*) and the dashboard Service (dashboard.service.*) carry each scenario's type,
+    source ranges, class, traffic policy, node ports and annotations: what 05, 09 and 11 vary."""
+    for scenario, m in every_scenario:
+        values = effective_values(scenario.values)
+        for name, wanted in (("emqx-ee", values["service"]), ("emqx-ee-dashboard", values["dashboard"]["service"])):
+            svc = m.one("Service", name)
+            spec, where = svc["spec"], f"{scenario.name}: Service/{name}"
+            assert spec["type"] == wanted["type"], where
+            assert spec.get("loadBalancerSourceRanges", []) == wanted["loadBalancerSourceRanges"], where
+            assert spec.get("loadBalancerClass", "") == wanted["loadBalancerClass"], where
+            assert spec.get("externalTrafficPolicy", "") == wanted.get("externalTrafficPolicy", ""), where
+            assert (svc["metadata"].get("annotations") or {}) == wanted["annotations"], where
+            node_ports = {p["name"]: p["nodePort"] for p in spec["ports"] if "nodePort" in p}
+            fixed = wanted.get("nodePorts") or ({"dashboard": wanted["nodePort"]} if wanted.get("nodePort") else {})
+            assert node_ports == fixed, where
 
 
 def test_container_ports_are_emqx_defaults(template):

@@ -96,13 +96,15 @@ def test_test_image_is_configurable(template):
     assert pod["spec"]["containers"][0]["image"] == "registry.local/python:3.13"
 
 
-def test_hook_pod_is_not_selected_by_the_services_or_the_pdb(manifests):
-    selectors = [s["spec"]["selector"] for s in manifests.of_kind("Service")]
-    selectors += [p["spec"]["selector"]["matchLabels"] for p in manifests.of_kind("PodDisruptionBudget")]
-    for pod in manifests.of_kind("Pod"):
-        labels = pod["metadata"]["labels"]
-        for selector in selectors:
-            assert not all(labels.get(k) == v for k, v in selector.items()), f"the test pod matches {selector}"
+def test_hook_pod_is_not_selected_by_the_services_or_the_pdb(every_scenario):
+    for scenario, m in every_scenario:
+        selectors = [s["spec"]["selector"] for s in m.of_kind("Service")]
+        selectors += [p["spec"]["selector"]["matchLabels"] for p in m.of_kind("PodDisruptionBudget")]
+        for pod in m.of_kind("Pod"):
+            labels = pod["metadata"]["labels"]
+            for selector in selectors:
+                matched = all(labels.get(k) == v for k, v in selector.items())
+                assert not matched, f"{scenario.name}: the test pod matches {selector}"
 
 
 def test_hook_can_be_disabled(template):

@@ -199,8 +199,9 @@ def run_script(api: StandIn, bootstrap: Path, broker_port: int | None, **extra: 
         "API_BOOTSTRAP_FILE": str(bootstrap),
         "EXPECT_CORES": "3",
         "EXPECT_REPLICANTS": "2",
-        "TEST_TIMEOUT": "1",
-        "TEST_RETRY_SECONDS": "0.2",
+        # A failing check retries until TEST_TIMEOUT: three tries, as each failure test waits it out.
+        "TEST_TIMEOUT": "0.3",
+        "TEST_RETRY_SECONDS": "0.1",
         "MQTT_RECEIVE_SECONDS": "0.5",
     }
     if broker_port:

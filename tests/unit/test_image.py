@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from harness.query import jp
+from harness.scenarios import effective_values
 from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
@@ -19,6 +20,15 @@ def images(m):
 
 def test_default_image_is_emqx_enterprise_at_app_version(template):
     assert images(template()) == {f"emqx/emqx-enterprise:{APP_VERSION}"}
+
+
+def test_every_scenario_runs_the_image_its_values_name(every_scenario):
+    """repository@digest when a digest is given (08), else repository:tag, the tag defaulting to appVersion."""
+    for scenario, m in every_scenario:
+        image = effective_values(scenario.values)["image"]
+        ref = f"{image['repository']}@{image['digest']}" if image["digest"] else None
+        ref = ref or f"{image['repository']}:{image['tag'] or APP_VERSION}"
+        assert images(m) == {ref}, scenario.name
 
 
 def test_app_version_is_an_emqx_6_release():

@@ -4,6 +4,7 @@ a host (schema) or without the ws listener (template)."""
 import pytest
 
 from harness.helm import HelmError
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +65,24 @@ def test_incomplete_ingress_is_refused(template, values, says):
     with pytest.raises(HelmError) as caught:
         template(values)
     assert says in caught.value.stderr, caught.value.stderr
+
+
+def test_every_scenario_gets_the_ingresses_its_values_ask_for(every_scenario):
+    """Class, hosts, TLS, annotations and paths as each scenario sets them (17), to the Service port of each."""
+    backends = {"dashboard": ("emqx-ee-dashboard", "dashboard"), "ws": ("emqx-ee", "ws")}
+    for scenario, m in every_scenario:
+        for name, (service, port) in backends.items():
+            wanted = effective_values(scenario.values)["ingress"][name]
+            ingress = m.maybe("Ingress", f"emqx-ee-{name}")
+            where = f"{scenario.name}: Ingress/emqx-ee-{name}"
+            assert (ingress is not None) == wanted["enabled"], where
+            if ingress:
+                spec = ingress["spec"]
+                assert spec.get("ingressClassName", "") == wanted["className"], where
+                assert [r["host"] for r in spec["rules"]] == wanted["hosts"], where
+                assert spec.get("tls", []) == wanted["tls"], where
+                assert (ingress["metadata"].get("annotations") or {}) == wanted["annotations"], where
+                for rule in spec["rules"]:
+                    (path,) = rule["http"]["paths"]
+                    assert (path["path"], path["pathType"]) == (wanted["path"], wanted["pathType"]), where
+                    assert path["backend"]["service"] == {"name": service, "port": {"name": port}}, where

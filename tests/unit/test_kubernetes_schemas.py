@@ -1,22 +1,31 @@
-"""Every rendered object of every scenario is valid for the three newest Kubernetes minors.
+"""Every rendered object of every scenario is valid for every supported Kubernetes minor.
 
 Uses kubernetes-validate's bundled OpenAPI schemas offline, in strict mode (unknown fields fail). Objects
 of cert-manager's and prometheus-operator's APIs are validated against the openAPIV3Schema of their own
 CRDs (their Go modules at CERT_MANAGER_VERSION and PROMETHEUS_OPERATOR_VERSION), with unknown fields
 refused as the API server prunes them.
+
+No template reads the Kubernetes version (a test below keeps it so), so `--kube-version` changes no object
+and each scenario is rendered once, for every minor: the render the rest of the suite reads.
 """
 
+import json
 import re
 from functools import cache
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from harness.helm import HelmError, render
+from harness.helm import HelmError, comparable, render
+from harness.scenarios import scenarios
 from harness.tools import CHART, go_module_dir, versions
+
+# kubernetes-validate reads and parses a minor's definitions (megabytes of JSON) on every call: once is enough.
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
 
 pytestmark = pytest.mark.unit
 
@@ -86,13 +95,38 @@ def _schemas_of(crds, pattern: str) -> dict[tuple[str, str], dict]:
     return schemas
 
 
+@cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    schema = crd_schemas()[(api_version, kind)]
+    # metadata is the API server's ObjectMeta, not part of the CRD schema
+    schema = {**schema, "properties": {**schema["properties"], "metadata": {}}}
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
 def validate(doc: dict, kube_version: str) -> None:
     if doc["apiVersion"].split("/")[0] in CRD_SOURCES:
-        schema = crd_schemas()[(doc["apiVersion"], doc["kind"])]
-        # metadata is the API server's ObjectMeta, not part of the CRD schema
-        jsonschema.validate({**doc, "metadata": {}}, {**schema, "properties": {**schema["properties"], "metadata": {}}})
+        # as jsonschema.validate() does, without checking the (large) schema again for every object
+        error = jsonschema.exceptions.best_match(
+            crd_validator(doc["apiVersion"], doc["kind"]).iter_errors({**doc, "metadata": {}})
+        )
+        if error is not None:
+            raise error
         return
     kubernetes_validate.validate(doc, kube_version, strict=True)
+
+
+@cache
+def problem(doc_json: str, kube_version: str) -> str | None:
+    """What the schemas of `kube_version` say against one object (as JSON: many scenarios render the same
+    objects, each is validated once per minor)."""
+    doc = json.loads(doc_json)
+    try:
+        validate(doc, kube_version)
+    except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as err:
+        return f"{doc['kind']}/{doc['metadata']['name']}: {err.message} at {list(err.path)}"
+    return None
 
 
 def test_crd_schemas_refuse_what_the_api_server_refuses():
@@ -119,19 +153,34 @@ def test_every_supported_minor_is_checked():
 
 
 @pytest.mark.parametrize("kube_version", KUBERNETES_VERSIONS)
-def test_every_object_matches_the_kubernetes_schema(helm4, scenario, kube_version):
-    """Each scenario rendered for that minor (`--kube-version`, so capability checks see it) and validated
-    against its schemas. One Helm major suffices: Helm 3 renders the same objects (test_render_and_lint)."""
-    manifests = render(helm4, scenario.values, kube_version=kube_version)
-    errors = []
-    for doc in manifests:
-        try:
-            validate(doc, kube_version)
-        except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as err:
-            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {err.message} at {list(err.path)}")
-    assert not errors, f"{manifests.source} against Kubernetes {kube_version}:\n" + "\n".join(errors)
+def test_every_object_matches_the_kubernetes_schema(every_scenario, kube_version):
+    """Every scenario's objects validated against that minor's schemas (an object that several scenarios
+    render alike is validated once). One Helm major suffices: Helm 3 renders the same objects
+    (test_render_and_lint)."""
+    errors = [
+        f"{scenario.name}: {p}"
+        for scenario, m in every_scenario
+        for doc in m
+        if (p := problem(json.dumps(doc, sort_keys=True), kube_version))
+    ]
+    assert not errors, f"against Kubernetes {kube_version}:\n" + "\n".join(errors)
 
 
-def test_a_minor_below_the_range_is_refused(helm4):
+def test_no_template_reads_the_kubernetes_version():
+    """Where one did (`.Capabilities.KubeVersion`, in a template or in a scenario's extraObjects), the sweep
+    above would have to render with `--kube-version` once per minor."""
+    texts = {p.name: p.read_text() for p in (CHART / "templates").rglob("*") if p.is_file()}
+    texts |= {s.path.name: s.values_text for s in scenarios()}
+    assert [name for name, text in texts.items() if "KubeVersion" in text] == []
+
+
+def test_kube_version_changes_no_object_across_the_range(helm):
+    """Both ends of the supported range render what a render without `--kube-version` renders."""
+    plain = comparable(render(helm, {}))
+    for kube_version in (KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]):
+        assert comparable(render(helm, {}, kube_version=kube_version)) == plain, f"{helm} at {kube_version}"
+
+
+def test_a_minor_below_the_range_is_refused(helm):
     with pytest.raises(HelmError, match="kubeVersion"):
-        render(helm4, {}, kube_version="1.26.0")
+        render(helm, {}, kube_version="1.26.0")

@@ -5,7 +5,7 @@ import shutil
 import pytest
 import yaml
 
-from harness.helm import render
+from harness.helm import render_many
 from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
@@ -20,18 +20,19 @@ STANDARD = (
 SELECTOR = {"app.kubernetes.io/name": "emqx-ee", "app.kubernetes.io/instance": "emqx-ee"}
 
 
-def test_every_object_carries_the_standard_labels(manifests):
-    for doc in manifests:
-        labels = doc["metadata"].get("labels", {})
-        if doc["metadata"]["name"] in ("emqx-credentials", "emqx-tls-scenario"):
-            continue  # scenarios' stand-ins for user-managed Secrets, rendered from extraObjects
-        missing = [k for k in STANDARD if k not in labels]
-        assert not missing, f"{doc['kind']}/{doc['metadata']['name']} lacks {missing}"
+def test_every_object_carries_the_standard_labels(every_scenario):
+    for scenario, m in every_scenario:
+        for doc in m:
+            labels = doc["metadata"].get("labels", {})
+            if doc["metadata"]["name"] in ("emqx-credentials", "emqx-tls-scenario"):
+                continue  # scenarios' stand-ins for user-managed Secrets, rendered from extraObjects
+            missing = [k for k in STANDARD if k not in labels]
+            assert not missing, f"{scenario.name}: {doc['kind']}/{doc['metadata']['name']} lacks {missing}"
 
 
-def test_selector_is_name_and_instance_only(manifests):
-    sts = manifests.statefulset
-    assert sts["spec"]["selector"]["matchLabels"] == SELECTOR
+def test_selector_is_name_and_instance_only(every_scenario):
+    for scenario, m in every_scenario:
+        assert m.statefulset["spec"]["selector"]["matchLabels"] == SELECTOR, scenario.name
 
 
 def test_pod_template_labels_are_selector_labels_plus_pod_labels(template):
@@ -60,14 +61,17 @@ def bumped_chart(tmp_path_factory):
     return path
 
 
-def test_chart_bump_changes_no_selector_pod_template_or_claim_template(helm, scenario, bumped_chart):
-    """Immutable StatefulSet fields and the pod template survive a chart upgrade unchanged
-    (the image tag is pinned here, as a user who upgrades only the chart would have it)."""
-    values = {**scenario.values, "image": {**scenario.values.get("image", {}), "tag": "6.2.2"}}
-    old = render(helm, values).statefulset["spec"]
-    new = render(helm, values, chart=bumped_chart).statefulset["spec"]
-    for field in ("selector", "serviceName", "podManagementPolicy", "volumeClaimTemplates", "template"):
-        assert old.get(field) == new.get(field), f"{scenario.name}: spec.{field} changes with the chart version"
-    assert (
-        render(helm, values, chart=bumped_chart).statefulset["metadata"]["labels"]["helm.sh/chart"] == "emqx-ee-9.9.9"
-    )
+def test_chart_bump_changes_no_selector_pod_template_or_claim_template(helm4, every_scenario, bumped_chart):
+    """Immutable StatefulSet fields and the pod template survive a chart upgrade unchanged, in every scenario
+    (the bumped chart gets the image tag pinned to the old appVersion, as a user who upgrades only the chart
+    would have it)."""
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    pinned = [{**s.values, "image": {**s.values.get("image", {}), "tag": app_version}} for s, _ in every_scenario]
+    bumped = render_many(helm4, pinned, chart=bumped_chart)
+    for (scenario, m), new in zip(every_scenario, bumped, strict=True):
+        old, new_spec = m.statefulset["spec"], new.statefulset["spec"]
+        for field in ("selector", "serviceName", "podManagementPolicy", "volumeClaimTemplates", "template"):
+            assert old.get(field) == new_spec.get(field), (
+                f"{scenario.name}: spec.{field} changes with the chart version"
+            )
+        assert new.statefulset["metadata"]["labels"]["helm.sh/chart"] == "emqx-ee-9.9.9", scenario.name

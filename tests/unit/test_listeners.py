@@ -57,8 +57,12 @@ def check_agreement(m, values):
     assert admin["dashboard"]["targetPort"] == "dashboard"
 
 
-def test_listeners_agree_everywhere_in_every_scenario(manifests, scenario):
-    check_agreement(manifests, effective_values(scenario.values))
+def test_listeners_agree_everywhere_in_every_scenario(every_scenario):
+    for scenario, m in every_scenario:
+        try:
+            check_agreement(m, effective_values(scenario.values))
+        except AssertionError as err:
+            raise AssertionError(f"{scenario.name}: {err}") from err
 
 
 @pytest.mark.parametrize(

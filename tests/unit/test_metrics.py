@@ -5,6 +5,7 @@ import pytest
 
 from harness.helm import HelmError
 from harness.query import jp1
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -13,6 +14,22 @@ FORCED = {"metrics": {"serviceMonitor": {"force": True}}}
 
 def monitor(m):
     return m.one("ServiceMonitor", "emqx-ee")
+
+
+def test_every_scenario_with_a_monitor_gets_its_settings(every_scenario):
+    """Interval, timeout, labels, namespace and relabelings as each scenario sets them (18); without a cluster
+    only `force` renders the monitor."""
+    for scenario, m in every_scenario:
+        wanted = effective_values(scenario.values)["metrics"]["serviceMonitor"]
+        sm = m.maybe("ServiceMonitor", "emqx-ee")
+        assert (sm is not None) == (wanted["enabled"] and wanted["force"]), scenario.name
+        if sm:
+            (endpoint,) = sm["spec"]["endpoints"]
+            assert (endpoint["interval"], endpoint["scrapeTimeout"]) == (wanted["interval"], wanted["scrapeTimeout"])
+            assert endpoint.get("relabelings", []) == wanted["relabelings"], scenario.name
+            assert endpoint.get("metricRelabelings", []) == wanted["metricRelabelings"], scenario.name
+            assert wanted["labels"].items() <= sm["metadata"]["labels"].items(), scenario.name
+            assert sm["metadata"]["namespace"] == (wanted["namespace"] or "emqx"), scenario.name
 
 
 def test_no_service_monitor_without_the_api(template):

@@ -6,6 +6,7 @@ import pytest
 
 from harness.helm import HelmError
 from harness.netpol import External, Pod, truth_table
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -128,12 +129,32 @@ def test_only_enabled_listeners_are_admitted(template):
     assert moved[(CLIENT.key, CORE.key, 11883, "TCP")], "the policy follows the container port"
 
 
-def test_policy_selects_exactly_the_members(manifests):
-    for policy in manifests.of_kind("NetworkPolicy"):
-        selector = policy["spec"]["podSelector"]["matchLabels"]
-        for obj, labels in manifests.pod_labels():
-            member = all(labels.get(k) == v for k, v in selector.items())
-            assert member == (obj["kind"] in ("StatefulSet", "Deployment")), obj["metadata"]["name"]
+def test_policy_selects_exactly_the_members(every_scenario):
+    for scenario, m in every_scenario:
+        for policy in m.of_kind("NetworkPolicy"):
+            selector = policy["spec"]["podSelector"]["matchLabels"]
+            for obj, labels in m.pod_labels():
+                member = all(labels.get(k) == v for k, v in selector.items())
+                assert member == (obj["kind"] in ("StatefulSet", "Deployment")), f"{scenario.name}: {obj['metadata']}"
+
+
+def test_every_scenario_admits_the_peers_its_values_name(every_scenario):
+    """Clients, dashboard and metrics peers, and the extra egress, as each scenario sets them (17); the rules'
+    effect is what the engine-computed tests above prove."""
+    for scenario, m in every_scenario:
+        wanted = effective_values(scenario.values)["networkPolicy"]
+        policy = m.maybe("NetworkPolicy", "emqx-ee")
+        assert (policy is not None) == wanted["enabled"], scenario.name
+        if policy:
+            cluster, clients, dashboard, metrics = policy["spec"]["ingress"]
+            assert clients.get("from", []) == wanted["clients"]["from"], f"{scenario.name}: open when empty"
+            default = [{"podSelector": {}}]  # the release namespace
+            assert dashboard["from"] == (wanted["dashboard"]["from"] or default), scenario.name
+            assert metrics["from"] == wanted["metrics"]["from"], scenario.name
+            egress = policy["spec"].get("egress", [])
+            assert ("Egress" in policy["spec"]["policyTypes"]) == wanted["egress"]["enabled"], scenario.name
+            extra = wanted["egress"]["extra"]
+            assert egress[len(egress) - len(extra) :] == extra, scenario.name
 
 
 def test_network_policy_can_be_turned_off(template):

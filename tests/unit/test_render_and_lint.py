@@ -1,28 +1,50 @@
-"""Every ci/ scenario renders and passes `helm lint --strict`, under each Helm major."""
+"""Every ci/ scenario renders, passes `helm lint --strict` under each Helm major (Helm 4's is `ct lint`'s, in
+test_chart_testing), renders the same objects under Helm 3 as under Helm 4 (so the rest of the suite renders
+with Helm 4 alone), and renders objects no other scenario renders (so that each scenario adds something to
+every test that reads whole renders)."""
+
+from functools import partial
+from itertools import combinations
 
 import pytest
 
-from harness.helm import lint
+from harness.helm import comparable, lint, prefetch, render
+from harness.scenarios import scenarios
 
 pytestmark = pytest.mark.unit
 
 
-def test_every_scenario_renders_a_statefulset_and_both_services(manifests):
-    names = {(d["kind"], d["metadata"]["name"]) for d in manifests}
-    sts = manifests.statefulset["metadata"]["name"]
-    assert ("Service", sts) in names, f"{manifests.source}: no client Service {sts}"
-    assert ("Service", f"{sts}-headless") in names, f"{manifests.source}: no headless Service"
-    assert ("ConfigMap", f"{sts}-config") in names, f"{manifests.source}: no ConfigMap"
+@pytest.fixture(scope="session")
+def linted(other_helm):
+    """Every scenario linted by this major, two at a time; each test reads its own result."""
+    prefetch(partial(lint, other_helm, s.path) for s in scenarios())
 
 
-def test_every_scenario_passes_helm_lint_strict(helm, scenario):
-    out = lint(helm, scenario.path)
+@pytest.fixture(scope="session")
+def other_renders(other_helm):
+    """Every scenario rendered by this major, two at a time; each test reads its own render."""
+    prefetch(partial(render, other_helm, s.values) for s in scenarios())
+
+
+def test_every_scenario_renders_a_statefulset_and_both_services(every_scenario):
+    for scenario, m in every_scenario:
+        names = {(d["kind"], d["metadata"]["name"]) for d in m}
+        sts = m.statefulset["metadata"]["name"]
+        assert ("Service", sts) in names, f"{scenario.name}: no client Service {sts}"
+        assert ("Service", f"{sts}-headless") in names, f"{scenario.name}: no headless Service"
+        assert ("ConfigMap", f"{sts}-config") in names, f"{scenario.name}: no ConfigMap"
+
+
+def test_every_scenario_passes_helm_lint_strict(other_helm, scenario, linted):
+    out = lint(other_helm, scenario.path)
     assert "0 chart(s) failed" in out, out
 
 
-def test_every_object_is_in_the_release_namespace(manifests):
-    for doc in manifests:
-        assert doc["metadata"].get("namespace") == "emqx", f"{doc['kind']}/{doc['metadata']['name']} namespace"
+def test_every_object_is_in_the_release_namespace(every_scenario):
+    for scenario, m in every_scenario:
+        for doc in m:
+            where = f"{scenario.name}: {doc['kind']}/{doc['metadata']['name']}"
+            assert doc["metadata"].get("namespace") == "emqx", where
 
 
 def test_namespace_override_moves_every_object_and_dns_name(template):
@@ -34,3 +56,22 @@ def test_namespace_override_moves_every_object_and_dns_name(template):
     assert m.one("ConfigMap", "emqx-ee-identity")["metadata"]["namespace"] == "emqx"
     cm = m.one("ConfigMap", "emqx-ee-config")
     assert cm["data"]["EMQX_CLUSTER__DNS__NAME"] == "emqx-ee-headless.brokers.svc.cluster.local"
+
+
+def test_other_majors_render_the_objects_helm4_renders(other_helm, helm4, scenario, other_renders):
+    """Object for object, in the same order; only random material (generated credentials, the scenario's
+    throwaway certificates) is compared by shape, as it differs between any two renders."""
+    ours = comparable(render(other_helm, scenario.values))
+    helm4s = comparable(render(helm4, scenario.values))
+    names = [f"{d['kind']}/{d['metadata']['name']}" for d in helm4s]
+    assert [f"{d['kind']}/{d['metadata']['name']}" for d in ours] == names, f"{other_helm}: other objects"
+    differ = [name for name, a, b in zip(names, ours, helm4s, strict=True) if a != b]
+    assert not differ, f"{other_helm} renders these objects of {scenario.name} otherwise than helm4: {differ}"
+
+
+def test_every_pair_of_scenarios_renders_different_objects(every_scenario):
+    """Two scenarios that render the same objects would check the same facts twice in every test that reads
+    whole renders (Kubernetes schemas, kube-score, checkov, EMQX's schema, lint)."""
+    objects = {s.name: comparable(m) for s, m in every_scenario}
+    same = [(a, b) for a, b in combinations(objects, 2) if objects[a] == objects[b]]
+    assert not same, f"scenarios that render the same objects: {same}"

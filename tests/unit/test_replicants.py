@@ -5,6 +5,7 @@ import pytest
 
 from harness.helm import HelmError
 from harness.query import env_value, jp1
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -97,6 +98,25 @@ def test_autoscaler_drives_the_replicant_deployment(template):
         "memory": 80,
     }
     assert m.one("Deployment")["spec"]["replicas"] == 3, "without a live Deployment: the HPA's minimum"
+
+
+def test_every_autoscaled_scenario_gets_its_autoscaler(every_scenario):
+    """minReplicas, maxReplicas, CPU (and memory) targets and behavior as the scenario sets them (12)."""
+    for scenario, m in every_scenario:
+        replicants = effective_values(scenario.values)["replicants"]
+        auto = replicants["autoscaling"]
+        hpa = m.maybe("HorizontalPodAutoscaler", "emqx-ee-replicant")
+        assert (hpa is not None) == (replicants["enabled"] and auto["enabled"]), scenario.name
+        if hpa:
+            spec = hpa["spec"]
+            assert (spec["minReplicas"], spec["maxReplicas"]) == (auto["minReplicas"], auto["maxReplicas"])
+            targets = {x["resource"]["name"]: x["resource"]["target"]["averageUtilization"] for x in spec["metrics"]}
+            wanted = {
+                "cpu": auto["targetCPUUtilizationPercentage"],
+                "memory": auto["targetMemoryUtilizationPercentage"],
+            }
+            assert targets == {k: v for k, v in wanted.items() if v is not None}, scenario.name
+            assert spec.get("behavior", {}) == auto["behavior"], scenario.name
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,11 @@ def test_parallel_rollout_by_default(template):
     assert spec["replicas"] == 1
 
 
-def test_ordered_ready_scenario(manifests, scenario):
-    spec = manifests.statefulset["spec"]
-    assert spec["podManagementPolicy"] == scenario.values.get("podManagementPolicy", "Parallel")
-    assert spec["replicas"] == scenario.values.get("replicaCount", 1)
+def test_every_scenario_gets_its_policy_and_replicas(every_scenario):
+    for scenario, m in every_scenario:
+        spec = m.statefulset["spec"]
+        assert spec["podManagementPolicy"] == scenario.values.get("podManagementPolicy", "Parallel"), scenario.name
+        assert spec["replicas"] == scenario.values.get("replicaCount", 1), scenario.name
 
 
 def test_partition_canaries_the_highest_ordinals(template):
@@ -41,8 +42,11 @@ def test_lifecycle_settings(template):
     assert sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 120
 
 
-def test_no_version_in_claim_templates(manifests):
+def test_no_version_in_claim_templates(every_scenario):
     """volumeClaimTemplates are immutable: a label that changes per release would break upgrades."""
-    for claim in jp_all(manifests.statefulset, "$.spec.volumeClaimTemplates[*]"):
-        labels = claim["metadata"].get("labels", {})
-        assert "helm.sh/chart" not in labels and "app.kubernetes.io/version" not in labels, labels
+    for scenario, m in every_scenario:
+        for claim in jp_all(m.statefulset, "$.spec.volumeClaimTemplates[*]"):
+            labels = claim["metadata"].get("labels", {})
+            assert "helm.sh/chart" not in labels and "app.kubernetes.io/version" not in labels, (
+                f"{scenario.name}: {labels}"
+            )

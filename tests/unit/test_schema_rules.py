@@ -2,12 +2,13 @@
 `helm install` all refuse the same values (under Helm 4 and Helm 3); each message names the value."""
 
 import json
+from functools import partial
 
 import jsonschema
 import pytest
 import yaml
 
-from harness.helm import HelmError, lint
+from harness.helm import HelmError, lint, prefetch, render
 from harness.scenarios import effective_values
 from harness.tools import CHART
 
@@ -95,18 +96,35 @@ def test_the_schema_alone_refuses_what_helm_refuses(bad, paths, good):
     assert not schema_errors(good), schema_errors(good)
 
 
+@pytest.fixture(scope="session")
+def rendered(helm):
+    """Every rule's values rendered by this major, two at a time; each test reads its own results."""
+    prefetch(partial(render, helm, values) for bad, _, good in RULES.values() for values in (bad, good))
+
+
+@pytest.fixture(scope="session")
+def linted(helm, tmp_path_factory):
+    """Every rule's values linted by this major, two at a time (lint() caches by file content)."""
+    files = []
+    for name, (bad, _, good) in RULES.items():
+        for kind, values in (("bad", bad), ("good", good)):
+            files.append(tmp_path_factory.mktemp(f"{name}-{kind}") / "values.yaml")
+            files[-1].write_text(yaml.safe_dump(values))
+    prefetch(partial(lint, helm, f) for f in files)
+
+
 @pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))
-def test_helm_template_refuses_with_the_value_named(template, bad, paths, good):
+def test_helm_template_refuses_with_the_value_named(helm, rendered, bad, paths, good):
     with pytest.raises(HelmError) as caught:
-        template(bad)
+        render(helm, bad)
     for path in paths:
         assert path in caught.value.stderr, caught.value.stderr
     assert "goroutine" not in caught.value.stderr
-    template(good)
+    render(helm, good)
 
 
 @pytest.mark.parametrize(("bad", "paths", "good"), list(RULES.values()), ids=list(RULES))
-def test_helm_lint_strict_refuses_the_same(helm, tmp_path, bad, paths, good):
+def test_helm_lint_strict_refuses_the_same(helm, linted, tmp_path, bad, paths, good):
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump(bad))
     with pytest.raises(HelmError) as caught:

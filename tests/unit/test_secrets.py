@@ -3,12 +3,10 @@
 import base64
 
 import pytest
-import yaml
 
-from harness.helm import HelmError, run
+from harness.helm import HelmError
 from harness.query import env_value
 from harness.scenarios import scenarios
-from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
 
@@ -23,20 +21,22 @@ def secret_values(manifests) -> set[str]:
     return values
 
 
-def test_no_configmap_holds_a_secret(manifests):
-    secrets = secret_values(manifests)
-    assert secrets, f"{manifests.source}: expected at least one Secret value to look for"
-    for cm in manifests.of_kind("ConfigMap"):
-        for key, value in cm["data"].items():
-            assert key not in SECRET_ENV, f"ConfigMap/{cm['metadata']['name']} has {key}"
-            assert value not in secrets, f"ConfigMap/{cm['metadata']['name']} {key} holds a secret value"
+def test_no_configmap_holds_a_secret(every_scenario):
+    for scenario, m in every_scenario:
+        secrets = secret_values(m)
+        assert secrets, f"{scenario.name}: expected at least one Secret value to look for"
+        for cm in m.of_kind("ConfigMap"):
+            for key, value in cm["data"].items():
+                assert key not in SECRET_ENV, f"{scenario.name}: ConfigMap/{cm['metadata']['name']} has {key}"
+                where = f"{scenario.name}: ConfigMap/{cm['metadata']['name']} {key}"
+                assert value not in secrets, f"{where} holds a secret value"
 
 
-def test_secret_env_comes_from_secret_key_refs(manifests):
-    sts = manifests.statefulset
-    for name in ("EMQX_NODE__COOKIE", "EMQX_DASHBOARD__DEFAULT_PASSWORD"):
-        entry = env_value(sts, name)
-        assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], f"{name}: {entry}"
+def test_secret_env_comes_from_secret_key_refs(every_scenario):
+    for scenario, m in every_scenario:
+        for name in ("EMQX_NODE__COOKIE", "EMQX_DASHBOARD__DEFAULT_PASSWORD"):
+            entry = env_value(m.statefulset, name)
+            assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], f"{scenario.name} {name}: {entry}"
 
 
 def test_generated_secret_holds_cookie_and_password_and_is_kept_on_uninstall(template):
@@ -122,27 +122,33 @@ def test_secret_looking_settings_are_refused_in_emqx_config(template, path):
     assert "valueFrom.secretKeyRef" in err.value.stderr
 
 
-def test_generated_cookies_meet_emqx_cookie_rules(helm):
+def test_generated_cookies_meet_emqx_cookie_rules(every_scenario):
     """EMQX 6.2.2 refuses cookies that are empty, over 255 characters, or hold \\ ' " or a space; a cookie the
-    chart makes must never trip that. Twenty fresh renders (no cache: each draws a new random cookie)."""
-    for _ in range(20):
-        out = run([helm.path, "template", "emqx-ee", str(CHART), "--show-only", "templates/secret.yaml"])
-        cookie = base64.b64decode(yaml.safe_load(out)["data"]["erlang-cookie"]).decode()
+    chart makes must never trip that. Each scenario that generates a cookie drew a fresh random one."""
+    cookies = [
+        base64.b64decode(secret["data"]["erlang-cookie"]).decode()
+        for _, m in every_scenario
+        if (secret := m.maybe("Secret", "emqx-ee")) and "erlang-cookie" in secret["data"]
+    ]
+    assert len(set(cookies)) >= 10, f"too few generated cookies to sample: {len(set(cookies))}"
+    for cookie in cookies:
         assert 0 < len(cookie) <= 255 and not set(cookie) & set("\\'\" "), cookie
 
 
-def test_every_reference_into_a_rendered_secret_names_a_key_it_renders(manifests):
+def test_every_reference_into_a_rendered_secret_names_a_key_it_renders(every_scenario):
     """A secretKeyRef naming a key the chart's Secret lacks passes kwok and fails on a real node."""
-    rendered = {
-        s["metadata"]["name"]: set(s.get("data") or {}) | set(s.get("stringData") or {})
-        for s in manifests.of_kind("Secret")
-    }
-    checked = 0
-    for owner, spec in manifests.pod_specs():
-        for container in spec["containers"]:
-            for entry in container.get("env", []):
-                ref = entry.get("valueFrom", {}).get("secretKeyRef")
-                if ref and ref["name"] in rendered:
-                    assert ref["key"] in rendered[ref["name"]], f"{owner['metadata']['name']} {entry['name']}: {ref}"
-                    checked += 1
-    assert checked, f"{manifests.source}: no reference into a rendered Secret to check"
+    for scenario, m in every_scenario:
+        rendered = {
+            s["metadata"]["name"]: set(s.get("data") or {}) | set(s.get("stringData") or {})
+            for s in m.of_kind("Secret")
+        }
+        checked = 0
+        for owner, spec in m.pod_specs():
+            for container in spec["containers"]:
+                for entry in container.get("env", []):
+                    ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                    if ref and ref["name"] in rendered:
+                        where = f"{scenario.name}: {owner['metadata']['name']} {entry['name']}: {ref}"
+                        assert ref["key"] in rendered[ref["name"]], where
+                        checked += 1
+        assert checked, f"{scenario.name}: no reference into a rendered Secret to check"

@@ -69,43 +69,43 @@ def test_checker_catches_a_privileged_pod():
     assert len(restricted_violations(bad)) >= 6
 
 
-def test_every_workload_meets_restricted(manifests):
-    for owner, pod_spec in manifests.pod_specs():
-        problems = restricted_violations(pod_spec)
-        assert not problems, f"{manifests.source} {owner['kind']}/{owner['metadata']['name']}: {problems}"
+def test_every_workload_meets_restricted(every_scenario):
+    for scenario, m in every_scenario:
+        for owner, pod_spec in m.pod_specs():
+            problems = restricted_violations(pod_spec)
+            assert not problems, f"{scenario.name} {owner['kind']}/{owner['metadata']['name']}: {problems}"
 
 
-def test_emqx_runs_as_the_image_user_with_a_read_only_root(manifests):
-    pod = manifests.statefulset["spec"]["template"]["spec"]
-    assert pod["securityContext"]["runAsUser"] == 1000 and pod["securityContext"]["runAsGroup"] == 1000
-    assert pod["securityContext"]["fsGroup"] == 1000, "the data volume must be writable by uid 1000"
-    assert (
-        jp1(
-            manifests.statefulset,
-            "$.spec.template.spec.containers[?name='emqx'].securityContext.readOnlyRootFilesystem",
-        )
-        is True
-    )
+def test_emqx_runs_as_the_image_user_with_a_read_only_root(every_scenario):
+    root = "$.spec.template.spec.containers[?name='emqx'].securityContext.readOnlyRootFilesystem"
+    for scenario, m in every_scenario:
+        pod = m.statefulset["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsUser"] == 1000 and pod["securityContext"]["runAsGroup"] == 1000
+        assert pod["securityContext"]["fsGroup"] == 1000, f"{scenario.name}: the data volume must be writable by 1000"
+        assert jp1(m.statefulset, root) is True, scenario.name
 
 
-def test_no_api_token_is_mounted_but_for_k8s_discovery_in_the_emqx_container(manifests, scenario):
-    k8s = scenario.values.get("discovery") == "k8s"
-    for owner, pod_spec in manifests.pod_specs():
-        assert pod_spec["automountServiceAccountToken"] is False, f"{owner['kind']}/{owner['metadata']['name']}"
-        tokens = [v["name"] for v in pod_spec.get("volumes", []) if "serviceAccountToken" in str(v)]
-        assert tokens == (["kube-api-access"] if k8s and owner["kind"] != "Pod" else []), owner["metadata"]["name"]
-        for container in pod_spec["containers"]:
-            mounted = {m["name"] for m in container.get("volumeMounts", [])} & set(tokens)
-            assert bool(mounted) == (k8s and container["name"] == "emqx" and bool(tokens)), container["name"]
-    for sa in manifests.of_kind("ServiceAccount"):
-        assert sa["automountServiceAccountToken"] is False
+def test_no_api_token_is_mounted_but_for_k8s_discovery_in_the_emqx_container(every_scenario):
+    for scenario, m in every_scenario:
+        k8s = scenario.values.get("discovery") == "k8s"
+        for owner, pod_spec in m.pod_specs():
+            where = f"{scenario.name}: {owner['kind']}/{owner['metadata']['name']}"
+            assert pod_spec["automountServiceAccountToken"] is False, where
+            tokens = [v["name"] for v in pod_spec.get("volumes", []) if "serviceAccountToken" in str(v)]
+            assert tokens == (["kube-api-access"] if k8s and owner["kind"] != "Pod" else []), where
+            for container in pod_spec["containers"]:
+                mounted = {v["name"] for v in container.get("volumeMounts", [])} & set(tokens)
+                assert bool(mounted) == (k8s and container["name"] == "emqx" and bool(tokens)), container["name"]
+        for sa in m.of_kind("ServiceAccount"):
+            assert sa["automountServiceAccountToken"] is False, scenario.name
 
 
-def test_rbac_only_for_k8s_discovery_and_never_cluster_wide(manifests, scenario):
-    kinds = {d["kind"] for d in manifests}
-    assert not kinds & {"ClusterRole", "ClusterRoleBinding"}, kinds
-    expected = {"Role", "RoleBinding"} if scenario.values.get("discovery") == "k8s" else set()
-    assert kinds & {"Role", "RoleBinding"} == expected, kinds
+def test_rbac_only_for_k8s_discovery_and_never_cluster_wide(every_scenario):
+    for scenario, m in every_scenario:
+        kinds = {d["kind"] for d in m}
+        assert not kinds & {"ClusterRole", "ClusterRoleBinding"}, f"{scenario.name}: {kinds}"
+        expected = {"Role", "RoleBinding"} if scenario.values.get("discovery") == "k8s" else set()
+        assert kinds & {"Role", "RoleBinding"} == expected, f"{scenario.name}: {kinds}"
 
 
 def test_service_account_can_be_an_existing_one(template):

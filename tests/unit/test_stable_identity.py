@@ -8,7 +8,7 @@ node's own EMQX_HOST must be exactly that name, or nodes would not recognise eac
 
 import pytest
 
-from harness.query import env_value, jp1
+from harness.query import env_value
 
 pytestmark = pytest.mark.unit
 
@@ -39,38 +39,37 @@ def test_pods_are_numbered_from_zero_under_the_release_name(template):
     assert [h.split(".")[0] for h in node_hosts(sts)] == ["emqx-ee-0", "emqx-ee-1", "emqx-ee-2"]
 
 
-def test_every_node_host_equals_its_srv_target(manifests, scenario):
-    sts = manifests.statefulset
-    domain = scenario.values.get("clusterDomain", "cluster.local")
-    assert node_hosts(sts) == srv_targets(sts, "emqx", domain), manifests.source
+def test_every_node_host_equals_its_srv_target(every_scenario):
+    for scenario, m in every_scenario:
+        sts = m.statefulset
+        domain = scenario.values.get("clusterDomain", "cluster.local")
+        assert node_hosts(sts) == srv_targets(sts, "emqx", domain), scenario.name
 
 
-def test_node_name_prefix_is_fixed_per_release(manifests):
-    assert env_value(manifests.statefulset, "EMQX_NAME")["value"] == "emqx"
+def test_node_name_prefix_is_fixed_per_release(every_scenario):
+    for scenario, m in every_scenario:
+        assert env_value(m.statefulset, "EMQX_NAME")["value"] == "emqx", scenario.name
 
 
-def test_discovery_finds_exactly_the_node_hosts_in_every_scenario(manifests, scenario):
-    """Whatever the strategy, what EMQX discovers is the set of core node names (tests/unit/test_discovery.py)."""
-    cm = manifests.one("ConfigMap", "emqx-ee-config")["data"]
-    sts = manifests.statefulset
-    domain = scenario.values.get("clusterDomain", "cluster.local")
-    headless = sts["spec"]["serviceName"]
-    strategy = scenario.values.get("discovery", "dns")
-    assert cm["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == strategy
-    if strategy == "dns":
-        assert cm["EMQX_CLUSTER__DNS__RECORD_TYPE"] == "srv"
-        assert cm["EMQX_CLUSTER__DNS__NAME"] == f"{headless}.emqx.svc.{domain}"
-    elif strategy == "k8s":
-        assert (cm["EMQX_CLUSTER__K8S__SERVICE_NAME"], cm["EMQX_CLUSTER__K8S__SUFFIX"]) == (headless, f"svc.{domain}")
-    else:
-        hosts = node_hosts(sts)
-        assert cm["EMQX_CLUSTER__STATIC__SEEDS"] == "[" + ",".join(f'"emqx@{h}"' for h in sorted(hosts)) + "]"
-
-
-def test_service_name_is_the_headless_service(manifests):
-    sts = manifests.statefulset
-    headless = manifests.one("Service", sts["spec"]["serviceName"])
-    assert jp1(headless, "$.spec.clusterIP") == "None"
+def test_discovery_finds_exactly_the_node_hosts_in_every_scenario(every_scenario):
+    """Whatever the strategy, what EMQX discovers is the set of core node names (tests/unit/test_discovery.py).
+    The headless Service behind `serviceName` is checked in test_headless_service.py."""
+    for scenario, m in every_scenario:
+        cm = m.one("ConfigMap", "emqx-ee-config")["data"]
+        sts = m.statefulset
+        domain = scenario.values.get("clusterDomain", "cluster.local")
+        headless = sts["spec"]["serviceName"]
+        strategy = scenario.values.get("discovery", "dns")
+        assert cm["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == strategy, scenario.name
+        if strategy == "dns":
+            assert cm["EMQX_CLUSTER__DNS__RECORD_TYPE"] == "srv", scenario.name
+            assert cm["EMQX_CLUSTER__DNS__NAME"] == f"{headless}.emqx.svc.{domain}", scenario.name
+        elif strategy == "k8s":
+            k8s = (cm["EMQX_CLUSTER__K8S__SERVICE_NAME"], cm["EMQX_CLUSTER__K8S__SUFFIX"])
+            assert k8s == (headless, f"svc.{domain}"), scenario.name
+        else:
+            seeds = "[" + ",".join(f'"emqx@{h}"' for h in sorted(node_hosts(sts))) + "]"
+            assert cm["EMQX_CLUSTER__STATIC__SEEDS"] == seeds, scenario.name
 
 
 def test_custom_cluster_domain_replaces_cluster_local_everywhere(template):

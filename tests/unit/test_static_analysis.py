@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from harness.helm import Manifests, render
+from harness.helm import Background, Manifests, in_parallel, prefetch, render
 from harness.scenarios import Scenario, scenarios
 from harness.tools import ROOT, cache_dir, tool, versions
 from harness.tools import helm as helm_cli
@@ -76,9 +78,20 @@ def _scenario_render(scenario: Scenario) -> Manifests:
     return render(helm_cli(4), scenario.values, release=f"emqx-ee-{scenario.name.split('-')[0]}")
 
 
+@pytest.fixture(scope="session")
+def scenario_renders() -> None:
+    """Every scenario rendered under its own release name, two at a time, before the first test reads one."""
+    prefetch(partial(_scenario_render, s) for s in scenarios())
+
+
 def _plain(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rendered (read-only) manifests as plain data for yaml.safe_dump."""
+    """Rendered (read-only) manifests as plain data for _yaml()."""
     return json.loads(json.dumps(list(docs)))
+
+
+def _yaml(docs: list[dict[str, Any]]) -> str:
+    """The documents as YAML, written by libyaml (PyYAML's Python emitter took seconds over the session)."""
+    return yaml.dump_all(docs, Dumper=yaml.CSafeDumper)
 
 
 def _describe(doc: dict[str, Any]) -> str:
@@ -107,7 +120,7 @@ def kube_score(where: str, manifests: Manifests, *, honour_ignores: bool = True)
     cmd += ["--kubernetes-version", KUBERNETES_MINOR, "-"]
     if not honour_ignores:
         cmd.insert(2, "--disable-ignore-checks-annotations")
-    proc = subprocess.run(cmd, input=yaml.safe_dump_all(_plain(manifests)), capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(cmd, input=_yaml(_plain(manifests)), capture_output=True, text=True, timeout=60)
     if proc.returncode not in (0, 1) or not proc.stdout.startswith("["):
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr}{proc.stdout[:2000]}")
     findings = []
@@ -123,14 +136,14 @@ def kube_score(where: str, manifests: Manifests, *, honour_ignores: bool = True)
     return findings
 
 
-def test_kube_score_finds_nothing_unexplained(scenario):
+def test_kube_score_finds_nothing_unexplained(scenario, scenario_renders):
     findings = kube_score(scenario.name, _scenario_render(scenario))
     assert not findings, "kube-score findings with no explanation (fix them or explain them in " + (
         "emqx-ee.analysisExplanations):\n" + "\n".join(map(str, findings))
     )
 
 
-def test_every_kube_score_ignore_is_still_needed(scenario):
+def test_every_kube_score_ignore_is_still_needed(scenario, scenario_renders):
     """Without the annotations kube-score reports exactly what they ignore: no blanket ignores, and removing
     an explanation brings its finding back."""
     manifests = _scenario_render(scenario)
@@ -216,24 +229,25 @@ def _checkov_findings(results: list[dict[str, Any]]) -> dict[str, list[Finding]]
     return out
 
 
-@pytest.fixture(scope="session")
-def checkov(tmp_path_factory) -> CheckovRun:
+def run_checkov() -> CheckovRun:
     """One checkov process over every scenario, every scenario with its skips stripped, and a variant with a
     writable root filesystem."""
     checkov_bin = _analyser("checkov", _checkov_pin())
-    workdir = tmp_path_factory.mktemp("checkov")
     files: dict[str, list[dict[str, Any]]] = {}
+    in_parallel(partial(_scenario_render, s) for s in scenarios())
     for scenario in scenarios():
         docs = _plain(_scenario_render(scenario))
         files[scenario.name] = docs
         files[f"stripped-{scenario.name}"] = _strip_checkov_skips(docs)
     files["variant-writable-root"] = _plain(render(helm_cli(4), WRITABLE_ROOT, release="emqx-ee-writable"))
-    for stem, docs in files.items():
-        (workdir / f"{stem}.yaml").write_text(yaml.safe_dump_all(docs))
-    # --skip-download: no calls to Prisma Cloud (offline, and nothing leaves the machine).
-    cmd = [checkov_bin, "--directory", str(workdir), "--framework", "kubernetes", "--output", "json"]
-    cmd += ["--compact", "--skip-download"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
+    with tempfile.TemporaryDirectory(prefix="checkov-") as tmp:
+        workdir = Path(tmp)
+        for stem, docs in files.items():
+            (workdir / f"{stem}.yaml").write_text(_yaml(docs))
+        # --skip-download: no calls to Prisma Cloud (offline, and nothing leaves the machine).
+        cmd = [checkov_bin, "--directory", str(workdir), "--framework", "kubernetes", "--output", "json"]
+        cmd += ["--compact", "--skip-download"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=workdir)
     if proc.returncode not in (0, 1) or not proc.stdout.lstrip().startswith(("{", "[")):
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     reports = json.loads(proc.stdout)
@@ -243,6 +257,16 @@ def checkov(tmp_path_factory) -> CheckovRun:
     scanned = {Path(r["file_path"]).stem for key in ("passed_checks", "failed_checks") for r in results[key]}
     assert scanned == set(files), f"checkov did not scan {set(files) - scanned}"
     return CheckovRun(_checkov_findings(results["failed_checks"]), _checkov_findings(results["skipped_checks"]))
+
+
+# checkov takes seconds to start and to scan: it runs in the background from the start of the session.
+CHECKOV = Background(run_checkov)
+START_EARLY = [CHECKOV]
+
+
+@pytest.fixture(scope="session")
+def checkov() -> CheckovRun:
+    return CHECKOV.result()
 
 
 def test_checkov_finds_nothing_unexplained(checkov, scenario):

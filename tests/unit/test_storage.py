@@ -9,26 +9,30 @@ pytestmark = pytest.mark.unit
 DATA_MOUNT = "$.spec.template.spec.containers[?name='emqx'].volumeMounts[?name='emqx-data'].mountPath"
 
 
-def test_data_directory_is_mounted_in_every_scenario(manifests):
-    assert jp1(manifests.statefulset, DATA_MOUNT) == "/opt/emqx/data"
+def test_data_directory_is_mounted_in_every_scenario(every_scenario):
+    for scenario, m in every_scenario:
+        assert jp1(m.statefulset, DATA_MOUNT) == "/opt/emqx/data", scenario.name
 
 
-def test_claims_are_retained_on_delete_and_scale_down_by_default(manifests):
-    policy = jp1(manifests.statefulset, "$.spec.persistentVolumeClaimRetentionPolicy")
-    assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}, manifests.source
+def test_claims_are_retained_on_delete_and_scale_down_by_default(every_scenario):
+    for scenario, m in every_scenario:
+        policy = jp1(m.statefulset, "$.spec.persistentVolumeClaimRetentionPolicy")
+        assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}, scenario.name
 
 
-def test_persistent_scenarios_claim_one_volume_per_pod(manifests, scenario):
-    sts = manifests.statefulset
-    persistent = scenario.values.get("persistence", {}).get("enabled", True)
-    templates = jp_all(sts, "$.spec.volumeClaimTemplates[*]")
-    pod_volumes = [v["name"] for v in jp(sts, "$.spec.template.spec.volumes[*]")]
-    if persistent:
-        assert [t["metadata"]["name"] for t in templates] == ["emqx-data"]
-        assert "emqx-data" not in pod_volumes, "a pod volume would shadow the claim"
-    else:
-        assert templates == []
-        assert jp1(sts, "$.spec.template.spec.volumes[?name='emqx-data'].emptyDir.sizeLimit") == "1Gi"
+def test_persistent_scenarios_claim_one_volume_per_pod(every_scenario):
+    for scenario, m in every_scenario:
+        sts = m.statefulset
+        persistent = scenario.values.get("persistence", {}).get("enabled", True)
+        templates = jp_all(sts, "$.spec.volumeClaimTemplates[*]")
+        pod_volumes = [v["name"] for v in jp(sts, "$.spec.template.spec.volumes[*]")]
+        if persistent:
+            assert [t["metadata"]["name"] for t in templates] == ["emqx-data"], scenario.name
+            assert "emqx-data" not in pod_volumes, f"{scenario.name}: a pod volume would shadow the claim"
+        else:
+            assert templates == [], scenario.name
+            size = jp1(sts, "$.spec.template.spec.volumes[?name='emqx-data'].emptyDir.sizeLimit")
+            assert size == "1Gi", scenario.name
 
 
 def test_default_claim(template):
@@ -71,11 +75,12 @@ def test_retention_can_be_set_to_delete(template):
     assert sts["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Delete", "whenScaled": "Delete"}
 
 
-def test_writable_scratch_paths_are_empty_dirs(manifests):
-    sts = manifests.statefulset
-    mounts = {
-        m["name"]: m["mountPath"] for m in jp(sts, "$.spec.template.spec.containers[?name='emqx'].volumeMounts[*]")
-    }
-    assert mounts["emqx-log"] == "/opt/emqx/log" and mounts["tmp"] == "/tmp" and mounts["home"] == "/home/emqx"
-    for name in ("emqx-log", "tmp", "home"):
-        assert "emptyDir" in jp1(sts, f"$.spec.template.spec.volumes[?name='{name}']"), name
+def test_writable_scratch_paths_are_empty_dirs(every_scenario):
+    for scenario, m in every_scenario:
+        sts = m.statefulset
+        mounts = {
+            v["name"]: v["mountPath"] for v in jp(sts, "$.spec.template.spec.containers[?name='emqx'].volumeMounts[*]")
+        }
+        assert mounts["emqx-log"] == "/opt/emqx/log" and mounts["tmp"] == "/tmp" and mounts["home"] == "/home/emqx"
+        for name in ("emqx-log", "tmp", "home"):
+            assert "emptyDir" in jp1(sts, f"$.spec.template.spec.volumes[?name='{name}']"), f"{scenario.name}: {name}"

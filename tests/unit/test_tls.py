@@ -5,6 +5,7 @@ import pytest
 
 from harness.helm import HelmError
 from harness.query import jp1
+from harness.scenarios import effective_values
 
 pytestmark = pytest.mark.unit
 
@@ -81,6 +82,19 @@ def test_cert_manager_certificate_covers_services_and_every_pod(template):
     assert (cert["duration"], cert["renewBefore"]) == ("2160h", "360h")
     mounted = jp1(m.statefulset, "$.spec.template.spec.volumes[?name='tls'].secret.secretName")
     assert cert["secretName"] == mounted == "emqx-ee-tls"
+
+
+def test_every_cert_manager_scenario_gets_its_certificate(every_scenario):
+    """Issuer, lifetimes and extra names as each scenario sets them (16), beside the names of the test above."""
+    for scenario, m in every_scenario:
+        tls = effective_values(scenario.values)["tls"]
+        cert = m.maybe("Certificate", "emqx-ee")
+        assert (cert is not None) == (tls["enabled"] and tls["certManager"]["enabled"]), scenario.name
+        if cert:
+            wanted, spec = tls["certManager"], cert["spec"]
+            assert spec["issuerRef"] == wanted["issuerRef"], scenario.name
+            assert (spec["duration"], spec["renewBefore"]) == (wanted["duration"], wanted["renewBefore"])
+            assert set(wanted["extraDnsNames"]) <= set(spec["dnsNames"]), scenario.name
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone on a fresh machine: builds or reuses the pinned tools,
-# brings up the local cluster, lints the harness, then runs the unit (render) and smoke (cluster)
-# suites in one pytest run. Extra arguments go to pytest (e.g. -m unit, -k storage).
+# brings up the local cluster, lints the harness, then runs the smoke (cluster), render and publishing
+# suites in one pytest run over three workers. Extra arguments go to pytest (e.g. -m unit, -k storage).
 # A cluster this script starts is removed at the end; set KEEP_CLUSTER=1 to keep it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +15,8 @@ fi
 
 log "ruff check tests scripts"
 "$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts"
-log "pytest (unit + smoke)"
+# Three workers (pytest-xdist): the smoke suite's streams on the one cluster, and the render and publishing
+# modules around them (tests/harness/streams.py says what may run side by side).
+log "pytest (smoke, render and publishing suites, 3 workers)"
 cd "$ROOT"
-EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" --durations=10 "$@"
+EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 3 --dist loadscope --durations=10 "$@"

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from harness.cluster import cluster_info
 from harness.helm import Manifests, render, render_many
 from harness.scenarios import Scenario, scenarios
+from harness.streams import StreamScheduling
 from harness.tools import Helm
 from harness.tools import helm as helm_cli
 
@@ -38,6 +40,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for _, module in sorted(modules.items()):
         for job in getattr(module, "START_EARLY", ()):
             job.start()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The smoke suite first (stable otherwise): under pytest-xdist its long streams start at once, and the
+    render modules fill the other workers around them (harness.streams)."""
+    items.sort(key=lambda item: not item.nodeid.startswith("tests/smoke/"))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `-n N --dist loadscope` (scripts/test.sh), schedule by stream: see harness.streams."""
+    if config.getoption("dist", None) != "loadscope":
+        return None
+    info = cluster_info()
+    return StreamScheduling(config, log, info.runtime if info else None)
 
 
 def _majors(config: pytest.Config) -> list[int]:

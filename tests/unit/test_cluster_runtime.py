@@ -10,6 +10,7 @@ shared cluster (.work/) are never touched."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -140,7 +141,9 @@ class Scratch:
         for link, target in ((Path("venv/bin/python"), venv_python), (Path("venv-checkov/bin/checkov"), checkov)):
             (self.cache / link).parent.mkdir(parents=True)
             (self.cache / link).symlink_to(target)
-        shutil.copy(real / "venv" / ".requirements", self.cache / "venv")
+        # The stamp bootstrap.sh wants for tests/requirements.txt (the real venv's may be stale): nothing to install.
+        want = hashlib.sha256((ROOT / "tests" / "requirements.txt").read_bytes()).hexdigest()[:16]
+        (self.cache / "venv" / ".requirements").write_text(want + "\n")
 
     def standin(self, name: str, script: str) -> None:
         path = self.standins / name

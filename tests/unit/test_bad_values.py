@@ -21,6 +21,7 @@ CASES = {
     "retention-policy": ({"persistentVolumeClaimRetentionPolicy": {"whenScaled": "Keep"}}, "whenScaled"),
     "size-not-a-quantity": ({"persistence": {"size": "10GB"}}, "persistence/size"),
     "size-with-space": ({"persistence": {"size": "10 Gi"}}, "persistence/size"),
+    "access-modes-read-only": ({"persistence": {"accessModes": ["ReadOnlyMany"]}}, "persistence/accessModes"),
     "fullname-too-long": ({"fullnameOverride": "x" * 53}, "fullnameOverride"),
     "fullname-not-dns": ({"fullnameOverride": "EMQX_Brokers"}, "fullnameOverride"),
     "namespace-too-long": ({"namespaceOverride": "n" * 64}, "namespaceOverride"),

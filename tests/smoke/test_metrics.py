@@ -81,6 +81,23 @@ def test_service_monitor_selects_exactly_the_emqx_nodes(release, kubectl, namesp
     assert password["key"] in kubectl.get("secret", namespace, password["name"])["data"], "Prometheus finds the key"
 
 
+def test_service_monitor_changes_on_a_running_release(release, kubectl, namespace, service_monitor_crd):
+    """Day 2: the scrape interval and turning the ServiceMonitor off land with `helm upgrade`, and restart
+    no node (the ServiceMonitor is not in the pod template)."""
+    values = {"replicaCount": 2, "minReadySeconds": 0, "license": {"key": "evaluation"}}
+    rel = release()
+    rel.install(values)
+    wait_ready(kubectl, namespace, 2)
+    uids = {p["metadata"]["uid"] for p in kubectl.get("pods", namespace, selector="emqx-ee/cluster=emqx-ee")}
+    assert kubectl.get("servicemonitor", namespace, "emqx-ee")["spec"]["endpoints"][0]["interval"] == "30s"
+    rel.upgrade({**values, "metrics": {"serviceMonitor": {"interval": "60s"}}})
+    assert kubectl.get("servicemonitor", namespace, "emqx-ee")["spec"]["endpoints"][0]["interval"] == "60s"
+    rel.upgrade({**values, "metrics": {"serviceMonitor": {"enabled": False}}})
+    assert not kubectl.exists("servicemonitor", namespace, "emqx-ee"), "turned off, it is removed"
+    now = {p["metadata"]["uid"] for p in kubectl.get("pods", namespace, selector="emqx-ee/cluster=emqx-ee")}
+    assert now == uids, "no node restarted"
+
+
 def test_api_server_refuses_a_broken_service_monitor(kubectl, namespace, service_monitor_crd):
     """The CRD's schema bites on the live API server too (what the unit sweep validates offline)."""
     bad = (

@@ -1,4 +1,5 @@
-"""Day 2 for the values added with listeners, the dashboard Service, replicants, autoscaling and TLS: each
+"""Day 2 for the values added with listeners, the dashboard Service, replicants, autoscaling, TLS, the
+NetworkPolicy, the Ingresses and the metrics setting: each
 change, made with `helm upgrade` on one running release, is accepted and lands as documented: Services and
 their endpoints follow, pods roll when their template changes, and turning autoscaling on never drops the
 running replicants to one (the Deployment keeps its live count until the HPA decides)."""
@@ -98,3 +99,49 @@ def test_api_key_is_kept_across_upgrades_and_a_new_role_rolls_the_nodes(release,
     assert volume["secret"]["secretName"] == "ops-keys"
     rel.upgrade(BASE)
     assert bootstrap_line(kubectl, namespace).split(":")[1] == secret, "switching back finds the generated secret"
+
+
+def test_network_policy_ingress_and_metrics_changes_on_a_running_release(release, kubectl, namespace):
+    """NetworkPolicy, Ingress and the metrics setting changed on a running release: policies and Ingresses
+    follow without restarting a node (they are not in the pod template), while metrics.basicAuth is EMQX
+    configuration and rolls every node, highest ordinal first. (The ServiceMonitor's day 2 is in
+    test_metrics.py, which serves its API.)"""
+    values = dict(BASE)
+    rel = release()
+    rel.install(values)
+    wait_ready(kubectl, namespace, 3)
+    uids = {p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+
+    def upgrade(change):
+        nonlocal values
+        values = effective_values(change, values)
+        rel.upgrade(values)
+
+    def names(kind):
+        return sorted(o["metadata"]["name"] for o in kubectl.get(kind, namespace))
+
+    assert names("networkpolicies") == ["emqx-ee"]
+    assert kubectl.get("configmap", namespace, "emqx-ee-config")["data"]["EMQX_PROMETHEUS__ENABLE_BASIC_AUTH"] == "true"
+    iot = [{"namespaceSelector": {"matchLabels": {"iot": "true"}}}]
+    upgrade({"networkPolicy": {"clients": {"from": iot}}})
+    rules = kubectl.get("networkpolicy", namespace, "emqx-ee")["spec"]["ingress"]
+    assert any(rule.get("from") == iot for rule in rules), rules
+    upgrade({"networkPolicy": {"enabled": False}})
+    assert names("networkpolicies") == [], "turning the policy off removes it"
+
+    hosts = {"dashboard": "emqx.example.com", "ws": "mqtt.example.com"}
+    upgrade(
+        {"ingress": {kind: {"enabled": True, "className": "nginx", "hosts": [host]} for kind, host in hosts.items()}}
+    )
+    assert names("ingresses") == ["emqx-ee-dashboard", "emqx-ee-ws"]
+    rule = kubectl.get("ingress", namespace, "emqx-ee-ws")["spec"]["rules"][0]
+    assert rule["host"] == "mqtt.example.com" and rule["http"]["paths"][0]["path"] == "/mqtt"
+    upgrade({"ingress": {"dashboard": {"enabled": False}}})
+    assert names("ingresses") == ["emqx-ee-ws"]
+    assert {p["metadata"]["uid"] for p in pods(kubectl, namespace)} == uids, "no node restarted for policies"
+
+    upgrade({"metrics": {"basicAuth": False}})
+    wait_updated(kubectl, namespace, 3)
+    assert not uids & {p["metadata"]["uid"] for p in pods(kubectl, namespace)}, "every node rolled"
+    config = kubectl.get("configmap", namespace, "emqx-ee-config")["data"]
+    assert "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" not in config, "basic auth off: EMQX's default (no auth) applies"

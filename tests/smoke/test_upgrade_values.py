@@ -1,8 +1,8 @@
 """Day 2 for the values added with listeners, the dashboard Service, replicants, autoscaling, TLS, the
-NetworkPolicy, the Ingresses and the metrics setting: each
-change, made with `helm upgrade` on one running release, is accepted and lands as documented: Services and
-their endpoints follow, pods roll when their template changes, and turning autoscaling on never drops the
-running replicants to one (the Deployment keeps its live count until the HPA decides)."""
+NetworkPolicy, the Ingresses and the metrics setting: each change, made with `helm upgrade` on one running
+release, is accepted and lands as documented: Services and their endpoints follow, pods roll when their
+template changes, and turning autoscaling on never drops the running replicants to one (the Deployment
+keeps its live count until the HPA decides)."""
 
 import base64
 

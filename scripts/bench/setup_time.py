@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, Bench, BenchError, tool
+from common import ROOT, Bench, BenchError, cache_dir, tool
 
 COMMANDS = {"demo": "scripts/demo.sh", "test": "scripts/test.sh"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -205,6 +205,9 @@ def command_env(scratch_caches: bool, scratch: Path, reuse_cluster: bool) -> dic
     and a scratch cluster state unless the running cluster is reused."""
     env = {k: v for k, v in os.environ.items() if k not in ("KEEP_CLUSTER", "EMQX_EE_REQUIRE_CLUSTER")}
     if scratch_caches:
+        # Without the real tool cache on PATH: bootstrap.sh would reuse its helm and kubectl as "found on PATH".
+        real_bin = str(cache_dir() / "bin")
+        env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d != real_bin)
         env.update(
             EMQX_EE_CACHE=str(scratch / "cache"),
             GOCACHE=str(scratch / "go-build"),

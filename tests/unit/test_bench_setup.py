@@ -82,6 +82,20 @@ def test_the_pytest_step_is_split_by_suite_from_the_junit_report(tmp_path: Path)
     assert sum(steps.values()) == pytest.approx(7.0)
 
 
+def test_suites_run_side_by_side_share_the_wall_time_of_the_pytest_step(tmp_path: Path) -> None:
+    """Under pytest-xdist the suites' test times overlap: they add up to more than pytest's wall time."""
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.unit.test_a" name="t" time="30"/>'
+        '<testcase classname="tests.smoke.test_b" name="t" time="90"/>'
+        "</testsuite></testsuites>"
+    )
+    steps = setup_time.split_pytest({"pytest": 60.0}, junit)
+    assert steps["unit suite"] == pytest.approx(15.0) and steps["smoke suite"] == pytest.approx(45.0), steps
+    assert sum(steps.values()) == pytest.approx(60.0)
+
+
 def test_a_kwok_cluster_of_the_fixed_name_is_found_whatever_its_state_dir(tmp_path: Path) -> None:
     """What makes the benchmark refuse to run: a process of a kwok cluster named emqx-ee under any work directory."""
     fake = tmp_path / "elsewhere" / "kwok" / "clusters" / "emqx-ee" / "bin" / "kube-apiserver"

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import dns.resolver
+from kubernetes.dynamic.exceptions import NotFoundError
 
 from .helm import run
-from .kube import Kube, kube
+from .kube import Kube, kube, until
 from .tools import CHART, ROOT, Helm, tool
 
 STATE = Path(os.environ.get("EMQX_EE_STATE", ROOT / ".work"))
@@ -51,19 +52,7 @@ def progress(message: str) -> None:
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 120, interval: float = 0.5) -> Any:
     """Poll `check` until it returns something truthy; raise TimeoutError naming `what`. For what no watch
     reports (DNS records, a port-forward); waits on API objects use Kubectl.wait_for."""
-    start = time.monotonic()
-    last_report = start
-    while True:
-        result = check()
-        if result:
-            return result
-        now = time.monotonic()
-        if now - start > timeout:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        if now - last_report >= 10:
-            progress(f"still waiting for {what} ({now - start:.0f}s)")
-            last_report = now
-        time.sleep(interval)
+    return until(check, what, timeout, lambda _left: time.sleep(interval), progress)
 
 
 class Kubectl:
@@ -96,9 +85,10 @@ class Kubectl:
     def established(self, crd: str) -> bool:
         """The CustomResourceDefinition `crd` exists, is Established, and discovery lists its API (what
         Helm's .Capabilities reads)."""
-        if not self.exists("crd", None, crd):
+        try:
+            found = self.get("crd", None, crd)
+        except NotFoundError:
             return False
-        found = self.get("crd", None, crd)
         conditions = (found.get("status") or {}).get("conditions") or []
         if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
             return False

@@ -21,6 +21,29 @@ from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 GROUP_ORDER = {"": 0, "apps": 1}
 
 
+def until(
+    check: Callable[[], Any],
+    what: str,
+    timeout: float,
+    pause: Callable[[float], Any],
+    report: Callable[[str], None] = print,
+) -> Any:
+    """Evaluate `check` until it returns something truthy, calling `pause(seconds left)` between rounds; raise
+    TimeoutError naming `what`. Every 10 s `report` says what is still awaited."""
+    start = last_report = time.monotonic()
+    while True:
+        result = check()
+        if result:
+            return result
+        now = time.monotonic()
+        if now - start > timeout:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        if now - last_report >= 10:
+            report(f"still waiting for {what} ({now - start:.0f}s)")
+            last_report = now
+        pause(timeout - (now - start))
+
+
 class Kube:
     """One API client per kubeconfig, with kubectl's names for resources (pods, pvc, sts, servicemonitor ...)."""
 
@@ -95,20 +118,13 @@ class Kube:
         ]
         for thread in watchers:
             thread.start()
-        start = last_report = time.monotonic()
+
+        def checked() -> Any:
+            changed.clear()  # before the check: a change during the check wakes the next round
+            return check()
+
         try:
-            while True:
-                changed.clear()  # before the check: a change during the check wakes the next round
-                result = check()
-                if result:
-                    return result
-                now = time.monotonic()
-                if now - start > timeout:
-                    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-                if now - last_report >= 10:
-                    report(f"still waiting for {what} ({now - start:.0f}s)")
-                    last_report = now
-                changed.wait(min(fallback, max(0.05, timeout - (now - start))))
+            return until(checked, what, timeout, lambda left: changed.wait(min(fallback, max(0.05, left))), report)
         finally:
             stop.set()
 

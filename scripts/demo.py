@@ -193,6 +193,13 @@ class Demo:
     def zone_of_node(self, node: str) -> str:
         return self.kubectl.get("node", "", node)["metadata"]["labels"].get("topology.kubernetes.io/zone", "?")
 
+    def show_service_records(self, service: str, ips: set[str]) -> None:
+        """Wait until DNS serves the pod IPs `ips` under `service`, then print its A and SRV records."""
+        wait_until(lambda: self.dns.a(service) == ips, f"A records of {service}", timeout=30)
+        say(f"DNS A   {service} -> {sorted(self.dns.a(service))}")
+        for target in sorted(self.dns.srv_targets(service)):
+            say(f"DNS SRV {service} -> {target}")
+
     @property
     def dns(self) -> Dns:
         if self._dns is None:
@@ -272,11 +279,7 @@ def lesson_identity(d: Demo) -> None:
     )
     headless = d.fqdn("", "emqx-ee-headless")
     live = d.pods()
-    ips = {p["status"]["podIP"] for p in live}
-    wait_until(lambda: d.dns.a(headless) == ips, f"A records of {headless}", timeout=30)
-    say(f"DNS A   {headless} -> {sorted(d.dns.a(headless))}")
-    for target in sorted(d.dns.srv_targets(headless)):
-        say(f"DNS SRV {headless} -> {target}")
+    d.show_service_records(headless, {p["status"]["podIP"] for p in live})
     say("EMQX finds its peers through these SRV records; each node is named emqx@<its own DNS name>:")
     for pod in live:
         name, ip = pod["metadata"]["name"], pod["status"]["podIP"]
@@ -550,12 +553,7 @@ def lesson_deployment(d: Demo) -> None:
     say("('Volume is already used by pod(s) ...'); with ReadWriteMany they would start, and three EMQX nodes")
     say("writing into one mnesia directory would corrupt it.")
 
-    service = d.fqdn("", DEPLOYMENT)
-    ips = {p["status"]["podIP"] for p in mine}
-    wait_until(lambda: d.dns.a(service) == ips, f"A records of {service}", timeout=30)
-    say(f"DNS A   {service} -> {sorted(d.dns.a(service))}")
-    for target in sorted(d.dns.srv_targets(service)):
-        say(f"DNS SRV {service} -> {target}")
+    d.show_service_records(d.fqdn("", DEPLOYMENT), {p["status"]["podIP"] for p in mine})
     say("The SRV targets are named after the pod IPs, which change with every new pod.")
     first = mine[0]
     by_name = d.fqdn(first["metadata"]["name"], DEPLOYMENT)

@@ -19,14 +19,26 @@ def uids(found):
     return {name: obj["metadata"]["uid"] for name, obj in found.items()}
 
 
+def pod_uids(kubectl, namespace):
+    return {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+
+
+def install_release(rel, kubectl, namespace, version, values, tmp_path):
+    """Install chart `version` from git history with three nodes; what the upgrade must keep or replace:
+    pod UIDs by name, claim UIDs by name, and the data of the generated Secret."""
+    rel.install(values, chart=chart_from_git(version, tmp_path))
+    wait_ready(kubectl, namespace, 3)
+    return (
+        pod_uids(kubectl, namespace),
+        uids(claims(kubectl, namespace)),
+        kubectl.get("secret", namespace, "emqx-ee")["data"],
+    )
+
+
 def test_upgrade_from_0_1_0_keeps_pods_claims_and_secret_and_is_guarded(release, kubectl, namespace, tmp_path):
     kubectl.run("create", "secret", "generic", "emqx-license", "-n", namespace, "--from-literal=license-key=evaluation")
     rel = release()
-    rel.install(VALUES, chart=chart_from_git("0.1.0", tmp_path))
-    wait_ready(kubectl, namespace, 3)
-    before_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
-    before_claims = uids(claims(kubectl, namespace))
-    before_secret = kubectl.get("secret", namespace, "emqx-ee")["data"]
+    before_pods, before_claims, before_secret = install_release(rel, kubectl, namespace, "0.1.0", VALUES, tmp_path)
 
     with pytest.raises(HelmError) as caught:
         rel.upgrade({**VALUES, "fullnameOverride": "emqx"})
@@ -37,7 +49,7 @@ def test_upgrade_from_0_1_0_keeps_pods_claims_and_secret_and_is_guarded(release,
     # 0.3.0 changes the pod template (the API key file, membership labels, metrics auth): one ordered roll.
     # 0.1.0 recorded no pod-template checksum, so NOTES cannot say why (they say so, and how to watch).
     wait_updated(kubectl, namespace, 3)
-    after_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    after_pods = pod_uids(kubectl, namespace)
     assert all(after_pods[name] != uid for name, uid in before_pods.items()), "EMQX reads the key file at boot"
     assert uids(claims(kubectl, namespace)) == before_claims
     secret = kubectl.get("secret", namespace, "emqx-ee")["data"]
@@ -57,16 +69,12 @@ def test_upgrade_from_the_last_release_0_2_0_rolls_once_and_keeps_everything(rel
     reading 0.2.0's pod-template checksum), and nothing rolls on the next upgrade with the same values."""
     values = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
     rel = release()
-    rel.install(values, chart=chart_from_git("0.2.0", tmp_path))
-    wait_ready(kubectl, namespace, 3)
-    before_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
-    before_claims = uids(claims(kubectl, namespace))
-    before_secret = kubectl.get("secret", namespace, "emqx-ee")["data"]
+    before_pods, before_claims, before_secret = install_release(rel, kubectl, namespace, "0.2.0", values, tmp_path)
 
     out = rel.upgrade(values)
     assert "the API key changed" in out and "restart one at a time, from emqx-ee-2 down to emqx-ee-0" in out, out
     wait_updated(kubectl, namespace, 3)
-    after_pods = {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, namespace)}
+    after_pods = pod_uids(kubectl, namespace)
     assert all(after_pods[name] != uid for name, uid in before_pods.items())
     assert uids(claims(kubectl, namespace)) == before_claims
     secret = kubectl.get("secret", namespace, "emqx-ee")["data"]

@@ -14,14 +14,17 @@ tests can run on the cluster's own nodes at the same time.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
 
 import pytest
+import yaml
 
 from harness.cluster import wait_until
 from harness.statefulset import claims, pods, wait_ready
+from harness.tools import ROOT
 
 pytestmark = pytest.mark.smoke
 
@@ -30,31 +33,17 @@ NOT_READY = "kwok.emqx-ee.test/not-ready"
 
 
 DRILL = "emqx-ee.test/drill"
+KWOK_NODES = ROOT / "scripts" / "cluster" / "kwok-nodes.yaml"
 
 
 def drill_node(name: str, zone: str, tag: str) -> dict:
-    """A kwok node in `zone` that takes only pods tolerating the drill taint `tag`."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-            "labels": {
-                "kubernetes.io/hostname": name,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "topology.kubernetes.io/zone": zone,
-                "type": "kwok",
-                DRILL: tag,
-            },
-        },
-        "spec": {"taints": [{"key": DRILL, "value": tag, "effect": "NoSchedule"}]},
-        "status": {
-            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "110"},
-        },
-    }
+    """A kwok node like the cluster's own (scripts/cluster/kwok-nodes.yaml), in `zone`, that takes only pods
+    tolerating the drill taint `tag`."""
+    node = copy.deepcopy(next(n for n in yaml.safe_load_all(KWOK_NODES.read_text()) if n))
+    node["metadata"]["name"] = name
+    node["metadata"]["labels"].update({"kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone, DRILL: tag})
+    node["spec"] = {"taints": [{"key": DRILL, "value": tag, "effect": "NoSchedule"}]}
+    return node
 
 
 def node_ready(node: dict) -> bool:

@@ -9,13 +9,16 @@ take `helm4`, `template`, `manifests` (one scenario) or `every_scenario` (a prop
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from harness.cluster import cluster_info
-from harness.helm import Manifests, render, render_many
+from harness.helm import SHARED, Manifests, render, render_many
 from harness.scenarios import Scenario, scenarios
 from harness.streams import StreamScheduling
 from harness.tools import Helm
@@ -29,6 +32,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Helm majors that tests taking the `helm` fixture run under, and that other_helm compares with "
         "Helm 4 (comma separated, default: 4,3); every other test renders with Helm 4",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, a folder the workers share renders in (harness.helm.SHARED): each distinct render is
+    made once per session, not once per worker. Workers inherit the environment when they start."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        folder = tempfile.mkdtemp(prefix="emqx-ee-renders-")
+        os.environ[SHARED] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -46,3 +46,13 @@ def test_bad_values_are_refused_before_anything_is_created(release, kubectl, nam
         assert found == [], f"{kind} created by a refused install: {found}"
     listed = kubectl.run("get", "secrets", "-n", namespace, "-l", "owner=helm", "-o", "name").stdout
     assert listed == "", f"helm recorded a release: {listed}"
+
+
+def test_the_api_server_refuses_an_unknown_field_without_helms_own_validation(release, kubectl, namespace):
+    """Release skips Helm 4's client-side OpenAPI validation (harness.cluster.Release); the API server's strict
+    field validation of server-side apply refuses the same mistakes, naming the field, and nothing is made."""
+    bad = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "typo"}, "dataa": {"k": "v"}}
+    with pytest.raises(HelmError) as caught:
+        release().install({"extraObjects": [bad]})
+    assert ".dataa: field not declared in schema" in caught.value.stderr, caught.value.stderr
+    assert not kubectl.exists("configmap", namespace, "typo")

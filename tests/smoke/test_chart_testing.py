@@ -6,8 +6,10 @@ the per-scenario checks below read the releases ct made instead of installing ev
 time. Each release is matched to its scenario by its user-supplied values (`helm get values`).
 Uninstalling is covered once, in depth, by test_lifecycle.py; the namespace goes at the end of the module.
 
-ct renders no ServiceMonitor here (`metrics.serviceMonitor.enabled=false` on top of each scenario): its
-installs may overlap test_metrics.py, which serves that API for a while, and the render suite covers it.
+Two values go on top of each scenario here. `metrics.serviceMonitor.enabled=false`: ct's installs may overlap
+test_metrics.py, which serves that API for a while, and the render suite covers the ServiceMonitor.
+`minReadySeconds=0`: on kwok no process runs during it, so it only made ct wait (40 s for the five ordered
+nodes of 04-ordered-ready); test_ordering.py shows it holding back an ordered rollout.
 
 On kwok, ct's dump of container logs fails after each install (there is no kubelet to serve them);
 ct treats that as information only.
@@ -31,7 +33,7 @@ from harness.tools import ROOT, helm
 pytestmark = pytest.mark.smoke
 
 CLUSTER_SCENARIOS = [s for s in scenarios() if s.smoke]
-CT_SET = {"metrics": {"serviceMonitor": {"enabled": False}}}
+CT_SET = {"metrics": {"serviceMonitor": {"enabled": False}}, "minReadySeconds": 0}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def ct_install(cluster, module_namespace) -> tuple[subprocess.CompletedProcess, 
         [
             str(ROOT / "scripts" / "ct-install.sh"),
             *("--namespace", module_namespace, "--skip-clean-up"),
-            "--helm-extra-set-args=--set=metrics.serviceMonitor.enabled=false",
+            "--helm-extra-set-args=--set=metrics.serviceMonitor.enabled=false --set=minReadySeconds=0",
         ],
         env={**os.environ, "KUBECONFIG": cluster.kubeconfig},
         capture_output=True,

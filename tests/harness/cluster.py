@@ -7,6 +7,7 @@ Queries go over TCP, which both paths support.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.resolver
+import yaml
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from .helm import run
@@ -108,6 +110,24 @@ class Kubectl:
         return self.api.wait(check, what, [(k, namespace) for k in kinds], timeout, report=progress)
 
 
+NO_SERVICE_MONITOR = {"metrics": {"serviceMonitor": {"enabled": False}}}
+
+
+@functools.cache
+def _has_service_monitor(chart: Path) -> bool:
+    values = yaml.safe_load((chart / "values.yaml").read_text()) or {}
+    return "enabled" in ((values.get("metrics") or {}).get("serviceMonitor") or {})
+
+
+def _over(base: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` merged over `base`, maps key by key (a null stays, for Helm to remove the chart's default)."""
+    out = dict(base)
+    for key, value in values.items():
+        below = base.get(key)
+        out[key] = _over(below, value) if isinstance(value, Mapping) and isinstance(below, Mapping) else value
+    return out
+
+
 class Release:
     """One Helm release of the chart in one namespace.
 
@@ -117,8 +137,20 @@ class Release:
     would (test_install.py shows it does); ct install runs helm with its defaults, and the render suite
     validates every object against the Kubernetes schemas."""
 
-    def __init__(self, helm: Helm, kubeconfig: str, namespace: str, name: str = "emqx-ee"):
+    def __init__(
+        self, helm: Helm, kubeconfig: str, namespace: str, name: str = "emqx-ee", detect_service_monitor: bool = False
+    ):
         self.helm, self.kubeconfig, self.namespace, self.name = helm, kubeconfig, namespace, name
+        self.detect_service_monitor = detect_service_monitor
+
+    def _values(self, values: Mapping[str, Any], chart: Path) -> Mapping[str, Any]:
+        """`values` over `metrics.serviceMonitor.enabled: false`, for charts that have that value, unless
+        detect_service_monitor. The chart renders a ServiceMonitor whenever the cluster serves its API, which
+        test_metrics.py makes it do for a while: stating `false` keeps every other release the same whether or
+        not test_metrics.py runs beside it (harness.streams), as on a cluster without prometheus-operator."""
+        if self.detect_service_monitor or not _has_service_monitor(chart):
+            return values
+        return _over(NO_SERVICE_MONITOR, values)
 
     def _helm(self, *args: str, values: Mapping[str, Any] | None = None) -> str:
         cmd = [self.helm.path, *args, "--kubeconfig", self.kubeconfig, "--namespace", self.namespace]
@@ -130,13 +162,13 @@ class Release:
 
     def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART) -> str:
         progress(f"{self.helm} install {self.name} in {self.namespace}")
-        return self._helm("install", self.name, str(chart), values=values or {})
+        return self._helm("install", self.name, str(chart), values=self._values(values or {}, chart))
 
     def upgrade(self, values: Mapping[str, Any] | None = None, install: bool = False) -> str:
         """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""
         progress(f"{self.helm} upgrade {self.name} in {self.namespace}")
         extra = ("--install",) if install else ()
-        return self._helm("upgrade", *extra, self.name, str(CHART), values=values or {})
+        return self._helm("upgrade", *extra, self.name, str(CHART), values=self._values(values or {}, CHART))
 
     def uninstall(self) -> str:
         progress(f"{self.helm} uninstall {self.name} in {self.namespace}")

@@ -149,7 +149,7 @@ def module_namespace(
 def release(cluster: ClusterInfo, namespace: str, helm4: Helm) -> Callable[..., Release]:
     """Factory of releases of the chart in this test's namespace (Helm 4 unless told otherwise)."""
 
-    def _release(name: str = "emqx-ee", helm: Helm | None = None) -> Release:
-        return Release(helm or helm4, cluster.kubeconfig, namespace, name)
+    def _release(name: str = "emqx-ee", helm: Helm | None = None, detect_service_monitor: bool = False) -> Release:
+        return Release(helm or helm4, cluster.kubeconfig, namespace, name, detect_service_monitor)
 
     return _release

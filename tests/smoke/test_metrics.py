@@ -55,7 +55,7 @@ def selected_endpoints(kubectl, namespace, monitor):
 
 
 def test_service_monitor_selects_exactly_the_emqx_nodes(release, kubectl, namespace, service_monitor_crd):
-    rel = release()
+    rel = release(detect_service_monitor=True)
     rel.install(
         {"replicaCount": 2, "license": {"key": "evaluation"}, "replicants": {"enabled": True, "replicaCount": 2}}
     )
@@ -85,7 +85,7 @@ def test_service_monitor_changes_on_a_running_release(release, kubectl, namespac
     """Day 2: the scrape interval and turning the ServiceMonitor off land with `helm upgrade`, and restart
     no node (the ServiceMonitor is not in the pod template)."""
     values = {"replicaCount": 2, "minReadySeconds": 0, "license": {"key": "evaluation"}}
-    rel = release()
+    rel = release(detect_service_monitor=True)
     rel.install(values)
     wait_ready(kubectl, namespace, 2)
     uids = {p["metadata"]["uid"] for p in kubectl.get("pods", namespace, selector="emqx-ee/cluster=emqx-ee")}

@@ -183,7 +183,14 @@ def test_without_the_budget_the_same_drain_evicts_a_second_node(release, kubectl
     uncordon(node)
     result = drain(kubectl, node, "30s")
     assert result.returncode == 0, result.stderr
-    assert pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"] != uid, "a second node went down"
+
+    def evicted() -> bool:  # the controller makes the pod again a moment after the eviction
+        return (
+            kubectl.exists("pod", namespace, "emqx-ee-1")
+            and pod(kubectl, namespace, "emqx-ee-1")["metadata"]["uid"] != uid
+        )
+
+    wait_until(evicted, "a second node down: emqx-ee-1 evicted and made again", timeout=60)
 
 
 def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(release, kubectl, namespace, drill_nodes):

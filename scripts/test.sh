@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone on a fresh machine: builds or reuses the pinned tools,
 # brings up the local cluster, lints the harness, then runs the smoke (cluster), render and publishing
-# suites in one pytest run over three workers. Extra arguments go to pytest (e.g. -m unit, -k storage).
+# suites in one pytest run over four workers. Extra arguments go to pytest (e.g. -m unit, -k storage).
 # A cluster this script starts is removed at the end; set KEEP_CLUSTER=1 to keep it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,8 +15,9 @@ fi
 
 log "ruff check tests scripts"
 "$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts"
-# Three workers (pytest-xdist): the smoke suite's streams on the one cluster, and the render and publishing
-# modules around them (tests/harness/streams.py says what may run side by side).
-log "pytest (smoke, render and publishing suites, 3 workers)"
+# Four workers (pytest-xdist): the smoke suite's four streams on the one cluster, and the render and
+# publishing modules around them (tests/harness/streams.py says what may run side by side). The smoke streams
+# mostly wait for controllers, so four workers keep both cores busy (three left a quarter of the time idle).
+log "pytest (smoke, render and publishing suites, 4 workers)"
 cd "$ROOT"
-EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 3 --dist loadscope --durations=10 "$@"
+EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 4 --dist loadscope --durations=10 "$@"

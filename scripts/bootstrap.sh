@@ -38,16 +38,7 @@ helm_version() { "$1" version --template '{{.Version}}'; }
 helm_tool() {
   local name=$1 major=$2 version=$3
   reuse "$name" "$version" helm_version helm && return 0
-  local pkg="helm.sh/helm/v$major"
-  local ldflags="-X $pkg/internal/version.version=$version"
-  if [[ $major == 3 ]]; then
-    # Helm 3's Makefile injects the Kubernetes version it was tested with; a plain build
-    # would claim Kubernetes v1.20 in .Capabilities and in lint.
-    local kminor=${KUBERNETES_VERSION#v1.}; kminor=${kminor%%.*}
-    ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$kminor"
-    ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$kminor"
-  fi
-  go_install "$name" "$pkg/cmd/helm@$version" "$ldflags"
+  go_install "$name" "helm.sh/helm/v$major/cmd/helm@$version" "$(helm_ldflags "$major" "$version")"
 }
 
 # debian_package NAME [BINARY]: a Debian package the tests use, installed with apt when its binary is

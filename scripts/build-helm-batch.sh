@@ -1,32 +1,59 @@
 #!/usr/bin/env bash
-# Build helm-batch, the render suite's helm (tests/harness/helm.py), into the tool cache: the small Go
-# program in scripts/helm-batch/ that runs Helm 4's own command tree for many `helm template` and
-# `helm lint` requests in one process. Built against the go.mod/go.sum committed next to it, which pin
-# the same Helm as HELM_VERSION; it shares the Go build cache with the helm build, so after helm it
-# only links. Idempotent: the stamp is the Helm version plus a hash of the program's sources.
-# One progress line; the Go output goes to $CACHE/logs/helm-batch-<version>.log.
+# Build the render suite's helm programs (tests/harness/helm.py) into the tool cache: helm-batch and
+# helm3-batch run many `helm template` and `helm lint` requests in one process each (scripts/helm-batch/,
+# protocol in scripts/helm-batch/protocol/).
+# - helm-batch runs Helm 4's exported command tree; it builds against the go.mod/go.sum next to it, which pin
+#   HELM_VERSION, and shares the Go build cache of the helm build, so after helm it only links.
+# - helm3-batch: Helm 3's command tree is a main package nothing can import, so scripts/helm-batch/helm3/batch.go
+#   is built into it, in a scratch copy of Helm's module (HELM3_VERSION, from the Go module cache) whose main is
+#   renamed helmMain. Nothing of Helm's is kept in this repository.
+# Idempotent: each stamp is the Helm version plus a hash of our sources. One progress line per program; the Go
+# output goes to $CACHE/logs/<program>-<version>.log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-name=helm-batch
 src="$ROOT/scripts/helm-batch"
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 pinned=$(awk 'NF >= 2 && $(NF-1) == "helm.sh/helm/v4" {print $NF}' "$src/go.mod")
 [[ $pinned == "$HELM_VERSION" ]] ||
   die "scripts/helm-batch/go.mod requires helm '${pinned:-?}', the pin is $HELM_VERSION: run (cd scripts/helm-batch && go get helm.sh/helm/v4@$HELM_VERSION && go mod tidy)"
 
-sources_hash=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
-version="$HELM_VERSION+$sources_hash"
-if have_version "$name" "$version"; then
-  log "$name $version cached"
-  exit 0
-fi
-
-# The version helm's own build injects, so that .Capabilities.HelmVersion is the same in both.
-build() {
-  rm -f "$BIN/$name" "$BIN/$name.version" &&
-    (cd "$src" && go build -mod=readonly -trimpath \
-      -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" -o "$BIN/$name" .) &&
-    stamp "$name" "$version"
+# The old binary and its stamp go first, so a failed build leaves neither; -mod=readonly builds exactly what
+# the go.mod files pin.
+build4() {
+  rm -f "$BIN/helm-batch" "$BIN/helm-batch.version" &&
+    (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w $(helm_ldflags 4 "$HELM_VERSION")" \
+      -o "$BIN/helm-batch" .) &&
+    stamp helm-batch "$1"
 }
-step "$LOGS/$name-$version.log" "$name $version: building scripts/helm-batch against Helm" build
+
+build3() {
+  local work="$CACHE/src/helm3-batch" module
+  rm -f "$BIN/helm3-batch" "$BIN/helm3-batch.version" && rm -rf "$work" &&
+    module=$(go mod download -json "helm.sh/helm/v3@$HELM3_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') &&
+    cp -r "$module" "$work" && chmod -R u+w "$work" &&
+    [[ $(grep -c '^func main() {$' "$work/cmd/helm/helm.go") == 1 ]] &&
+    sed -i 's/^func main() {$/func helmMain() {/' "$work/cmd/helm/helm.go" &&
+    cp "$src/helm3/batch.go" "$work/cmd/helm/zz_batch.go" &&
+    (cd "$work" &&
+      go mod edit -require=local/helm-batch/protocol@v0.0.0 -replace=local/helm-batch/protocol="$src/protocol" &&
+      go build -mod=readonly -trimpath -tags helm3batch -ldflags "-s -w $(helm_ldflags 3 "$HELM3_VERSION")" \
+        -o "$BIN/helm3-batch" ./cmd/helm) &&
+    stamp helm3-batch "$1"
+}
+
+version4="$HELM_VERSION+$(hash_of "$src/go.mod" "$src/go.sum" "$src/main.go" "$src"/protocol/*)"
+if have_version helm-batch "$version4"; then
+  log "helm-batch $version4 cached"
+else
+  step "$LOGS/helm-batch-$version4.log" "helm-batch $version4: building scripts/helm-batch against Helm 4" \
+    build4 "$version4"
+fi
+version3="$HELM3_VERSION+$(hash_of "$src/helm3/batch.go" "$src"/protocol/*)"
+if have_version helm3-batch "$version3"; then
+  log "helm3-batch $version3 cached"
+else
+  step "$LOGS/helm3-batch-$version3.log" "helm3-batch $version3: building scripts/helm-batch/helm3 into Helm 3's command" \
+    build3 "$version3"
+fi

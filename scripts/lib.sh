@@ -65,6 +65,20 @@ reuse() {
   ln -sf "$found" "$BIN/$name" && stamp "$name" "$version" && log "$name $version: reusing $found"
 }
 
+# helm_ldflags MAJOR VERSION: the -X flags of a helm build (helm, helm3 and their batch programs).
+helm_ldflags() {
+  local pkg="helm.sh/helm/v$1"
+  local ldflags="-X $pkg/internal/version.version=$2"
+  if [[ $1 == 3 ]]; then
+    # Helm 3's Makefile injects the Kubernetes version it was tested with; a plain build
+    # would claim Kubernetes v1.20 in .Capabilities and in lint.
+    local kminor=${KUBERNETES_VERSION#v1.}; kminor=${kminor%%.*}
+    ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$kminor"
+    ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$kminor"
+  fi
+  echo "$ldflags"
+}
+
 # go_install BINARY MODULE/PKG@VERSION [ldflags]: build one Go tool into $BIN at a pinned version
 # (one progress line; the Go output in $LOGS/BINARY-VERSION.log).
 go_install() {

@@ -132,7 +132,7 @@ class Release:
     """One Helm release of the chart in one namespace.
 
     Helm 4 installs and upgrades skip Helm's client-side OpenAPI validation: it parses the API server's
-    OpenAPI documents in every helm process, half of an install's CPU and all of an upgrade's second. Helm 4
+    OpenAPI documents in every helm process: half of an install's CPU, and most of an upgrade's. Helm 4
     applies server-side with strict field validation, so the API server still refuses what that check
     would (test_install.py shows it does); ct install runs helm with its defaults, and the render suite
     validates every object against the Kubernetes schemas."""

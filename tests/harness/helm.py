@@ -3,9 +3,9 @@
 Every distinct (helm binary, chart, values, release, namespace) is rendered once per
 test session. The manifests are frozen so that no test can change what another test sees.
 
-Helm 4's `template` and `lint` go to helm-batch (scripts/helm-batch), which runs Helm's own command tree
-for many requests in one process: a render costs about 25 ms there instead of 110 ms in a new helm
-process. tests/unit/test_render_and_lint.py checks that it answers as the helm binary does.
+`template` and `lint` go to helm-batch and helm3-batch (scripts/helm-batch), which run Helm's own command
+tree for many requests in one process: a render costs about 25 ms there instead of 110 ms in a new helm
+process. tests/unit/test_helm_batch.py checks that they answer as the helm binaries do.
 """
 
 from __future__ import annotations
@@ -128,13 +128,15 @@ def helm_env(gc: bool = False) -> dict[str, str]:
 
 
 class Batch:
-    """One helm-batch process: `answer(args, stdin)` is (exit code, stdout, stderr) of `helm ARGS <stdin`."""
+    """One process of a batch program (helm-batch, helm3-batch): `answer(args, stdin)` is (exit code, stdout,
+    stderr) of `helm ARGS <stdin`."""
 
     # Each request leaves a little of Helm's package state behind (cobra keeps every command's initialiser),
     # so a request gets slower by about 2 ms per 100 before it; a fresh process every 200 bounds that.
     REQUESTS = 200
 
-    def __init__(self) -> None:
+    def __init__(self, program: str) -> None:
+        self.program = program
         self._proc: subprocess.Popen[str] | None = None
         self._served = 0
 
@@ -142,7 +144,7 @@ class Batch:
         if self._proc is None or self._served >= self.REQUESTS:
             self.close()
             self._proc = subprocess.Popen(
-                [tool("helm-batch")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=helm_env(gc=True)
+                [tool(self.program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=helm_env(gc=True)
             )
             self._served = 0
         assert self._proc.stdin and self._proc.stdout
@@ -152,7 +154,7 @@ class Batch:
         if not line:
             code = self._proc.wait()
             self._proc = None
-            raise RuntimeError(f"helm-batch exited {code} on helm {' '.join(args)} (its stderr is above)")
+            raise RuntimeError(f"{self.program} exited {code} on helm {' '.join(args)} (its stderr is above)")
         self._served += 1
         reply = json.loads(line)
         return reply["status"], reply["stdout"], reply["stderr"]
@@ -165,30 +167,44 @@ class Batch:
             self._proc = None
 
 
-# Two helm-batch processes at most, one per core (in_parallel's two threads each get one).
-_batches: queue.LifoQueue[Batch] = queue.LifoQueue()
-_batch_count = 0
-_batch_lock = threading.Lock()
+class BatchPool:
+    """Up to two processes of one batch program, one per core (in_parallel's two threads each get one)."""
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        self._idle: queue.LifoQueue[Batch] = queue.LifoQueue()
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def answer(self, args: list[str], stdin: str) -> tuple[int, str, str]:
+        with self._lock:
+            if self._idle.empty() and self._started < 2:
+                self._started += 1
+                self._idle.put(Batch(self.program))
+        batch = self._idle.get()
+        try:
+            return batch.answer(args, stdin)
+        finally:
+            self._idle.put(batch)
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get().close()
+
+
+# The batch program of each helm binary's tool name.
+BATCHES = {"helm": BatchPool("helm-batch"), "helm3": BatchPool("helm3-batch")}
 
 
 @atexit.register
 def _close_batches() -> None:
-    while not _batches.empty():
-        _batches.get().close()
+    for pool in BATCHES.values():
+        pool.close()
 
 
-def batched(args: list[str], stdin: str) -> tuple[int, str, str]:
-    """`helm ARGS` (Helm 4, template or lint) answered by a helm-batch process."""
-    global _batch_count
-    with _batch_lock:
-        if _batches.empty() and _batch_count < 2:
-            _batch_count += 1
-            _batches.put(Batch())
-    batch = _batches.get()
-    try:
-        return batch.answer(args, stdin)
-    finally:
-        _batches.put(batch)
+def batched(args: list[str], stdin: str, helm: str = "helm") -> tuple[int, str, str]:
+    """`helm ARGS` (template or lint) answered by the batch program of `helm` (the tool name: helm or helm3)."""
+    return BATCHES[helm].answer(args, stdin)
 
 
 def helm_binary(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
@@ -198,10 +214,12 @@ def helm_binary(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
 
 
 def answer(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of a helm command: from helm-batch for Helm 4's template and lint, from the
-    helm binary for everything else (other majors, commands that reach a cluster or a repository)."""
-    if cmd[0] == tool("helm") and cmd[1:2] in (["template"], ["lint"]):
-        return batched(cmd[1:], stdin)
+    """(exit code, stdout, stderr) of a helm command: from a batch program for template and lint, from the
+    helm binary for everything else (commands that reach a cluster or a repository)."""
+    if cmd[1:2] in (["template"], ["lint"]):
+        for name in BATCHES:
+            if cmd[0] == tool(name):
+                return batched(cmd[1:], stdin, name)
     return helm_binary(cmd, stdin)
 
 

@@ -21,7 +21,7 @@ from xdist.scheduler import LoadScopeScheduling
 
 SIDE_STREAMS = {"tests/smoke/test_chart_testing.py": "chart-testing", "tests/smoke/test_drills.py": "drills"}
 # With test_metrics.py: modules whose installs leave the ServiceMonitor to the cluster's APIs, and, to even the
-# two streams out (about three minutes each), the longest module of Release installs.
+# two streams out (about three minutes each), two long modules of Release installs.
 WITH_METRICS = {
     "tests/smoke/test_metrics.py",
     "tests/smoke/test_demo.py",

@@ -1,0 +1,3 @@
+module local/helm-batch/protocol
+
+go 1.26

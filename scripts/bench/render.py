@@ -89,7 +89,7 @@ exec '{real}' "$@"
 
 def counting_cache(scratch: Path, calls: Path) -> Path:
     """A tool cache for EMQX_EE_CACHE that behaves like the real one (every entry linked, tools and their version
-    stamps alike) except that helm, helm3 and helm-batch are shims appending one line per process to `calls`."""
+    stamps alike) except that helm, helm3 and their batch programs are shims appending one line per process to `calls`."""
     real = cache_dir()
     (scratch / "bin").mkdir(parents=True)
     for entry in real.iterdir():
@@ -97,7 +97,7 @@ def counting_cache(scratch: Path, calls: Path) -> Path:
             (scratch / entry.name).symlink_to(entry)
     for entry in (real / "bin").iterdir():
         link = scratch / "bin" / entry.name
-        if entry.name in ("helm", "helm3", "helm-batch"):
+        if entry.name in ("helm", "helm3", "helm-batch", "helm3-batch"):
             link.write_text(SHIM.format(name=entry.name, calls=calls, real=entry.resolve()))
             link.chmod(0o755)
         else:

@@ -33,7 +33,8 @@ build3() {
   rm -f "$BIN/helm3-batch" "$BIN/helm3-batch.version" && rm -rf "$work" &&
     module=$(go mod download -json "helm.sh/helm/v3@$HELM3_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') &&
     cp -r "$module" "$work" && chmod -R u+w "$work" &&
-    [[ $(grep -c '^func main() {$' "$work/cmd/helm/helm.go") == 1 ]] &&
+    { [[ $(grep -c '^func main() {$' "$work/cmd/helm/helm.go") == 1 ]] ||
+      { echo "cmd/helm/helm.go of Helm $HELM3_VERSION has no single 'func main() {' line to rename" >&2; false; }; } &&
     sed -i 's/^func main() {$/func helmMain() {/' "$work/cmd/helm/helm.go" &&
     cp "$src/helm3/batch.go" "$work/cmd/helm/zz_batch.go" &&
     (cd "$work" &&

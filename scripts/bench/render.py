@@ -89,7 +89,8 @@ exec '{real}' "$@"
 
 def counting_cache(scratch: Path, calls: Path) -> Path:
     """A tool cache for EMQX_EE_CACHE that behaves like the real one (every entry linked, tools and their version
-    stamps alike) except that helm, helm3 and their batch programs are shims appending one line per process to `calls`."""
+    stamps alike) except that helm, helm3 and their batch programs are shims appending one line per process to
+    `calls`."""
     real = cache_dir()
     (scratch / "bin").mkdir(parents=True)
     for entry in real.iterdir():

@@ -2,18 +2,14 @@ module local/helm-batch
 
 go 1.26.0
 
-require (
-	github.com/spf13/pflag v1.0.10
-	helm.sh/helm/v3 v3.22.0
-	helm.sh/helm/v4 v4.3.1
-)
+require helm.sh/helm/v4 v4.3.1
 
 require (
-	github.com/evanphx/json-patch v5.9.11+incompatible // indirect
-	github.com/hashicorp/errwrap v1.1.0 // indirect
-	github.com/hashicorp/go-multierror v1.1.1 // indirect
-	github.com/pkg/errors v0.9.1 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/spf13/pflag v1.0.10 // indirect
+	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc v1.43.0 // indirect
+	go.opentelemetry.io/otel/exporters/prometheus v0.65.0 // indirect
+	go.opentelemetry.io/otel/exporters/stdout/stdoutmetric v1.43.0 // indirect
+	go.opentelemetry.io/otel/exporters/stdout/stdouttrace v1.43.0 // indirect
 )
 
 require (
@@ -100,7 +96,7 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/shopspring/decimal v1.4.0 // indirect
 	github.com/spf13/cast v1.7.0 // indirect
-	github.com/spf13/cobra v1.10.2
+	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/tetratelabs/wabin v0.0.0-20230304001439-f6f874872834 // indirect
 	github.com/tetratelabs/wazero v1.12.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
@@ -142,3 +138,5 @@ require (
 )
 
 replace local/helm-batch/protocol => ./protocol
+
+ignore ./helm3

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/spf13/pflag"
 	helmcmd "helm.sh/helm/v4/pkg/cmd"
 	"helm.sh/helm/v4/pkg/kube"
 	"local/helm-batch/protocol"
@@ -26,14 +25,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "helm-batch:", err)
 		os.Exit(1)
 	}
-	var globals []string
-	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
-		globals = append(globals, "--"+f.Name)
-		if f.Shorthand != "" {
-			globals = append(globals, "-"+f.Shorthand)
-		}
-	})
-	protocol.Serve("helm-batch", helm, globals)
+	protocol.Serve("helm-batch", helm, root.PersistentFlags())
 }
 
 // helm is the helm binary's main, returning its exit code instead of exiting.

@@ -15,7 +15,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/kube"
 	"local/helm-batch/protocol"
@@ -30,14 +29,7 @@ func main() {
 		warning("%+v", err)
 		os.Exit(1)
 	}
-	var globals []string
-	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
-		globals = append(globals, "--"+f.Name)
-		if f.Shorthand != "" {
-			globals = append(globals, "-"+f.Shorthand)
-		}
-	})
-	protocol.Serve("helm3-batch", helm, globals)
+	protocol.Serve("helm3-batch", helm, root.PersistentFlags())
 }
 
 func helm(args []string) int {

@@ -1,6 +1,6 @@
 // Package protocol serves helm commands one request at a time for helm-batch (Helm 4, ../main.go) and
-// helm3-batch (Helm 3, ../helm3/batch.go). It has no dependencies, so that it changes neither build's
-// module versions.
+// helm3-batch (Helm 3, ../helm3/batch.go). Its one dependency, pflag, is pinned at the version both Helms
+// require, so that it changes neither build's module versions.
 //
 // One JSON request per line on stdin, {"args": [...], "stdin": "..."}; one JSON reply per line on stdout,
 // {"status": N, "stdout": "...", "stderr": "..."}, status being helm's exit code. Each request runs with
@@ -20,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 type request struct {
@@ -37,8 +39,8 @@ type reply struct {
 var served = map[string]bool{"template": true, "lint": true}
 
 // Serve answers requests until stdin ends. helm runs one command (helm's main, returning its exit code);
-// globals are the names and shorthands ("--debug", "-n") of helm's global flags.
-func Serve(name string, helm func(args []string) int, globals []string) {
+// globals are helm's global flags (its root command's persistent flags).
+func Serve(name string, helm func(args []string) int, globals *pflag.FlagSet) {
 	dir, err := os.MkdirTemp("", name+"-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -46,11 +48,14 @@ func Serve(name string, helm func(args []string) int, globals []string) {
 	}
 	defer os.RemoveAll(dir)
 	others := map[string]bool{}
-	for _, flag := range globals {
-		if flag != "--namespace" && flag != "-n" {
-			others[flag] = true
+	globals.VisitAll(func(f *pflag.Flag) {
+		if f.Name != "namespace" {
+			others["--"+f.Name] = true
+			if f.Shorthand != "" {
+				others["-"+f.Shorthand] = true
+			}
 		}
-	}
+	})
 	namespace := "--namespace=" + os.Getenv("HELM_NAMESPACE")
 
 	replies := json.NewEncoder(os.Stdout)

@@ -63,8 +63,8 @@ debian_package mosquitto
 debian_package shellcheck
 helm_tool helm 4 "$HELM_VERSION"
 helm_tool helm3 3 "$HELM3_VERSION"
-# helm-batch: the render suite's Helm 4, many commands per process (right after helm, whose Go build
-# cache it reuses).
+# helm-batch and helm3-batch: the render suite's Helm 4 and Helm 3, many commands per process (right after
+# helm, whose Go build cache helm-batch reuses).
 "$ROOT/scripts/build-helm-batch.sh"
 # chart-testing: the proxy refuses to list its versions, which plain `go install` needs.
 go_wrapped ct github.com/helm/chart-testing/v3 "$CHART_TESTING_VERSION" github.com/helm/chart-testing/v3/ct \

@@ -13,7 +13,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 src="$ROOT/scripts/helm-batch"
-hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 pinned=$(awk 'NF >= 2 && $(NF-1) == "helm.sh/helm/v4" {print $NF}' "$src/go.mod")
 [[ $pinned == "$HELM_VERSION" ]] ||
@@ -44,14 +43,14 @@ build3() {
     stamp helm3-batch "$1"
 }
 
-version4="$HELM_VERSION+$(hash_of "$src/go.mod" "$src/go.sum" "$src/main.go" "$src"/protocol/*)"
+version4="$HELM_VERSION+$(sources_hash "$src/go.mod" "$src/go.sum" "$src/main.go" "$src"/protocol/*)"
 if have_version helm-batch "$version4"; then
   log "helm-batch $version4 cached"
 else
   step "$LOGS/helm-batch-$version4.log" "helm-batch $version4: building scripts/helm-batch against Helm 4" \
     build4 "$version4"
 fi
-version3="$HELM3_VERSION+$(hash_of "$src/helm3/batch.go" "$src"/protocol/*)"
+version3="$HELM3_VERSION+$(sources_hash "$src/helm3/batch.go" "$src"/protocol/*)"
 if have_version helm3-batch "$version3"; then
   log "helm3-batch $version3 cached"
 else

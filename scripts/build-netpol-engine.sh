@@ -19,8 +19,7 @@ pinned=$(awk 'NF >= 2 && $(NF-1) == "github.com/mattfenwick/cyclonus" {print $NF
 [[ $pinned == "$CYCLONUS_VERSION" ]] ||
   die "scripts/netpol-engine/go.mod requires cyclonus '${pinned:-?}', the pin is $CYCLONUS_VERSION: run (cd scripts/netpol-engine && go get github.com/mattfenwick/cyclonus@$CYCLONUS_VERSION && go mod tidy)"
 
-sources_hash=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
-version="$CYCLONUS_VERSION+$sources_hash"
+version="$CYCLONUS_VERSION+$(sources_hash "$src/go.mod" "$src/go.sum" "$src/main.go")"
 if have_version "$name" "$version"; then
   log "$name $version cached"
   exit 0

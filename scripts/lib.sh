@@ -65,6 +65,10 @@ reuse() {
   ln -sf "$found" "$BIN/$name" && stamp "$name" "$version" && log "$name $version: reusing $found"
 }
 
+# sources_hash FILE...: a short hash of FILEs' contents, for the version stamp of a tool built from this
+# repository's sources (a change to them rebuilds it, nothing else does).
+sources_hash() { cat "$@" | sha256sum | cut -c1-12; }
+
 # helm_ldflags MAJOR VERSION: the -X flags of a helm build (helm, helm3 and their batch programs).
 helm_ldflags() {
   local pkg="helm.sh/helm/v$1"

@@ -6,9 +6,8 @@ import base64
 import json
 
 import pytest
-import yaml
 
-from harness.helm import NAMESPACE, RELEASE, run
+from harness.helm import NAMESPACE, RELEASE, documents, run
 from harness.query import jp1
 from harness.tools import CHART
 
@@ -76,7 +75,7 @@ def test_generated_credentials_change_on_every_render_without_a_cluster(helm4, t
     """The hazard GitOps mode exists for: `helm template` cannot see the live Secret. The session's render of
     the defaults against a fresh one (run() does not cache)."""
     fresh = run([helm4.path, "template", RELEASE, str(CHART), "-n", NAMESPACE])
-    cookie = next(d for d in yaml.safe_load_all(fresh) if d and d["kind"] == "Secret")["data"]["erlang-cookie"]
+    cookie = next(d for d in documents(fresh) if d["kind"] == "Secret")["data"]["erlang-cookie"]
     assert cookie != template().one("Secret", "emqx-ee")["data"]["erlang-cookie"]
 
 
@@ -84,6 +83,6 @@ def test_gitops_mode_renders_the_same_objects_every_time(helm4):
     cmd = [helm4.path, "template", RELEASE, str(CHART), "-n", NAMESPACE, "-f", "-"]
     first, second = (run(cmd, json.dumps(GITOPS)) for _ in range(2))
     assert first == second, "two renders differ: a GitOps tool would apply a change on every sync"
-    secret = next(d for d in yaml.safe_load_all(first) if d and d["kind"] == "Secret")
+    secret = next(d for d in documents(first) if d["kind"] == "Secret")
     assert set(secret["data"]) == {"license-key"}, "nothing generated, only the license from values"
     assert base64.b64decode(secret["data"]["license-key"]) == b"evaluation"

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from harness.helm import Manifests, batched, comparable, helm_binary
+from harness.helm import Manifests, batched, comparable, documents, helm_binary
 from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
@@ -26,7 +26,7 @@ def both(helm, args: list[str], stdin: str = "") -> tuple[tuple[int, str, str], 
 
 
 def objects(stdout: str) -> list:
-    return comparable(Manifests([d for d in yaml.safe_load_all(stdout) if d], "render"))
+    return comparable(Manifests(documents(stdout), "render"))
 
 
 def test_every_scenario_renders_the_same_objects(helm, scenario):

@@ -19,6 +19,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -47,6 +48,14 @@ func Serve(name string, helm func(args []string) int, globals *pflag.FlagSet) {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(dir)
+	// HELM_BATCH_CPU_PROFILE=PREFIX writes a CPU profile of the whole session to PREFIX.<pid> (for measuring; helm's
+	// own HELM_PPROF_CPU_PROFILE would profile each request into one file).
+	if prefix := os.Getenv("HELM_BATCH_CPU_PROFILE"); prefix != "" {
+		profile, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err == nil && pprof.StartCPUProfile(profile) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	others := map[string]bool{}
 	globals.VisitAll(func(f *pflag.Flag) {
 		if f.Name != "namespace" {

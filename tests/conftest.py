@@ -20,7 +20,7 @@ import pytest
 from harness.cluster import cluster_info
 from harness.helm import SHARED, Manifests, render, render_many
 from harness.scenarios import Scenario, scenarios
-from harness.streams import StreamScheduling
+from harness.streams import StreamScheduling, ordered
 from harness.tools import Helm
 from harness.tools import helm as helm_cli
 
@@ -55,9 +55,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The smoke suite first (stable otherwise): under pytest-xdist its long streams start at once, and the
-    render modules fill the other workers around them (harness.streams)."""
-    items.sort(key=lambda item: not item.nodeid.startswith("tests/smoke/"))
+    """The longest scopes first (stable otherwise): under pytest-xdist they start at once, and the short
+    modules fill the workers in around them (harness.streams)."""
+    info = cluster_info()
+    order = ordered([item.nodeid for item in items], info.runtime if info else None)
+    items[:] = [items[i] for i in order]
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

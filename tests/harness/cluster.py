@@ -23,7 +23,7 @@ import dns.resolver
 import yaml
 from kubernetes.dynamic.exceptions import NotFoundError
 
-from .helm import run
+from .helm import go_env, run
 from .kube import Kube, kube, until
 from .tools import CHART, ROOT, Helm, tool
 
@@ -72,7 +72,7 @@ class Kubectl:
 
     def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [tool("kubectl"), "--kubeconfig", self.kubeconfig, *args]
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=go_env())
         if check and proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
         return proc

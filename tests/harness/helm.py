@@ -120,11 +120,12 @@ class Manifests:
 _cache: dict[str, Any] = {}
 
 
-def helm_env(batch: bool = False) -> dict[str, str]:
-    """The environment for helm: a render lives for a tenth of a second, and Go's garbage collector took a third
-    of its CPU time. Off, with a memory limit far above a render's 60 MB as the safety net; the output does not
-    depend on it. `batch`: for a batch program, which lives for many renders and collects when its heap reaches
-    the limit (a few times per hundred renders instead of a few times per render)."""
+def go_env(batch: bool = False) -> dict[str, str]:
+    """The environment for the Go programs the harness starts (helm, kubectl, ct and the helm it runs): most
+    live for a fraction of a second, and Go's garbage collector took a third of a render's CPU time. Off, with a
+    memory limit far above a render's 60 MB as the safety net; no output depends on it. `batch`: for a batch
+    program, which lives for many renders and collects when its heap reaches the limit (a few times per
+    hundred renders instead of a few times per render)."""
     return {**os.environ, "GOGC": "off", "GOMEMLIMIT": "384MiB" if batch else "1GiB"}
 
 
@@ -145,7 +146,7 @@ class Batch:
         if self._proc is None or self._served >= self.REQUESTS:
             self.close()
             self._proc = subprocess.Popen(
-                [tool(self.program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=helm_env(batch=True)
+                [tool(self.program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=go_env(batch=True)
             )
             self._served = 0
         assert self._proc.stdin and self._proc.stdout
@@ -210,7 +211,7 @@ def batched(args: list[str], stdin: str, helm: str = "helm") -> tuple[int, str, 
 
 def helm_binary(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of the helm binary run as `cmd`, a process of its own."""
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=helm_env())
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=go_env())
     return proc.returncode, proc.stdout, proc.stderr
 
 

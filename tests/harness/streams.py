@@ -1,13 +1,16 @@
 """Which tests run side by side when pytest-xdist spreads the suite over workers (scripts/test.sh: `-n 4`).
 
-The smoke suite shares one cluster, so it runs in streams: ct install (its own namespace), the drills
-(nodes of their own, on kwok), and the other smoke modules in two streams. test_metrics.py serves the
-ServiceMonitor API for a while, which changes what Helm renders for a release that leaves
-`metrics.serviceMonitor.enabled` to the chart: the releases of harness.cluster.Release and ct's state it, so
-only the modules that run helm as a user types it (the demo, the install from a repository) go one after
-another with test_metrics.py, in the "cluster" stream; the rest run beside it in "cluster-b". The render and
-publishing suites go a module at a time, so that each module's fixtures run once. A stream or module runs on
-one worker; different ones run at the same time.
+A scope (xdist's unit of work) runs on one worker, its tests in order; different scopes run at the same time.
+Every module is a scope of its own, so that its fixtures run once, with two exceptions in the smoke suite:
+- test_metrics.py serves the ServiceMonitor API for a while, which changes what Helm renders for a release
+  that leaves `metrics.serviceMonitor.enabled` to the chart. harness.cluster.Release and ct state it, so only
+  the modules that run helm as a user types it (the demo, the install from a repository) must run one after
+  another with test_metrics.py: the three form the "cluster" scope.
+- On kind, the drills act on the nodes every other test uses, so they join that scope too. On kwok they have
+  nodes of their own.
+
+A worker takes the next scope when it runs low, in the order of `ordered`: the longest first, so that the short
+render and publishing modules fill in around the smoke suite's long ones at the end.
 
 xdist's own `loadgroup` mode cannot express this with pytest 9 (it renames node ids, which pytest 9 no
 longer lets a plugin do), so the scheduler below is xdist's `loadscope` with these scopes.
@@ -15,38 +18,56 @@ longer lets a plugin do), so the scheduler below is xdist's `loadscope` with the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
 
-SIDE_STREAMS = {"tests/smoke/test_chart_testing.py": "chart-testing", "tests/smoke/test_drills.py": "drills"}
-# With test_metrics.py: modules whose installs leave the ServiceMonitor to the cluster's APIs, and, to even the
-# two streams out (about three minutes each), two long modules of Release installs.
 WITH_METRICS = {
     "tests/smoke/test_metrics.py",
     "tests/smoke/test_demo.py",
     "tests/smoke/test_install_from_repository.py",
-    "tests/smoke/test_upgrade_guards.py",
-    "tests/smoke/test_helm_test.py",
+}
+# Rough seconds of the scopes over ten seconds on two busy cores: only the order they give is used.
+SECONDS = {
+    "tests/smoke/test_upgrade_guards.py": 95,
+    "tests/smoke/test_chart_testing.py": 90,
+    "tests/smoke/test_drills.py": 80,
+    "cluster": 70,
+    "tests/smoke/test_replicants.py": 35,
+    "tests/smoke/test_lifecycle.py": 25,
+    "tests/smoke/test_ordering.py": 25,
+    "tests/unit/test_static_analysis.py": 25,
+    "tests/smoke/test_helm_test.py": 22,
+    "tests/smoke/test_upgrade_values.py": 20,
+    "tests/smoke/test_upgrade_from_release.py": 16,
+    "tests/unit/test_helm_batch.py": 15,
+    "tests/smoke/test_discovery.py": 12,
+    "tests/smoke/test_tls.py": 12,
+    "tests/smoke/test_gitops.py": 11,
+    "tests/smoke/test_stable_identity.py": 11,
+    "tests/publish/test_repository.py": 10,
 }
 
 
 def stream(nodeid: str, runtime: str | None) -> str:
-    """The stream of a test: a smoke stream name, or the module path of any other test."""
+    """The scope of a test: "cluster" for the modules that must run one after another, else its module."""
     path = nodeid.split("::", 1)[0]
-    if not path.startswith("tests/smoke/"):
-        return path
-    name = SIDE_STREAMS.get(path) or ("cluster" if path in WITH_METRICS else "cluster-b")
-    if name == "drills" and runtime != "kwok":
-        return "cluster"  # on kind the drills act on the nodes every other test uses
-    return name
+    if path in WITH_METRICS or (path == "tests/smoke/test_drills.py" and runtime != "kwok"):
+        return "cluster"
+    return path
+
+
+def ordered(nodeids: Sequence[str], runtime: str | None) -> list[int]:
+    """Indexes of `nodeids` with the longest scopes first, in collection order otherwise."""
+    return sorted(range(len(nodeids)), key=lambda i: -SECONDS.get(stream(nodeids[i], runtime), 0))
 
 
 class StreamScheduling(LoadScopeScheduling):
-    """xdist's loadscope scheduling, with streams for scopes, in collection order (smoke first)."""
+    """xdist's loadscope scheduling with these scopes, in the order of `ordered` (conftest sorts the items)."""
 
     def __init__(self, config: Any, log: Any, runtime: str | None):
-        config.option.loadscopereorder = False  # keep collection order: the long smoke streams start first
+        config.option.loadscopereorder = False  # keep collection order: conftest puts the long scopes first
         super().__init__(config, log)
         self.runtime = runtime
 

@@ -1,8 +1,9 @@
 """Fixtures of the smoke suite: the local cluster, a fresh Pod-Security-restricted namespace per test
 (pods, claims and events printed when the test fails), and helm releases.
 
-Namespaces are deleted as each test ends, and the session waits for all of them to be gone at the
-end: the namespace controller needs 5-15 s per namespace, which would otherwise add up test by test.
+Namespaces are deleted as each test ends, without waiting: the namespace controller needs 5-15 s per
+namespace, which would add up test by test. Nothing waits for them at the end either: no test reads them
+again, and the cluster removes them on its own (or goes down with them, under scripts/test.sh).
 
 Without a cluster the smoke tests skip with a loud reason; scripts/test.sh always brings one up and
 sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
@@ -28,7 +29,6 @@ from harness.cluster import (
     cluster_info,
     diagnostics,
     port_forward_dns,
-    progress,
 )
 from harness.tools import Helm, tool
 from harness.volumes import ensure_free_volumes
@@ -78,35 +78,19 @@ def dns(cluster: ClusterInfo) -> Iterator[Dns]:
         forward.terminate()
 
 
-@pytest.fixture(scope="session")
-def deleted_namespaces(kubectl: Kubectl) -> Iterator[list[str]]:
-    """Namespaces deleted during the session; waits at the end until the cluster has removed them."""
-    names: list[str] = []
-    yield names
-    if not names:
-        return
-    progress(f"waiting for {len(names)} test namespaces to be removed")
-
-    def all_gone() -> bool:
-        return not {n["metadata"]["name"] for n in kubectl.get("namespaces", None)} & set(names)
-
-    kubectl.wait_for(all_gone, "test namespaces to be removed", None, ("namespaces",), timeout=300)
-
-
 @contextmanager
 def fresh_namespace(
-    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, deleted: list[str], failed: Callable[[], bool]
+    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, failed: Callable[[], bool]
 ) -> Iterator[str]:
     """A new namespace that enforces Pod Security "restricted"; what the cluster saw is printed on failure."""
     if cluster.runtime == "kwok":
-        ensure_free_volumes(cluster.kubeconfig, 16)
+        ensure_free_volumes(cluster.kubeconfig, 24)
     name = f"smoke-{secrets.token_hex(3)}"
     created, _ = ensure_namespace_exists(kube_cluster.kube_client, name, extra_metadata={"labels": RESTRICTED})
     yield name
     if failed():
         print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
     created.delete()
-    deleted.append(name)
 
 
 @pytest.fixture
@@ -115,7 +99,6 @@ def namespace(
     cluster: ClusterInfo,
     kube_cluster: Cluster,
     kubectl: Kubectl,
-    deleted_namespaces: list[str],
 ) -> Iterator[str]:
     """A fresh namespace for this test, deleted when it ends."""
 
@@ -123,7 +106,7 @@ def namespace(
         report = getattr(request.node, "report_call", None)
         return report is not None and report.failed
 
-    with fresh_namespace(cluster, kube_cluster, kubectl, deleted_namespaces, failed) as name:
+    with fresh_namespace(cluster, kube_cluster, kubectl, failed) as name:
         yield name
 
 
@@ -133,7 +116,6 @@ def module_namespace(
     cluster: ClusterInfo,
     kube_cluster: Cluster,
     kubectl: Kubectl,
-    deleted_namespaces: list[str],
 ) -> Iterator[str]:
     """One namespace shared by the tests of a module (one install, many checks against it)."""
     failures = request.session.testsfailed
@@ -141,7 +123,7 @@ def module_namespace(
     def failed() -> bool:
         return request.session.testsfailed > failures
 
-    with fresh_namespace(cluster, kube_cluster, kubectl, deleted_namespaces, failed) as name:
+    with fresh_namespace(cluster, kube_cluster, kubectl, failed) as name:
         yield name
 
 

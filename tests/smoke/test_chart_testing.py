@@ -18,14 +18,13 @@ ct treats that as information only.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from typing import Any
 
 import pytest
 
 from harness.cluster import Kubectl
-from harness.helm import run
+from harness.helm import go_env, run
 from harness.scenarios import Scenario, effective_values, scenarios
 from harness.statefulset import pods, wait_ready
 from harness.tools import ROOT, helm
@@ -45,7 +44,7 @@ def ct_install(cluster, module_namespace) -> tuple[subprocess.CompletedProcess, 
             *("--namespace", module_namespace, "--skip-clean-up"),
             "--helm-extra-set-args=--set=metrics.serviceMonitor.enabled=false --set=minReadySeconds=0",
         ],
-        env={**os.environ, "KUBECONFIG": cluster.kubeconfig},
+        env={**go_env(), "KUBECONFIG": cluster.kubeconfig},
         capture_output=True,
         text=True,
         timeout=1200,

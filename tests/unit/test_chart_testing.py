@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.helm import Background, helm_env
+from harness.helm import Background, go_env
 from harness.scenarios import scenarios
 from harness.tools import ROOT, tool
 
@@ -24,7 +24,7 @@ def ct_lint() -> subprocess.CompletedProcess:
         [tool("ct"), "lint", "--config", "ct.yaml", "--charts", "charts/emqx-ee", "--debug"]
         + ["--helm-lint-extra-args", "--strict"],  # --debug prints each command it runs
         cwd=ROOT,
-        env={**helm_env(), "PATH": path},
+        env={**go_env(), "PATH": path},
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,6 +1,6 @@
-"""The smoke suite's streams (harness.streams) may run side by side: test_metrics.py serves the ServiceMonitor API
-for a while, so every release outside its stream states `metrics.serviceMonitor.enabled` (harness.cluster.Release
-does), and a module that runs helm installs itself runs in test_metrics.py's stream."""
+"""The scopes that pytest-xdist runs side by side (harness.streams): test_metrics.py serves the ServiceMonitor API
+for a while, so every release outside its scope states `metrics.serviceMonitor.enabled` (harness.cluster.Release
+does), and a module that runs helm installs itself shares test_metrics.py's scope."""
 
 import re
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import Release
-from harness.streams import WITH_METRICS, stream
+from harness.streams import SECONDS, WITH_METRICS, ordered, stream
 from harness.tools import CHART, ROOT, helm
 
 pytestmark = pytest.mark.unit
@@ -25,12 +25,33 @@ def test_modules_that_install_by_themselves_run_with_test_metrics():
         assert stream(node, "kwok") == stream("tests/smoke/test_metrics.py::test", "kwok"), path.name
 
 
-def test_every_smoke_module_has_a_stream_and_the_long_ones_are_apart():
-    streams = {p.name: stream(f"tests/smoke/{p.name}::t", "kwok") for p in SMOKE}
-    assert set(streams.values()) == {"chart-testing", "drills", "cluster", "cluster-b"}
-    assert {f"tests/smoke/{n}" for n, s in streams.items() if s == "cluster"} == WITH_METRICS
+def test_only_the_modules_with_test_metrics_share_a_scope():
+    scopes = {p.name: stream(f"tests/smoke/{p.name}::t", "kwok") for p in SMOKE}
+    assert {f"tests/smoke/{n}" for n, s in scopes.items() if s == "cluster"} == WITH_METRICS
+    assert all(s == f"tests/smoke/{n}" for n, s in scopes.items() if s != "cluster"), "the rest: a module each"
     assert stream("tests/smoke/test_drills.py::t", "kind") == "cluster", "on kind the drills share the nodes"
     assert stream("tests/unit/test_names.py::t", "kwok") == "tests/unit/test_names.py"
+
+
+def test_the_longest_scopes_go_first_and_collection_order_holds_otherwise():
+    for scope in SECONDS:
+        assert scope == "cluster" or (ROOT / scope).is_file(), f"SECONDS names {scope}, which does not exist"
+    nodeids = [
+        "tests/unit/test_names.py::a",
+        "tests/smoke/test_storage.py::a",
+        "tests/smoke/test_demo.py::a",
+        "tests/unit/test_names.py::b",
+        "tests/smoke/test_upgrade_guards.py::a",
+        "tests/smoke/test_metrics.py::a",
+    ]
+    assert [nodeids[i] for i in ordered(nodeids, "kwok")] == [
+        "tests/smoke/test_upgrade_guards.py::a",
+        "tests/smoke/test_demo.py::a",
+        "tests/smoke/test_metrics.py::a",
+        "tests/unit/test_names.py::a",
+        "tests/smoke/test_storage.py::a",
+        "tests/unit/test_names.py::b",
+    ]
 
 
 def release(detect: bool = False) -> Release:

@@ -7,6 +7,7 @@ apiVersion), so tests read them the same way whichever way they were fetched.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from functools import cache
 from typing import Any
 
 import urllib3
-from kubernetes import config, dynamic
+from kubernetes import config, dynamic, watch
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 # Core and apps first, then anything else: `events` must mean v1 Events (reason, involvedObject), as in kubectl.
@@ -84,9 +85,11 @@ class Kube:
         """One object (by name) or the list of items, as dicts; NotFoundError when a named object is missing."""
         resource = self.resource(kind)
         ns = namespace if resource.namespaced else None
+        # The raw JSON: the client's ResourceInstance wrapping, undone again by to_dict(), took half the smoke
+        # workers' CPU time.
         if name:
-            return resource.get(name=name, namespace=ns).to_dict()
-        items = resource.get(namespace=ns, label_selector=selector).to_dict()["items"]
+            return json.loads(resource.get(name=name, namespace=ns, serialize=False).data)
+        items = json.loads(resource.get(namespace=ns, label_selector=selector, serialize=False).data)["items"]
         for item in items:
             item.setdefault("kind", resource.kind)
             item.setdefault("apiVersion", resource.group_version)
@@ -129,12 +132,22 @@ class Kube:
             stop.set()
 
     def _signal(self, kind: str, namespace: str | None, changed: threading.Event, stop: threading.Event) -> None:
-        """Set `changed` on every event of a watch; reopen the watch (server-side timeout) until `stop`."""
+        """Set `changed` on every event of a watch; reopen the watch (a short server-side timeout, so that the
+        thread ends soon after `stop`) from the last version seen, so a reopened watch replays nothing. Events
+        stay raw JSON: nothing reads them."""
         resource = self.resource(kind)
         ns = namespace if resource.namespaced else None
+        watcher = watch.Watch()
+        version = None
         while not stop.is_set():
             try:
-                for _ in self.client.watch(resource, namespace=ns, timeout=2):
+                for event in watcher.stream(
+                    resource.get, namespace=ns, serialize=False, timeout_seconds=2, resource_version=version
+                ):
+                    if event["type"] == "ERROR":  # 410 Gone: the version is too old, watch from now on
+                        version = None
+                        break
+                    version = event["raw_object"]["metadata"]["resourceVersion"]
                     changed.set()
                     if stop.is_set():
                         return

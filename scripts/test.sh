@@ -20,4 +20,8 @@ log "ruff check tests scripts"
 # mostly wait for controllers, so four workers keep both cores busy (three left a quarter of the time idle).
 log "pytest (smoke, render and publishing suites, 4 workers)"
 cd "$ROOT"
+# Compiled bytecode, and pytest's assertion rewrites, kept in the tool cache for the next run: each of the five
+# pytest processes would otherwise rewrite every test module again (about a second each).
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="$CACHE/pycache"
 EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 4 --dist loadscope --durations=10 "$@"

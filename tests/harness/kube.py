@@ -18,6 +18,8 @@ import urllib3
 from kubernetes import config, dynamic, watch
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+# How long a wait lets the events of one change gather before it checks again (seconds).
+COALESCE = 0.1
 # Core and apps first, then anything else: `events` must mean v1 Events (reason, involvedObject), as in kubectl.
 GROUP_ORDER = {"": 0, "apps": 1}
 
@@ -126,8 +128,14 @@ class Kube:
             changed.clear()  # before the check: a change during the check wakes the next round
             return check()
 
+        def pause(left: float) -> None:
+            if changed.wait(min(fallback, max(0.05, left))):
+                # One change comes as a burst of events (a pod's status, then its StatefulSet's, its endpoints'):
+                # one check after the burst instead of one per event, each a LIST.
+                time.sleep(COALESCE)
+
         try:
-            return until(checked, what, timeout, lambda left: changed.wait(min(fallback, max(0.05, left))), report)
+            return until(checked, what, timeout, pause, report)
         finally:
             stop.set()
 

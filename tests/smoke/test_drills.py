@@ -50,6 +50,12 @@ def node_ready(node: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in node.get("status", {}).get("conditions", []))
 
 
+def recovered(node: dict) -> bool:
+    """Ready, and without the taints the node controller puts on a node that is not (unreachable, not-ready)."""
+    taints = node["spec"].get("taints") or []
+    return node_ready(node) and not any(t["key"].startswith("node.kubernetes.io/") for t in taints)
+
+
 @pytest.fixture(scope="module")
 def drill_nodes(cluster, kubectl):
     """Three nodes for the drills, one per zone; yields the values that place the release on them."""
@@ -244,6 +250,9 @@ def test_node_loss_keeps_one_pod_per_identity_until_the_node_is_declared_gone(re
         kubectl.run("annotate", "node", node, "kwok.emqx-ee.test/lost-", check=False)  # kwok reports it Ready again
         # A pod no kubelet finalizes would keep its namespace from being deleted.
         kubectl.run("delete", "pod", target, "-n", namespace, "--force", "--grace-period=0", check=False)
+        # Until the node controller has seen the node back (and lifted its unreachable taint, which every pod
+        # tolerates for 5 minutes), it marks the pods of the next drill on this node NotReady.
+        kubectl.wait_for(lambda: recovered(kubectl.get("node", None, node)), f"{node} to be back", None, ("nodes",))
 
 
 def test_zone_spread_puts_one_node_per_zone_and_a_closed_zone_leaves_the_pod_pending(

@@ -11,6 +11,7 @@ already_up=no
 "$ROOT/scripts/cluster.sh" up
 if [[ $already_up == no && ${KEEP_CLUSTER:-0} != 1 ]]; then
   trap '"$ROOT/scripts/cluster.sh" down' EXIT
+  export EMQX_EE_DISPOSABLE_CLUSTER=1  # the smoke suite leaves its namespaces to go down with the cluster
 fi
 
 log "ruff check tests scripts"

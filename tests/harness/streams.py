@@ -30,23 +30,21 @@ WITH_METRICS = {
 }
 # Rough seconds of the scopes over ten seconds on two busy cores: only the order they give is used.
 SECONDS = {
-    "tests/smoke/test_upgrade_guards.py": 95,
-    "tests/smoke/test_chart_testing.py": 90,
-    "tests/smoke/test_drills.py": 80,
-    "cluster": 70,
-    "tests/smoke/test_replicants.py": 35,
-    "tests/smoke/test_lifecycle.py": 25,
+    "tests/smoke/test_drills.py": 85,
+    "tests/smoke/test_chart_testing.py": 70,
+    "tests/smoke/test_upgrade_guards.py": 55,
+    "cluster": 55,
+    "tests/smoke/test_replicants.py": 27,
+    "tests/smoke/test_upgrade_values.py": 25,
     "tests/smoke/test_ordering.py": 25,
-    "tests/unit/test_static_analysis.py": 25,
-    "tests/smoke/test_helm_test.py": 22,
-    "tests/smoke/test_upgrade_values.py": 20,
-    "tests/smoke/test_upgrade_from_release.py": 16,
-    "tests/unit/test_helm_batch.py": 15,
-    "tests/smoke/test_discovery.py": 12,
-    "tests/smoke/test_tls.py": 12,
-    "tests/smoke/test_gitops.py": 11,
-    "tests/smoke/test_stable_identity.py": 11,
-    "tests/publish/test_repository.py": 10,
+    "tests/smoke/test_helm_test.py": 21,
+    "tests/smoke/test_lifecycle.py": 18,
+    "tests/smoke/test_upgrade_from_release.py": 13,
+    "tests/unit/test_static_analysis.py": 13,
+    "tests/publish/test_version_increment.py": 12,
+    "tests/smoke/test_gitops.py": 12,
+    "tests/smoke/test_discovery.py": 11,
+    "tests/smoke/test_tls.py": 10,
 }
 
 

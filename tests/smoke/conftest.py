@@ -2,8 +2,11 @@
 (pods, claims and events printed when the test fails), and helm releases.
 
 Namespaces are deleted as each test ends, without waiting: the namespace controller needs 5-15 s per
-namespace, which would add up test by test. Nothing waits for them at the end either: no test reads them
-again, and the cluster removes them on its own (or goes down with them, under scripts/test.sh).
+namespace, which would add up test by test. When scripts/test.sh is about to remove the cluster it started
+(EMQX_EE_DISPOSABLE_CLUSTER=1), they are left for it: deleting a namespace has the control plane list and
+delete every kind of object in it and finalize each pod, a good part of its work over a session, for nothing
+a test reads. A module that needs its namespaces gone sets DELETE_NAMESPACES = True (the drills, whose nodes
+must be empty before they go).
 
 Without a cluster the smoke tests skip with a loud reason; scripts/test.sh always brings one up and
 sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
@@ -16,6 +19,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_helm_charts.clusters import Cluster
@@ -78,9 +82,12 @@ def dns(cluster: ClusterInfo) -> Iterator[Dns]:
         forward.terminate()
 
 
+DISPOSABLE = os.environ.get("EMQX_EE_DISPOSABLE_CLUSTER") == "1"
+
+
 @contextmanager
 def fresh_namespace(
-    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, failed: Callable[[], bool]
+    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, failed: Callable[[], bool], module: Any
 ) -> Iterator[str]:
     """A new namespace that enforces Pod Security "restricted"; what the cluster saw is printed on failure."""
     if cluster.runtime == "kwok":
@@ -90,7 +97,8 @@ def fresh_namespace(
     yield name
     if failed():
         print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
-    created.delete()
+    if not DISPOSABLE or getattr(module, "DELETE_NAMESPACES", False):
+        created.delete()
 
 
 @pytest.fixture
@@ -106,7 +114,7 @@ def namespace(
         report = getattr(request.node, "report_call", None)
         return report is not None and report.failed
 
-    with fresh_namespace(cluster, kube_cluster, kubectl, failed) as name:
+    with fresh_namespace(cluster, kube_cluster, kubectl, failed, request.module) as name:
         yield name
 
 
@@ -123,7 +131,7 @@ def module_namespace(
     def failed() -> bool:
         return request.session.testsfailed > failures
 
-    with fresh_namespace(cluster, kube_cluster, kubectl, failed) as name:
+    with fresh_namespace(cluster, kube_cluster, kubectl, failed, request.module) as name:
         yield name
 
 

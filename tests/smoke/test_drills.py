@@ -27,6 +27,8 @@ from harness.statefulset import claims, pods, wait_ready
 from harness.tools import ROOT
 
 pytestmark = pytest.mark.smoke
+# The drill nodes must be empty before they are removed: the namespaces go even on a cluster about to go.
+DELETE_NAMESPACES = True
 
 BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
 NOT_READY = "kwok.emqx-ee.test/not-ready"

@@ -41,11 +41,11 @@ def test_the_longest_scopes_go_first_and_collection_order_holds_otherwise():
         "tests/smoke/test_storage.py::a",
         "tests/smoke/test_demo.py::a",
         "tests/unit/test_names.py::b",
-        "tests/smoke/test_upgrade_guards.py::a",
+        "tests/smoke/test_drills.py::a",
         "tests/smoke/test_metrics.py::a",
     ]
     assert [nodeids[i] for i in ordered(nodeids, "kwok")] == [
-        "tests/smoke/test_upgrade_guards.py::a",
+        "tests/smoke/test_drills.py::a",
         "tests/smoke/test_demo.py::a",
         "tests/smoke/test_metrics.py::a",
         "tests/unit/test_names.py::a",

@@ -55,8 +55,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The longest scopes first (stable otherwise): under pytest-xdist they start at once, and the short
-    modules fill the workers in around them (harness.streams)."""
+    """In pytest-xdist workers, the longest scopes first (stable otherwise): they start at once, and the short
+    modules fill the workers in around them (harness.streams). A serial run keeps the collection order, which
+    leaves the Background jobs (checkov, ct lint) time to finish before the modules that read them."""
+    if not hasattr(config, "workerinput"):
+        return
     info = cluster_info()
     order = ordered([item.nodeid for item in items], info.runtime if info else None)
     items[:] = [items[i] for i in order]

@@ -16,9 +16,9 @@ fi
 
 log "ruff check tests scripts"
 "$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts"
-# Four workers (pytest-xdist): the smoke suite's four streams on the one cluster, and the render and
-# publishing modules around them (tests/harness/streams.py says what may run side by side). The smoke streams
-# mostly wait for controllers, so four workers keep both cores busy (three left a quarter of the time idle).
+# Four workers (pytest-xdist), a module at a time each, the longest first (tests/harness/streams.py says what
+# may run side by side). Smoke modules mostly wait for controllers, so four workers keep both cores busy
+# (three left a quarter of the time idle).
 log "pytest (smoke, render and publishing suites, 4 workers)"
 cd "$ROOT"
 # Compiled bytecode, and pytest's assertion rewrites, kept in the tool cache for the next run: each of the five

@@ -27,7 +27,8 @@ from harness.statefulset import claims, pods, wait_ready
 from harness.tools import ROOT
 
 pytestmark = pytest.mark.smoke
-# The drill nodes must be empty before they are removed: the namespaces go even on a cluster about to go.
+# Deleted even when the cluster itself is about to go (tests/smoke/conftest.py): the drill nodes must be empty
+# before they are removed.
 DELETE_NAMESPACES = True
 
 BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
@@ -53,7 +54,8 @@ def node_ready(node: dict) -> bool:
 
 
 def recovered(node: dict) -> bool:
-    """Ready, and without the taints the node controller puts on a node that is not (unreachable, not-ready)."""
+    """Ready, and without the taints the node controller puts on a node it does not see Ready (unreachable,
+    not-ready)."""
     taints = node["spec"].get("taints") or []
     return node_ready(node) and not any(t["key"].startswith("node.kubernetes.io/") for t in taints)
 

@@ -31,7 +31,7 @@ build3() {
   local work="$CACHE/src/helm3-batch" module
   rm -f "$BIN/helm3-batch" "$BIN/helm3-batch.version" && rm -rf "$work" &&
     module=$(go mod download -json "helm.sh/helm/v3@$HELM3_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') &&
-    cp -r "$module" "$work" && chmod -R u+w "$work" &&
+    mkdir -p "$(dirname "$work")" && cp -r "$module" "$work" && chmod -R u+w "$work" &&
     { [[ $(grep -c '^func main() {$' "$work/cmd/helm/helm.go") == 1 ]] ||
       { echo "cmd/helm/helm.go of Helm $HELM3_VERSION has no single 'func main() {' line to rename" >&2; false; }; } &&
     sed -i 's/^func main() {$/func helmMain() {/' "$work/cmd/helm/helm.go" &&

@@ -140,3 +140,45 @@ def test_a_step_stops_at_its_first_failing_command(scratch):
     log = (scratch.cache / "logs" / "two.log").read_text()
     assert proc.returncode != 0 and "after" not in proc.stdout, proc.stdout + proc.stderr
     assert "one" in log and "went on" not in log, log
+
+
+# scripts/build-helm-batch.sh with a stand-in `go`: `mod download -json` names a fake Helm 3 module (read-only,
+# as in the module cache), `build -o OUT` writes a tiny binary.
+STAND_IN_GO_FOR_BATCH = """#!/usr/bin/env bash
+printf '%s\\n' "$*" >>"$GO_CALLS"
+case "$1 $2" in
+  "mod download") printf '{\\n\\t"Path": "helm.sh/helm/v3",\\n\\t"Dir": "%s",\\n}\\n' "$FAKE_HELM3" ;;
+  "mod edit") ;;
+  build*)
+    while [[ $# -gt 0 ]]; do [[ $1 == -o ]] && out=$2; shift; done
+    printf '#!/bin/sh\\n' >"$out" && chmod +x "$out" ;;
+esac
+"""
+
+
+def test_the_batch_programs_build_into_an_empty_cache(scratch, tmp_path):
+    """A fresh machine has no $CACHE/src yet: the Helm 3 copy must not depend on another build having made it
+    (the cold setup benchmark found that)."""
+    fake = tmp_path / "helm3-module"
+    (fake / "cmd" / "helm").mkdir(parents=True)
+    (fake / "cmd" / "helm" / "helm.go").write_text("package main\n\nfunc main() {\n}\n")
+    for path in (fake / "cmd" / "helm" / "helm.go", fake / "cmd" / "helm", fake / "cmd", fake):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    go = tmp_path / "standins" / "go"
+    go.write_text(STAND_IN_GO_FOR_BATCH)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-helm-batch.sh")],
+        env={**scratch.env, "FAKE_HELM3": str(fake)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    out = plain(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, out
+    for program in ("helm-batch", "helm3-batch"):
+        assert os.access(scratch.bin / program, os.X_OK), f"{program} missing:\n{out}"
+        assert (scratch.bin / f"{program}.version").is_file()
+    copy = scratch.cache / "src" / "helm3-batch" / "cmd" / "helm"
+    assert "func helmMain() {" in (copy / "helm.go").read_text(), "Helm's main renamed in the scratch copy"
+    assert (copy / "zz_batch.go").read_text() == (ROOT / "scripts" / "helm-batch" / "helm3" / "batch.go").read_text()
+    assert any(c.startswith("build ") and "-tags helm3batch" in c for c in scratch.go_calls()), scratch.go_calls()

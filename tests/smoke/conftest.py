@@ -108,7 +108,7 @@ def namespace(
     kube_cluster: Cluster,
     kubectl: Kubectl,
 ) -> Iterator[str]:
-    """A fresh namespace for this test, deleted when it ends."""
+    """A fresh namespace for this test, deleted when it ends (left to the cluster when it is disposable)."""
 
     def failed() -> bool:
         report = getattr(request.node, "report_call", None)

@@ -184,7 +184,16 @@ class Release:
     def state(self, kubectl: Kubectl) -> dict[str, Any]:
         """Everything a refused upgrade must leave as it was: the release record, and the spec and data of
         every object of the release (by its instance label), pods and claims by UID."""
-        status = self.status()
+        return {"release": self.record(kubectl), "objects": self._objects(kubectl)}
+
+    def record(self, kubectl: Kubectl) -> tuple[int, str]:
+        """(version, status) of the release's latest record, as `helm status` shows them, read from the Secrets
+        that Helm keeps its records in (labels owner=helm, name, version, status) without a helm process."""
+        records = kubectl.get("secret", self.namespace, selector=f"owner=helm,name={self.name}")
+        latest = max(records, key=lambda s: int(s["metadata"]["labels"]["version"]))["metadata"]["labels"]
+        return int(latest["version"]), latest["status"]
+
+    def _objects(self, kubectl: Kubectl) -> dict[str, Any]:
         selector = f"app.kubernetes.io/instance={self.name}"
         objects = {}
         for kind in ("statefulset", "service", "configmap", "secret", "pod", "pvc", "poddisruptionbudget"):
@@ -196,7 +205,7 @@ class Release:
                     "annotations": meta.get("annotations", {}),
                     "content": obj.get("spec") if kind in ("statefulset", "service") else obj.get("data"),
                 }
-        return {"release": (status["version"], status["info"]["status"]), "objects": objects}
+        return objects
 
 
 class Dns:

@@ -97,6 +97,11 @@ class Kube:
             item.setdefault("apiVersion", resource.group_version)
         return items
 
+    def create(self, body: dict[str, Any]) -> None:
+        """Create one object (a dict with kind, apiVersion and metadata, namespace included if it has one)."""
+        resource = self.client.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        resource.create(body=body, namespace=body["metadata"].get("namespace"), serialize=False)
+
     def exists(self, kind: str, namespace: str | None, name: str) -> bool:
         try:
             self.get(kind, namespace, name)

@@ -115,6 +115,9 @@ def test_same_values_upgrade_is_accepted_and_rolls_nothing(guarded, kubectl, mod
     out = guarded.upgrade(BASE)
     assert "The pod template is unchanged: no node restarts." in out, out
     assert {p["metadata"]["name"]: p["metadata"]["uid"] for p in pods(kubectl, module_namespace)} == before
+    # state() reads the latest release record from Helm's Secrets: the one `helm status` shows
+    status = guarded.status()
+    assert status["version"] >= 2 and guarded.record(kubectl) == (status["version"], status["info"]["status"])
 
 
 def test_identity_hatch_lets_one_upgrade_rename_the_nodes(release, kubectl, namespace):

@@ -16,6 +16,7 @@ from typing import Any
 
 import urllib3
 from kubernetes import config, dynamic, watch
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 # How long a wait lets the events of one change gather before it checks again (seconds).
@@ -53,6 +54,7 @@ class Kube:
     def __init__(self, kubeconfig: str):
         self.client = dynamic.DynamicClient(config.new_client_from_config(kubeconfig))
         self._names: dict[str, list[Any]] | None = None
+        self._watches = Watches(self)
 
     def resource(self, name: str) -> Any:
         """The API resource kubectl would pick for `name` (plural, singular, short name or kind)."""
@@ -122,12 +124,9 @@ class Kube:
         something truthy; raise TimeoutError naming `what`. A check every `fallback` seconds regardless covers
         what no watched kind reports (a status another controller writes on another kind)."""
         changed = threading.Event()
-        stop = threading.Event()
-        watchers = [
-            threading.Thread(target=self._signal, args=(kind, ns, changed, stop), daemon=True) for kind, ns in watch
-        ]
-        for thread in watchers:
-            thread.start()
+        keys = [(kind, ns if self.resource(kind).namespaced else None) for kind, ns in watch]
+        for key in keys:  # before the first check: a change after it wakes the next
+            self._watches.subscribe(key, changed)
 
         def checked() -> Any:
             changed.clear()  # before the check: a change during the check wakes the next round
@@ -142,28 +141,68 @@ class Kube:
         try:
             return until(checked, what, timeout, pause, report)
         finally:
-            stop.set()
+            for key in keys:
+                self._watches.unsubscribe(key, changed)
 
-    def _signal(self, kind: str, namespace: str | None, changed: threading.Event, stop: threading.Event) -> None:
-        """Set `changed` on every event of a watch; reopen the watch (a short server-side timeout, so that the
-        thread ends soon after `stop`) from the last version seen, so a reopened watch replays nothing. Events
-        stay raw JSON: nothing reads them."""
-        resource = self.resource(kind)
-        ns = namespace if resource.namespaced else None
-        watcher = watch.Watch()
+
+class Watches:
+    """One watch per (kind, namespace), shared by the waits of a process: each wait subscribes an Event that
+    every event of the watch sets. The API server ends a watch after TIMEOUT seconds; the watch is then
+    reopened from the last version it saw (replaying nothing) while anything subscribes, and ends otherwise.
+    So the next wait on the same namespace (most tests wait several times) finds it open. Each reopening is
+    a new TLS connection, since the client closes a watch's connection: reopened every 2 s for each wait,
+    the handshakes cost the smoke workers 5 core-seconds."""
+
+    TIMEOUT = 15
+
+    def __init__(self, kube: Kube) -> None:
+        self._kube = kube
+        self._lock = threading.Lock()
+        self._subscribers: dict[tuple[str, str | None], set[threading.Event]] = {}
+
+    def subscribe(self, key: tuple[str, str | None], changed: threading.Event) -> None:
+        with self._lock:
+            if key not in self._subscribers:
+                self._subscribers[key] = set()
+                threading.Thread(target=self._watch, args=(key,), daemon=True).start()
+            self._subscribers[key].add(changed)
+
+    def unsubscribe(self, key: tuple[str, str | None], changed: threading.Event) -> None:
+        with self._lock:
+            self._subscribers[key].discard(changed)
+
+    def _notify(self, key: tuple[str, str | None]) -> None:
+        with self._lock:
+            for changed in self._subscribers[key]:
+                changed.set()
+
+    def _wanted(self, key: tuple[str, str | None]) -> bool:
+        """Whether anything subscribes to `key`; when nothing does, the watch is forgotten (under the lock, so
+        that a later subscribe starts a new one)."""
+        with self._lock:
+            if self._subscribers[key]:
+                return True
+            del self._subscribers[key]
+            return False
+
+    def _watch(self, key: tuple[str, str | None]) -> None:
+        kind, namespace = key
+        resource = self._kube.resource(kind)
         version = None
-        while not stop.is_set():
+        while self._wanted(key):
             try:
-                for event in watcher.stream(
-                    resource.get, namespace=ns, serialize=False, timeout_seconds=2, resource_version=version
+                for event in watch.Watch().stream(
+                    resource.get,
+                    namespace=namespace,
+                    serialize=False,
+                    timeout_seconds=self.TIMEOUT,
+                    resource_version=version,
                 ):
-                    if event["type"] == "ERROR":  # 410 Gone: the version is too old, watch from now on
-                        version = None
-                        break
+                    # events stay raw JSON: nothing reads them but their version
                     version = event["raw_object"]["metadata"]["resourceVersion"]
-                    changed.set()
-                    if stop.is_set():
-                        return
+                    self._notify(key)
+            except ApiException:  # an ERROR event, such as 410 Gone (the version is too old): watch from now on
+                version = None
             except (urllib3.exceptions.HTTPError, OSError):
                 time.sleep(0.2)  # the API server dropped the stream: watch again
 

@@ -165,8 +165,8 @@ def test_kubernetes_schemas_refuse_what_the_api_server_refuses(kube_version):
         validate({**service, "spec": {**service["spec"], "clusterIp": "None"}}, kube_version)
     with pytest.raises(jsonschema.ValidationError, match="'1883' is not of type 'integer'"):
         validate({**service, "spec": {"ports": [{"port": "1883"}]}}, kube_version)
+    statefulset = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {}, "spec": {"template": {}}}
     with pytest.raises(jsonschema.ValidationError, match="'selector' is a required property"):
-        statefulset = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {}, "spec": {"template": {}}}
         validate(statefulset, kube_version)
 
 

@@ -110,11 +110,24 @@ class Manifests:
             (d, d["spec"]) for d in self.of_kind("Pod")
         ]
 
+    def settings(self, kind: str = "StatefulSet") -> dict[str, str]:
+        """The plain-valued env of the emqx container of the workload of `kind` (the EMQX settings, which the
+        chart writes into the pod template; valueFrom entries are left out)."""
+        return emqx_settings(self.one(kind))
+
     def pod_labels(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
         """(object, labels its pods get) of everything that runs pods."""
         return [(d, d["spec"]["template"]["metadata"]["labels"]) for d in self.workloads()] + [
             (d, d["metadata"]["labels"]) for d in self.of_kind("Pod")
         ]
+
+
+def emqx_settings(workload: Mapping[str, Any]) -> dict[str, str]:
+    """The plain-valued env of the emqx container of a workload (rendered or live)."""
+    for container in workload["spec"]["template"]["spec"]["containers"]:
+        if container["name"] == "emqx":
+            return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    raise AssertionError(f"{workload['kind']}/{workload['metadata']['name']}: no emqx container")
 
 
 _cache: dict[str, Any] = {}

@@ -4,6 +4,7 @@ hostname EMQX builds its node names from; switching strategies on a running rele
 
 import pytest
 
+from harness.helm import emqx_settings
 from harness.statefulset import node_host, pods, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
@@ -35,7 +36,7 @@ def test_k8s_discovery_may_read_exactly_the_headless_endpoints(release, kubectl,
     path = f"/api/v1/namespaces/{namespace}/endpoints/emqx-ee-headless"
     assert kubectl.run("get", "--raw", path, "--as", account, check=False).returncode == 0, "ekka's request"
     endpoints = kubectl.get("endpoints", namespace, "emqx-ee-headless")
-    suffix = kubectl.get("configmap", namespace, "emqx-ee-config")["data"]["EMQX_CLUSTER__K8S__SUFFIX"]
+    suffix = emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))["EMQX_CLUSTER__K8S__SUFFIX"]
     named = {
         f"{a['hostname']}.emqx-ee-headless.{namespace}.{suffix}" for s in endpoints["subsets"] for a in s["addresses"]
     }

@@ -8,6 +8,7 @@ DNS discovery and Erlang distribution rely on (names, records, addresses, Servic
 import pytest
 
 from harness.cluster import wait_until
+from harness.helm import emqx_settings
 from harness.statefulset import claims, node_host, pods, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
@@ -43,7 +44,7 @@ def test_replicants_find_only_cores_and_serve_the_clients(release, kubectl, dns,
     hosts = {node_host(p) for p in cores}
     # CoreDNS follows the EndpointSlices, which lag the pods' readiness by a moment.
     wait_until(lambda: dns.srv_targets(headless) == hosts, f"SRV targets of {headless} = the cores", timeout=30)
-    config = kubectl.get("configmap", namespace, "emqx-ee-config")["data"]
+    config = emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))
     assert config["EMQX_CLUSTER__DNS__NAME"] == headless, "replicants query the cores' records"
     for pod in replicants(kubectl, namespace):
         env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}

@@ -8,6 +8,7 @@ import base64
 
 import pytest
 
+from harness.helm import emqx_settings
 from harness.scenarios import effective_values, scenarios
 from harness.statefulset import pods, wait_ready, wait_updated
 
@@ -121,7 +122,8 @@ def test_network_policy_ingress_and_metrics_changes_on_a_running_release(release
         return sorted(o["metadata"]["name"] for o in kubectl.get(kind, namespace))
 
     assert names("networkpolicies") == ["emqx-ee"]
-    assert kubectl.get("configmap", namespace, "emqx-ee-config")["data"]["EMQX_PROMETHEUS__ENABLE_BASIC_AUTH"] == "true"
+    settings = emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))
+    assert settings["EMQX_PROMETHEUS__ENABLE_BASIC_AUTH"] == "true"
     iot = [{"namespaceSelector": {"matchLabels": {"iot": "true"}}}]
     upgrade({"networkPolicy": {"clients": {"from": iot}}})
     rules = kubectl.get("networkpolicy", namespace, "emqx-ee")["spec"]["ingress"]
@@ -143,5 +145,5 @@ def test_network_policy_ingress_and_metrics_changes_on_a_running_release(release
     upgrade({"metrics": {"basicAuth": False}})
     wait_updated(kubectl, namespace, 3)
     assert not uids & {p["metadata"]["uid"] for p in pods(kubectl, namespace)}, "every node rolled"
-    config = kubectl.get("configmap", namespace, "emqx-ee-config")["data"]
+    config = emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))
     assert "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" not in config, "basic auth off: EMQX's default (no auth) applies"

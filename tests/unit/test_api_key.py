@@ -28,7 +28,7 @@ def test_generated_key_is_one_bootstrap_line(template):
 
 def test_nodes_read_the_file_emqx_is_told_about(template):
     m = template()
-    path = m.one("ConfigMap", "emqx-ee-config")["data"]["EMQX_API_KEY__BOOTSTRAP_FILE"]
+    path = m.settings()["EMQX_API_KEY__BOOTSTRAP_FILE"]
     assert path == '"/opt/emqx/etc/api-key/bootstrap.txt"', "quoted: HOCON reads an unquoted / badly"
     spec = m.statefulset["spec"]["template"]["spec"]
     mount = jp1(spec, "$.containers[?name='emqx'].volumeMounts[?name='api-key']")
@@ -53,7 +53,7 @@ def test_existing_secret_replaces_the_generated_key(template):
 
 def test_disabled_means_no_file_no_setting(template):
     m = template({"apiKey": {"enabled": False}, "tests": {"enabled": False}})
-    assert "EMQX_API_KEY__BOOTSTRAP_FILE" not in m.one("ConfigMap", "emqx-ee-config")["data"]
+    assert "EMQX_API_KEY__BOOTSTRAP_FILE" not in m.settings()
     assert not jp_all(m.statefulset, "$.spec.template.spec.volumes[?name='api-key']")
     assert "api-key-bootstrap" not in m.one("Secret", "emqx-ee")["data"]
 

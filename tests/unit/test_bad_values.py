@@ -53,6 +53,89 @@ CASES = {
     "emqx-config-bad-path": ({"emqxConfig": {"log console": "x"}}, "emqxConfig"),
     "emqx-config-cookie": ({"emqxConfig": {"node": {"cookie": "x"}}}, "emqxConfig.node.cookie"),
     "anti-affinity-preset": ({"podAntiAffinityPreset": "medium"}, "podAntiAffinityPreset"),
+    # The API server refuses duplicate env names, volume names, mount paths and container names only when the
+    # StatefulSet is applied, after Helm has applied what comes before it (and Helm 3 drops a duplicate env
+    # entry without a word): each is refused at render instead.
+    "extra-env-node-host": ({"extraEnv": [{"name": "EMQX_HOST", "value": "x"}]}, "extraEnv[0] EMQX_HOST"),
+    "extra-env-cookie": (
+        {"extraEnv": [{"name": "EMQX_NODE__COOKIE", "value": "x"}]},
+        "extraEnv[0] EMQX_NODE__COOKIE: the chart sets this variable itself, from auth.erlangCookie",
+    ),
+    "extra-env-pod-name": ({"extraEnv": [{"name": "POD_NAME", "value": "x"}]}, "extraEnv[0] POD_NAME"),
+    "extra-env-license": (
+        {"license": {"key": "e"}, "extraEnv": [{"name": "EMQX_LICENSE__KEY", "value": "x"}]},
+        "from license.key or license.existingSecret",
+    ),
+    "extra-env-replicant-role": (
+        {
+            "license": {"key": "e"},
+            "replicants": {"enabled": True},
+            "extraEnv": [{"name": "EMQX_NODE__ROLE", "value": "x"}],
+        },
+        "from replicants.enabled",
+    ),
+    "extra-env-set-by-emqx-config": (
+        {
+            "emqxConfig": {"log": {"console": {"level": "debug"}}},
+            "extraEnv": [{"name": "EMQX_LOG__CONSOLE__LEVEL", "value": "x"}],
+        },
+        "extraEnv[0] EMQX_LOG__CONSOLE__LEVEL: the chart sets this variable itself, from emqxConfig.log.console.level",
+    ),
+    "extra-env-derived-from-discovery": (
+        {"extraEnv": [{"name": "EMQX_CLUSTER__DNS__RECORD_TYPE", "value": "a"}]},
+        "EMQX_CLUSTER__DNS__RECORD_TYPE: the chart sets this variable itself, from discovery",
+    ),
+    "extra-env-derived-from-tls": (
+        {
+            "tls": {"enabled": True, "existingSecret": "t"},
+            "extraEnv": [{"name": "EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__KEYFILE", "value": "a"}],
+        },
+        "from tls.*",
+    ),
+    "extra-env-twice": (
+        {"extraEnv": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "A", "value": "3"}]},
+        "extraEnv[2] A: extraEnv[0] sets it already",
+    ),
+    "extra-env-without-name": ({"extraEnv": [{"value": "1"}]}, "extraEnv/0"),
+    "extra-volume-chart-name": ({"extraVolumes": [{"name": "emqx-log", "emptyDir": {}}]}, "extraVolumes[0] emqx-log"),
+    "extra-volume-claim-name": ({"extraVolumes": [{"name": "emqx-data", "emptyDir": {}}]}, "extraVolumes[0] emqx-data"),
+    "extra-volume-api-key": ({"extraVolumes": [{"name": "api-key", "emptyDir": {}}]}, "from apiKey.enabled"),
+    "extra-volume-twice": (
+        {"extraVolumes": [{"name": "v", "emptyDir": {}}, {"name": "v", "emptyDir": {}}]},
+        "extraVolumes[1] v: extraVolumes[0] has that name already",
+    ),
+    "extra-mount-unknown-volume": (
+        {"extraVolumeMounts": [{"name": "nowhere", "mountPath": "/x"}]},
+        "extraVolumeMounts[0] nowhere: the pod has no volume of that name",
+    ),
+    "extra-mount-on-the-data-path": (
+        {
+            "extraVolumes": [{"name": "v", "emptyDir": {}}],
+            "extraVolumeMounts": [{"name": "v", "mountPath": "/opt/emqx/data/"}],
+        },
+        "/opt/emqx/data is mounted there already, by the chart (emqx-data)",
+    ),
+    "extra-mount-path-twice": (
+        {
+            "extraVolumes": [{"name": "v", "emptyDir": {}}],
+            "extraVolumeMounts": [{"name": "v", "mountPath": "/a"}, {"name": "v", "mountPath": "/a"}],
+        },
+        "extraVolumeMounts[1] v: /a is mounted there already, by extraVolumeMounts[0]",
+    ),
+    "extra-mount-without-path": ({"extraVolumeMounts": [{"name": "tmp"}]}, "mountPath"),
+    "extra-container-emqx": ({"extraContainers": [{"name": "emqx", "image": "x"}]}, "extraContainers[0] emqx"),
+    "init-container-named-like-a-sidecar": (
+        {"extraInitContainers": [{"name": "s", "image": "x"}], "extraContainers": [{"name": "s", "image": "x"}]},
+        "extraContainers[0] s: extraInitContainers[0] has a container of that name",
+    ),
+}
+
+ALL_AT_ONCE = {
+    "emqxConfig": {"Log.console.level": "debug", "nonsense.key": 1, "node.cookie": "x"},
+    "extraEnv": [{"name": "EMQX_HOST", "value": "x"}],
+    "extraVolumes": [{"name": "tmp", "emptyDir": {}}],
+    "extraContainers": [{"name": "emqx", "image": "x"}],
+    "tls": {"verifyClients": True},
 }
 
 
@@ -70,6 +153,40 @@ def test_bad_values_are_rejected_with_a_message_naming_them(helm, rendered, valu
     assert names in stderr, f"helm's message does not name {names!r}:\n{stderr}"
     assert "goroutine" not in stderr and "panic" not in stderr, stderr
     assert len(stderr.splitlines()) <= 8, f"message too long:\n{stderr}"
+
+
+def test_every_refusal_is_reported_at_once(helm):
+    """One render names every problem (bitnami's validateValues pattern), not the first only."""
+    with pytest.raises(HelmError) as caught:
+        render(helm, ALL_AT_ONCE)
+    stderr = caught.value.stderr
+    for names in (
+        '"Log.console.level" has capital letters',
+        'no config root "nonsense"',
+        "emqxConfig.node.cookie cannot be set here",
+        "extraEnv[0] EMQX_HOST",
+        "extraVolumes[0] tmp",
+        "extraContainers[0] emqx",
+        "tls.verifyClients needs tls.enabled",
+    ):
+        assert names in stderr, f"{names!r} missing:\n{stderr}"
+
+
+def test_extension_points_with_their_own_names_are_accepted(template):
+    values = {
+        "extraEnv": [{"name": "TZ", "value": "UTC"}],
+        "extraVolumes": [{"name": "plugins", "emptyDir": {}}],
+        "extraVolumeMounts": [
+            {"name": "plugins", "mountPath": "/opt/emqx/plugins"},
+            {"name": "tmp", "mountPath": "/x"},
+        ],
+        "extraInitContainers": [{"name": "fetch", "image": "busybox"}],
+        "extraContainers": [{"name": "exporter", "image": "busybox"}],
+    }
+    spec = template(values).statefulset["spec"]["template"]["spec"]
+    assert {"name": "TZ", "value": "UTC"} in spec["containers"][0]["env"]
+    assert [c["name"] for c in spec["containers"]] == ["emqx", "exporter"]
+    assert [c["name"] for c in spec["initContainers"]] == ["fetch"]
 
 
 def test_one_node_needs_no_license(template):

@@ -10,7 +10,7 @@ CHECKSUM = "$.spec.template.metadata.annotations['checksum/config']"
 
 
 def config(template, emqx_config):
-    return template({"emqxConfig": emqx_config}).one("ConfigMap", "emqx-ee-config")["data"]
+    return template({"emqxConfig": emqx_config}).settings()
 
 
 def test_dotted_and_nested_paths_map_to_double_underscores(template):
@@ -43,10 +43,22 @@ def test_user_settings_override_chart_defaults(template):
     assert data["EMQX_PLUGINS__INSTALL_DIR"] == '"/opt/emqx/data/other-plugins"', "quoted for HOCON"
 
 
-def test_pods_read_the_config_map(every_scenario):
-    for _, m in every_scenario:
-        name = jp1(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].envFrom[0].configMapRef.name")
-        assert m.one("ConfigMap", name)
+def test_settings_live_in_the_pod_template_of_each_revision(every_scenario):
+    """No EMQX workload reads a shared ConfigMap: a pod held back by a partition, or restarted in the middle of
+    a roll, must boot with the settings of its own revision, which only the pod template carries."""
+    for scenario, m in every_scenario:
+        for workload in m.workloads():
+            for container in workload["spec"]["template"]["spec"]["containers"]:
+                refs = [s for s in container.get("envFrom", []) if "configMapRef" in s]
+                assert not refs, f"{scenario.name}: {workload['kind']}/{workload['metadata']['name']} reads {refs}"
+        assert m.maybe("ConfigMap", f"{m.statefulset['metadata']['name']}-config") is None, scenario.name
+
+
+def test_emqx_config_reaches_every_emqx_workload(template):
+    values = {"emqxConfig": {"log.console.level": "debug"}, "replicants": {"enabled": True}, "license": {"key": "e"}}
+    m = template(values)
+    for kind in ("StatefulSet", "Deployment"):
+        assert m.settings(kind)["EMQX_LOG__CONSOLE__LEVEL"] == "debug", kind
 
 
 def test_config_change_rolls_the_pods(template):
@@ -57,7 +69,7 @@ def test_config_change_rolls_the_pods(template):
 
 def test_dashboard_username_is_configurable(template):
     assert config(template, {})["EMQX_DASHBOARD__DEFAULT_USERNAME"] == "admin"
-    data = template({"auth": {"dashboard": {"username": "ops"}}}).one("ConfigMap", "emqx-ee-config")["data"]
+    data = template({"auth": {"dashboard": {"username": "ops"}}}).settings()
     assert data["EMQX_DASHBOARD__DEFAULT_USERNAME"] == "ops"
 
 

@@ -14,7 +14,7 @@ THREE = {"replicaCount": 3, "license": {"key": "evaluation"}}
 
 
 def config(m):
-    return m.one("ConfigMap", "emqx-ee-config")["data"]
+    return m.settings()
 
 
 def cluster_settings(m):

@@ -187,15 +187,13 @@ NASTY = ["tenant#1/", "a//b", "${HOME}/x", "0.0.0.0:1883", "two words", 'say "hi
 @pytest.mark.parametrize("text", NASTY, ids=lambda t: json.dumps(t))
 def test_strings_the_chart_writes_reach_emqx_as_written(template, text):
     """A string in emqxConfig is written so that HOCON reads back exactly that string."""
-    written = template({"emqxConfig": {"rpc.certfile": text}}).one("ConfigMap", "emqx-ee-config")["data"]
+    written = template({"emqxConfig": {"rpc.certfile": text}}).settings()
     value = parse_value(written["EMQX_RPC__CERTFILE"])
     assert value.data == text and value.kind in ("string", "unquoted", "raw"), (written, value)
 
 
 def test_plain_words_stay_unquoted(template):
-    data = template({"emqxConfig": {"log.console.level": "warning", "mqtt.idle_timeout": "15s"}}).one(
-        "ConfigMap", "emqx-ee-config"
-    )["data"]
+    data = template({"emqxConfig": {"log.console.level": "warning", "mqtt.idle_timeout": "15s"}}).settings()
     assert (data["EMQX_LOG__CONSOLE__LEVEL"], data["EMQX_MQTT__IDLE_TIMEOUT"]) == ("warning", "15s")
 
 

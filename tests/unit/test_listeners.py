@@ -23,7 +23,7 @@ def ports_by_name(obj, expr):
 
 def check_agreement(m, values):
     """Every place a listener shows up agrees with `values` (the effective values of the render)."""
-    config = m.one("ConfigMap", "emqx-ee-config")["data"]
+    config = m.settings()
     container = ports_by_name(m.statefulset, "$.spec.template.spec.containers[?name='emqx'].ports[*]")
     client = ports_by_name(m.one("Service", "emqx-ee"), "$.spec.ports[*]")
     headless = ports_by_name(m.one("Service", "emqx-ee-headless"), "$.spec.ports[*]")
@@ -77,12 +77,12 @@ def test_listeners_agree_everywhere_for_every_combination(template, enabled):
 
 def test_default_listeners_write_no_emqx_setting(template):
     """Upgrading from chart 0.1.0, which wrote none, must not change the config checksum and roll the nodes."""
-    assert not [k for k in template().one("ConfigMap", "emqx-ee-config")["data"] if "LISTENERS" in k]
+    assert not [k for k in template().settings() if "LISTENERS" in k]
 
 
 def test_a_moved_dashboard_port_reaches_emqx_probes_and_helm_test(template):
     m = template({"dashboard": {"containerPort": 18084}})
-    assert m.one("ConfigMap", "emqx-ee-config")["data"]["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "18084"
+    assert m.settings()["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "18084"
     test_env = {e["name"]: e.get("value") for e in m.one("Pod")["spec"]["containers"][0]["env"]}
     assert test_env["API_PORT"] == "18084"
     probe = m.statefulset["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]

@@ -61,7 +61,7 @@ def test_monitor_scrapes_the_metrics_service_of_this_release(template):
 
 def test_basic_auth_uses_the_api_key(template):
     m = template(FORCED)
-    assert m.one("ConfigMap", "emqx-ee-config")["data"]["EMQX_PROMETHEUS__ENABLE_BASIC_AUTH"] == "true"
+    assert m.settings()["EMQX_PROMETHEUS__ENABLE_BASIC_AUTH"] == "true"
     auth = monitor(m)["spec"]["endpoints"][0]["basicAuth"]
     assert auth == {
         "username": {"name": "emqx-ee", "key": "api-key-name"},
@@ -73,7 +73,7 @@ def test_basic_auth_uses_the_api_key(template):
 
 def test_basic_auth_can_be_off_or_from_a_secret(template):
     off = template({"metrics": {"basicAuth": False, "serviceMonitor": {"force": True}}})
-    assert "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" not in off.one("ConfigMap", "emqx-ee-config")["data"]
+    assert "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" not in off.settings()
     assert "basicAuth" not in monitor(off)["spec"]["endpoints"][0]
     own = template(
         {

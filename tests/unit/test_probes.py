@@ -14,7 +14,7 @@ def test_probes_ask_status_on_the_dashboard_port(every_scenario, probe):
     for scenario, m in every_scenario:
         sts = m.statefulset
         get = jp1(sts, f"{EMQX}.{probe}.httpGet")
-        https = "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" in m.one("ConfigMap", "emqx-ee-config")["data"]
+        https = "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" in m.settings()
         expected = {"path": "/status", "port": "dashboard", **({"scheme": "HTTPS"} if https else {})}
         assert get == expected, f"{scenario.name}: {get}"
         assert jp1(sts, f"{EMQX}.ports[?name='dashboard'].containerPort") == 18083, scenario.name

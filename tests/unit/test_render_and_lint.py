@@ -32,7 +32,7 @@ def test_every_scenario_renders_a_statefulset_and_both_services(every_scenario):
         sts = m.statefulset["metadata"]["name"]
         assert ("Service", sts) in names, f"{scenario.name}: no client Service {sts}"
         assert ("Service", f"{sts}-headless") in names, f"{scenario.name}: no headless Service"
-        assert ("ConfigMap", f"{sts}-config") in names, f"{scenario.name}: no ConfigMap"
+        assert ("ConfigMap", f"{sts}-config") not in names, f"{scenario.name}: settings belong in the pod template"
 
 
 def test_every_scenario_passes_helm_lint_strict(other_helm, scenario, linted):
@@ -54,8 +54,7 @@ def test_namespace_override_moves_every_object_and_dns_name(template):
             continue  # stays in the release namespace, where an upgrade finds it wherever the nodes moved
         assert doc["metadata"]["namespace"] == "brokers", f"{doc['kind']}/{doc['metadata']['name']}"
     assert m.one("ConfigMap", "emqx-ee-identity")["metadata"]["namespace"] == "emqx"
-    cm = m.one("ConfigMap", "emqx-ee-config")
-    assert cm["data"]["EMQX_CLUSTER__DNS__NAME"] == "emqx-ee-headless.brokers.svc.cluster.local"
+    assert m.settings()["EMQX_CLUSTER__DNS__NAME"] == "emqx-ee-headless.brokers.svc.cluster.local"
 
 
 def test_other_majors_render_the_objects_helm4_renders(other_helm, helm4, scenario, other_renders):

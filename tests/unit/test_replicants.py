@@ -44,8 +44,9 @@ def test_replicants_share_the_cores_config_and_credentials(template):
     deployment, sts = m.one("Deployment"), m.statefulset
     for name in ("EMQX_NODE__COOKIE", "EMQX_DASHBOARD__DEFAULT_PASSWORD", "EMQX_LICENSE__KEY"):
         assert env_value(deployment, name) == env_value(sts, name), name
-    envfrom = "$.spec.template.spec.containers[?name='emqx'].envFrom"
-    assert jp1(deployment, envfrom) == jp1(sts, envfrom)
+    replicant, core = m.settings("Deployment"), m.settings("StatefulSet")
+    assert replicant.pop("EMQX_NODE__ROLE") == "replicant" and core.pop("EMQX_HOST")
+    assert replicant == core, "apart from the role and the host, replicants run with the cores' settings"
     annotations = "$.spec.template.metadata.annotations"
     assert jp1(deployment, annotations) == jp1(sts, annotations), "a config or license change rolls both"
 

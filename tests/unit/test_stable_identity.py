@@ -55,7 +55,7 @@ def test_discovery_finds_exactly_the_node_hosts_in_every_scenario(every_scenario
     """Whatever the strategy, what EMQX discovers is the set of core node names (tests/unit/test_discovery.py).
     The headless Service behind `serviceName` is checked in test_headless_service.py."""
     for scenario, m in every_scenario:
-        cm = m.one("ConfigMap", "emqx-ee-config")["data"]
+        cm = m.settings()
         sts = m.statefulset
         domain = scenario.values.get("clusterDomain", "cluster.local")
         headless = sts["spec"]["serviceName"]

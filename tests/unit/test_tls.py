@@ -19,7 +19,7 @@ FROM_CERT_MANAGER = {
 
 
 def config(m):
-    return m.one("ConfigMap", "emqx-ee-config")["data"]
+    return m.settings()
 
 
 def test_no_tls_settings_by_default(template):

@@ -194,11 +194,6 @@ projected:
 {{- printf "%s-%d.%s" (include "emqx-ee.fullname" .ctx) (int .ordinal) (include "emqx-ee.headlessServiceFqdn" .ctx) -}}
 {{- end -}}
 
-{{- /* ConfigMap with the EMQX settings (environment variables). */ -}}
-{{- define "emqx-ee.configMapName" -}}
-{{- printf "%s-config" (include "emqx-ee.fullname" .) -}}
-{{- end -}}
-
 {{- /* Secret the chart generates for the cookie, dashboard password and license. */ -}}
 {{- define "emqx-ee.secretName" -}}
 {{- include "emqx-ee.fullname" . -}}
@@ -299,20 +294,24 @@ JSON's: hocon src/hocon_scanner.xrl). */ -}}
 {{- end -}}
 
 {{- /* Flatten emqxConfig into EMQX_* variables: `a.b` or nested {a: {b: ...}} both become EMQX_A__B.
-Called with dict "prefix" "out" "value"; writes into "out". Keys must be lowercase: EMQX lowercases
-variable names, so "listeners.tcp.Internal" could only ever reach listener "internal". */ -}}
+Called with dict "prefix" "out" "value" "problems"; writes into "out", and appends to
+problems.list a message for each key EMQX could not read (validation reports them all at once).
+Keys must be lowercase: EMQX lowercases variable names, so "listeners.tcp.Internal" could only ever reach listener "internal". */ -}}
 {{- define "emqx-ee.flattenConfig" -}}
 {{- $out := .out -}}
 {{- range $key, $value := .value -}}
 {{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
+{{- $bad := true -}}
 {{- if regexMatch "[A-Z]" $key -}}
-{{- fail (printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path)) -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path))) -}}
+{{- else if or (not (regexMatch "^[a-z0-9_]+(\\.[a-z0-9_]+)*$" $key)) (contains "__" $key) -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig: %q is not an EMQX config path; use lowercase letters, digits and single _ separated by dots (log.console.level)" $path)) -}}
+{{- else -}}
+{{- $bad = false -}}
 {{- end -}}
-{{- if or (not (regexMatch "^[a-z0-9_]+(\\.[a-z0-9_]+)*$" $key)) (contains "__" $key) -}}
-{{- fail (printf "emqxConfig: %q is not an EMQX config path; use lowercase letters, digits and single _ separated by dots (log.console.level)" $path) -}}
-{{- end -}}
-{{- if kindIs "map" $value -}}
-{{- include "emqx-ee.flattenConfig" (dict "prefix" $path "value" $value "out" $out) -}}
+{{- if $bad -}}
+{{- else if kindIs "map" $value -}}
+{{- include "emqx-ee.flattenConfig" (dict "prefix" $path "value" $value "out" $out "problems" $.problems) -}}
 {{- else -}}
 {{- $env := printf "EMQX_%s" ($path | replace "." "__" | upper) -}}
 {{- $text := "" -}}
@@ -346,8 +345,8 @@ variable names, so "listeners.tcp.Internal" could only ever reach listener "inte
 {{- last $prev -}}
 {{- end -}}
 
-{{- /* Refuse an emqxConfig key whose first segment is not one of EMQX's config roots: EMQX would ignore
-it without a word. The message names the nearest roots. */ -}}
+{{- /* The refusal of an emqxConfig key whose first segment is not one of EMQX's config roots (EMQX would
+ignore it without a word), naming the nearest roots; empty when the root exists. */ -}}
 {{- define "emqx-ee.checkConfigRoot" -}}
 {{- $root := first (splitList "." .) -}}
 {{- $roots := include "emqx-ee.emqxConfigRoots" $ | fromJsonArray -}}
@@ -363,38 +362,58 @@ it without a word. The message names the nearest roots. */ -}}
 {{- $near = append $near $candidate -}}
 {{- end -}}
 {{- end -}}
-{{- fail (printf "emqxConfig.%s: EMQX has no config root %q and would ignore the setting without a word; nearest roots: %s (roots of EMQX %s's schema)" . $root (join ", " $near) (include "emqx-ee.emqxSchemaVersion" $)) -}}
+{{- printf "emqxConfig.%s: EMQX has no config root %q and would ignore the setting without a word; nearest roots: %s (roots of EMQX %s's schema)" . $root (join ", " $near) (include "emqx-ee.emqxSchemaVersion" $) -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* EMQX environment of the ConfigMap: the chart's cluster settings, then emqxConfig on top. */ -}}
-{{- define "emqx-ee.configEnv" -}}
+{{- /* emqxConfig as EMQX_* variables, as JSON {"env": {NAME: {path, text}}, "problems": [message, ...]}:
+every key EMQX could not read, or that the chart owns, is a problem (emqx-ee.validate reports them all). */ -}}
+{{- define "emqx-ee.userConfig" -}}
 {{- $user := dict -}}
-{{- include "emqx-ee.flattenConfig" (dict "prefix" "" "value" .Values.emqxConfig "out" $user) -}}
+{{- $problems := dict "list" list -}}
+{{- include "emqx-ee.flattenConfig" (dict "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems) -}}
 {{- $owned := dict
   "EMQX_NODE__NAME" "the node name is EMQX_NAME@<pod FQDN>; set emqxName"
   "EMQX_NODE__COOKIE" "the Erlang cookie is a secret; set auth.erlangCookie.existingSecret"
   "EMQX_NODE__DATA_DIR" "the data directory is the persistent volume at /opt/emqx/data"
+  "EMQX_NODE__ROLE" "replicants.enabled runs replicant nodes beside the core StatefulSet"
   "EMQX_LICENSE__KEY" "the license is a secret; set license.key or license.existingSecret"
   "EMQX_DASHBOARD__DEFAULT_USERNAME" "set auth.dashboard.username"
   "EMQX_DASHBOARD__DEFAULT_PASSWORD" "the password is a secret; set auth.dashboard.existingSecret"
   "EMQX_API_KEY__BOOTSTRAP_FILE" "the chart mounts the bootstrap file from apiKey.*; set apiKey.existingSecret"
   "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" "set metrics.basicAuth (the ServiceMonitor follows it)" -}}
+{{- $list := $problems.list -}}
 {{- range $env, $entry := $user -}}
-{{- include "emqx-ee.checkConfigRoot" $entry.path -}}
+{{- with include "emqx-ee.checkConfigRoot" $entry.path -}}
+{{- $list = append $list . -}}
+{{- end -}}
 {{- if hasKey $owned $env -}}
-{{- fail (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
-{{- end -}}
-{{- if regexMatch "^cluster\\.(discovery_strategy|dns\\.|k8s\\.|static\\.)" $entry.path -}}
-{{- fail (printf "emqxConfig.%s cannot be set here: the chart derives cluster discovery from discovery (dns, k8s or static) and the Service names" $entry.path) -}}
-{{- end -}}
-{{- if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.https?\\.bind)$" $entry.path -}}
-{{- fail (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
-{{- end -}}
-{{- if regexMatch "(?i)(password|passwd|secret|token|api_key)$" $entry.path -}}
-{{- fail (printf "emqxConfig.%s looks like a secret and would land in a ConfigMap: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
+{{- $list = append $list (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
+{{- else if regexMatch "^cluster\\.(discovery_strategy|dns\\.|k8s\\.|static\\.)" $entry.path -}}
+{{- $list = append $list (printf "emqxConfig.%s cannot be set here: the chart derives cluster discovery from discovery (dns, k8s or static) and the Service names" $entry.path) -}}
+{{- else if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.https?\\.bind)$" $entry.path -}}
+{{- $list = append $list (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
+{{- else if regexMatch "(?i)(password|passwd|secret|token|api_key)$" $entry.path -}}
+{{- $list = append $list (printf "emqxConfig.%s looks like a secret and would land in the pod template: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
 {{- end -}}
 {{- end -}}
+{{- toJson (dict "env" $user "problems" $list) -}}
+{{- end -}}
+
+{{- /* EMQX settings as environment variables ({NAME: text}, YAML): the chart's cluster settings, then
+emqxConfig on top. They go into the pod template itself, so that every revision of the pods keeps its own
+settings: a pod held back by a partition, or restarted in the middle of a roll, boots with the settings
+of its own template, never with those of a newer revision (and a failed upgrade leaves none behind). */ -}}
+{{- define "emqx-ee.configEnv" -}}
+{{- with (include "emqx-ee.userConfig" . | fromJson).problems -}}
+{{- fail (printf "\n%s" (join "\n" .)) -}}
+{{- end -}}
+{{- include "emqx-ee.settingsEnv" . -}}
+{{- end -}}
+
+{{- /* emqx-ee.configEnv without the check of emqxConfig (validation reads the names from it). */ -}}
+{{- define "emqx-ee.settingsEnv" -}}
+{{- $user := (include "emqx-ee.userConfig" . | fromJson).env -}}
 {{- $env := dict
   "EMQX_CLUSTER__DISCOVERY_STRATEGY" .Values.discovery
   "EMQX_DASHBOARD__DEFAULT_USERNAME" .Values.auth.dashboard.username
@@ -472,15 +491,17 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- end -}}
 
 {{- /* Cross-field rules the schema cannot express (values.schema.json holds the others, so that
-`helm lint`, editors and `helm install` refuse the same values). Each message names the value. */ -}}
+`helm lint`, editors and `helm install` refuse the same values). Each message names the value; all of
+them are reported at once, in one failure. */ -}}
 {{- define "emqx-ee.validate" -}}
 {{- $v := .Values -}}
+{{- $errors := (include "emqx-ee.userConfig" . | fromJson).problems -}}
 {{- if not (kindIs "string" $v.image.tag) -}}
-{{- fail (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
+{{- $errors = append $errors (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
 {{- end -}}
 {{- range $name, $_ := $v.service.nodePorts -}}
 {{- if not (dig $name "enabled" false $v.listeners) -}}
-{{- fail (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
+{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
 {{- end -}}
 {{- end -}}
 {{- $ports := dict (toString (int $v.dashboard.containerPort)) "dashboard.containerPort" "4370" "the Erlang distribution" "5369" "gen_rpc" -}}
@@ -488,56 +509,60 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- if $listener.enabled -}}
 {{- $port := toString (int $listener.containerPort) -}}
 {{- if hasKey $ports $port -}}
-{{- fail (printf "listeners.%s.containerPort=%s is already taken by %s: choose another port" $name $port (get $ports $port)) -}}
+{{- $errors = append $errors (printf "listeners.%s.containerPort=%s is already taken by %s: choose another port" $name $port (get $ports $port)) -}}
 {{- end -}}
 {{- $_ := set $ports $port (printf "listeners.%s.containerPort" $name) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.discovery "k8s") (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
-{{- fail "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
+{{- $errors = append $errors "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
 {{- end -}}
 {{- if and $v.tls.enabled (not $v.listeners.mqtts.enabled) (not $v.listeners.wss.enabled) (not $v.tls.dashboard) -}}
-{{- fail "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) nor tls.dashboard is enabled, so nothing would use the certificate" -}}
+{{- $errors = append $errors "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) nor tls.dashboard is enabled, so nothing would use the certificate" -}}
 {{- end -}}
 {{- if and $v.tls.dashboard (not $v.tls.enabled) -}}
-{{- fail "tls.dashboard needs tls.enabled and a certificate (tls.existingSecret or tls.certManager)" -}}
+{{- $errors = append $errors "tls.dashboard needs tls.enabled and a certificate (tls.existingSecret or tls.certManager)" -}}
 {{- end -}}
 {{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
-{{- fail "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
+{{- $errors = append $errors "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
 {{- end -}}
 {{- if and $v.tests.enabled (not $v.apiKey.enabled) -}}
-{{- fail "tests.enabled: the helm test asks the REST API for the cluster's members with the bootstrap API key: set apiKey.enabled=true, or tests.enabled=false" -}}
+{{- $errors = append $errors "tests.enabled: the helm test asks the REST API for the cluster's members with the bootstrap API key: set apiKey.enabled=true, or tests.enabled=false" -}}
 {{- end -}}
 {{- $sm := $v.metrics.serviceMonitor -}}
 {{- if and $sm.enabled $v.metrics.basicAuth (or $sm.force (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
 {{- if not (include "emqx-ee.metricsAuthSecretRef" .) -}}
-{{- fail "metrics.basicAuth: the ServiceMonitor needs credentials, and the chart generates none (apiKey.existingSecret or apiKey.enabled=false): set metrics.serviceMonitor.basicAuthSecret (a Secret with keys username and password), or metrics.basicAuth=false" -}}
+{{- $errors = append $errors "metrics.basicAuth: the ServiceMonitor needs credentials, and the chart generates none (apiKey.existingSecret or apiKey.enabled=false): set metrics.serviceMonitor.basicAuthSecret (a Secret with keys username and password), or metrics.basicAuth=false" -}}
 {{- end -}}
 {{- if and $sm.namespace (ne $sm.namespace (include "emqx-ee.namespace" .)) (not $sm.basicAuthSecret) -}}
-{{- fail (printf "metrics.serviceMonitor.namespace=%s: Prometheus reads the basic-auth Secret from the ServiceMonitor's namespace, and the chart's API key Secret lives in %s: set metrics.serviceMonitor.basicAuthSecret to a Secret in %s, or leave the namespace empty" $sm.namespace (include "emqx-ee.namespace" .) $sm.namespace) -}}
+{{- $errors = append $errors (printf "metrics.serviceMonitor.namespace=%s: Prometheus reads the basic-auth Secret from the ServiceMonitor's namespace, and the chart's API key Secret lives in %s: set metrics.serviceMonitor.basicAuthSecret to a Secret in %s, or leave the namespace empty" $sm.namespace (include "emqx-ee.namespace" .) $sm.namespace) -}}
 {{- end -}}
 {{- end -}}
 {{- $np := $v.networkPolicy -}}
 {{- if and $np.enabled $np.egress.enabled (eq $v.discovery "k8s") (not $np.egress.apiServer) -}}
-{{- fail "networkPolicy.egress.apiServer: discovery=k8s reads Endpoints from the Kubernetes API server, which a restricted egress would block: give its addresses (for example [{ipBlock: {cidr: 10.0.0.1/32}}]) and networkPolicy.egress.apiServerPort" -}}
+{{- $errors = append $errors "networkPolicy.egress.apiServer: discovery=k8s reads Endpoints from the Kubernetes API server, which a restricted egress would block: give its addresses (for example [{ipBlock: {cidr: 10.0.0.1/32}}]) and networkPolicy.egress.apiServerPort" -}}
 {{- end -}}
 {{- if hasKey $v "autoscaling" -}}
-{{- fail "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}
+{{- $errors = append $errors "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}
 {{- end -}}
 {{- $a := $v.replicants.autoscaling -}}
 {{- if and $v.replicants.enabled $a.enabled (lt (int $a.maxReplicas) (int $a.minReplicas)) -}}
-{{- fail (printf "replicants.autoscaling.maxReplicas=%d is below minReplicas=%d" (int $a.maxReplicas) (int $a.minReplicas)) -}}
+{{- $errors = append $errors (printf "replicants.autoscaling.maxReplicas=%d is below minReplicas=%d" (int $a.maxReplicas) (int $a.minReplicas)) -}}
 {{- end -}}
 {{- if and $v.replicants.enabled $a.enabled (not (or $a.targetCPUUtilizationPercentage $a.targetMemoryUtilizationPercentage)) -}}
-{{- fail "replicants.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
+{{- $errors = append $errors "replicants.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
 {{- end -}}
 {{- $pdb := $v.podDisruptionBudget -}}
 {{- if and $pdb.enabled (gt (int $v.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int $v.replicaCount)) -}}
-{{- fail (printf "podDisruptionBudget.minAvailable=%d with replicaCount=%d would block every node drain: use a smaller number, or podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int $v.replicaCount)) -}}
+{{- $errors = append $errors (printf "podDisruptionBudget.minAvailable=%d with replicaCount=%d would block every node drain: use a smaller number, or podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int $v.replicaCount)) -}}
 {{- end -}}
 {{- $host := include "emqx-ee.nodeHost" (dict "ctx" . "ordinal" $v.replicaCount) -}}
 {{- if gt (len $host) 253 -}}
-{{- fail (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
+{{- $errors = append $errors (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
+{{- end -}}
+{{- $errors = concat $errors (include "emqx-ee.podExtensionProblems" . | fromJsonArray) -}}
+{{- if $errors -}}
+{{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}
 {{- end -}}
 

@@ -1,0 +1,106 @@
+{{- /*
+Checks of the pod extension points (extraEnv, extraVolumes, extraVolumeMounts, extraContainers,
+extraInitContainers) against what the chart itself puts into the pod. The API server refuses duplicate
+env names, volume names, mount paths and container names, but only when the StatefulSet is applied, after
+Helm has applied the objects before it; Helm 3 may even drop a duplicate env entry without a word. So they
+are refused here, at render, before anything changes.
+*/ -}}
+
+{{- /* Which value sets each env variable of the emqx container that the chart writes (JSON {NAME: value}). */ -}}
+{{- define "emqx-ee.envOwners" -}}
+{{- $owners := dict
+  "POD_NAME" "the chart (it builds EMQX_HOST from it)"
+  "EMQX_NAME" "emqxName"
+  "EMQX_HOST" "the chart: the node's stable DNS name under the headless Service (emqxName, clusterDomain)"
+  "EMQX_NODE__COOKIE" "auth.erlangCookie (existingSecret to bring your own)"
+  "EMQX_DASHBOARD__DEFAULT_PASSWORD" "auth.dashboard (existingSecret to bring your own)" -}}
+{{- if or .Values.license.key .Values.license.existingSecret -}}
+{{- $_ := set $owners "EMQX_LICENSE__KEY" "license.key or license.existingSecret" -}}
+{{- end -}}
+{{- if .Values.replicants.enabled -}}
+{{- $_ := set $owners "EMQX_NODE__ROLE" "replicants.enabled (replicant pods)" -}}
+{{- end -}}
+{{- $user := (include "emqx-ee.userConfig" . | fromJson).env -}}
+{{- $derived := list
+  (list "^EMQX_CLUSTER__" "discovery")
+  (list "^EMQX_DASHBOARD__DEFAULT_USERNAME$" "auth.dashboard.username")
+  (list "^EMQX_PLUGINS__" "the chart (plugins live on the data volume)")
+  (list "^EMQX_PROMETHEUS__" "metrics.basicAuth")
+  (list "^EMQX_API_KEY__" "apiKey")
+  (list "__SSL_OPTIONS__" "tls.*")
+  (list "^EMQX_DASHBOARD__LISTENERS__" "dashboard.containerPort and tls.dashboard")
+  (list "^EMQX_LISTENERS__" "listeners.*") -}}
+{{- range $name, $_ := include "emqx-ee.settingsEnv" . | fromYaml -}}
+{{- if hasKey $user $name -}}
+{{- $_ := set $owners $name (printf "emqxConfig.%s" (get $user $name).path) -}}
+{{- else -}}
+{{- range $derived -}}
+{{- if and (not (hasKey $owners $name)) (regexMatch (index . 0) $name) -}}
+{{- $_ := set $owners $name (index . 1) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $owners -}}
+{{- end -}}
+
+{{- /* Problems with the pod extension points (JSON list of messages, empty when none). */ -}}
+{{- define "emqx-ee.podExtensionProblems" -}}
+{{- $v := .Values -}}
+{{- $out := list -}}
+{{- /* extraEnv: names the chart sets, and names given twice. */ -}}
+{{- $owners := include "emqx-ee.envOwners" . | fromJson -}}
+{{- $seen := dict -}}
+{{- range $i, $e := $v.extraEnv -}}
+{{- $name := toString ($e.name | default "") -}}
+{{- if hasKey $owners $name -}}
+{{- $out = append $out (printf "extraEnv[%d] %s: the chart sets this variable itself, from %s; set it there (emqxConfig for EMQX settings the chart does not own), not in extraEnv" $i $name (get $owners $name)) -}}
+{{- else if hasKey $seen $name -}}
+{{- $out = append $out (printf "extraEnv[%d] %s: extraEnv[%s] sets it already; give each variable once" $i $name (get $seen $name)) -}}
+{{- end -}}
+{{- $_ := set $seen $name (toString $i) -}}
+{{- end -}}
+{{- /* Volumes: the chart's own names, in use or reserved (emqx-data is the claim template's name). */ -}}
+{{- $volumes := dict "emqx-data" "the chart (the node's data)" "emqx-log" "the chart (EMQX's log)" "tmp" "the chart (/tmp)" "home" "the chart (/home/emqx)" -}}
+{{- if eq $v.discovery "k8s" -}}{{- $_ := set $volumes "kube-api-access" "discovery=k8s (the API token)" -}}{{- end -}}
+{{- if $v.apiKey.enabled -}}{{- $_ := set $volumes "api-key" "apiKey.enabled (the bootstrap file)" -}}{{- end -}}
+{{- if $v.tls.enabled -}}{{- $_ := set $volumes "tls" "tls.enabled (the certificate)" -}}{{- end -}}
+{{- $extraVolumes := dict -}}
+{{- range $i, $vol := $v.extraVolumes -}}
+{{- $name := toString ($vol.name | default "") -}}
+{{- if hasKey $volumes $name -}}
+{{- $out = append $out (printf "extraVolumes[%d] %s: the chart has a volume of that name, from %s; choose another name" $i $name (get $volumes $name)) -}}
+{{- else if hasKey $extraVolumes $name -}}
+{{- $out = append $out (printf "extraVolumes[%d] %s: extraVolumes[%s] has that name already; volume names must be unique" $i $name (get $extraVolumes $name)) -}}
+{{- end -}}
+{{- $_ := set $extraVolumes $name (toString $i) -}}
+{{- end -}}
+{{- /* Mounts of the emqx container: a volume that exists, a path nobody else mounts. */ -}}
+{{- $paths := dict "/opt/emqx/data" "the chart (emqx-data)" "/opt/emqx/log" "the chart (emqx-log)" "/tmp" "the chart (tmp)" "/home/emqx" "the chart (home)" -}}
+{{- if $v.tls.enabled -}}{{- $_ := set $paths (include "emqx-ee.tlsDir" .) "tls.enabled (the certificate)" -}}{{- end -}}
+{{- if $v.apiKey.enabled -}}{{- $_ := set $paths (include "emqx-ee.apiKeyDir" .) "apiKey.enabled (the bootstrap file)" -}}{{- end -}}
+{{- if eq $v.discovery "k8s" -}}{{- $_ := set $paths "/var/run/secrets/kubernetes.io/serviceaccount" "discovery=k8s (the API token)" -}}{{- end -}}
+{{- range $i, $m := $v.extraVolumeMounts -}}
+{{- $name := toString ($m.name | default "") -}}
+{{- $path := toString ($m.mountPath | default "") | trimSuffix "/" -}}
+{{- if not (or (hasKey $volumes $name) (hasKey $extraVolumes $name)) -}}
+{{- $out = append $out (printf "extraVolumeMounts[%d] %s: the pod has no volume of that name; add it to extraVolumes" $i $name) -}}
+{{- end -}}
+{{- if hasKey $paths $path -}}
+{{- $out = append $out (printf "extraVolumeMounts[%d] %s: %s is mounted there already, by %s; choose another mountPath" $i $name $path (get $paths $path)) -}}
+{{- end -}}
+{{- $_ := set $paths $path (printf "extraVolumeMounts[%d]" $i) -}}
+{{- end -}}
+{{- /* Containers: names are unique across init containers and containers; emqx is the chart's. */ -}}
+{{- $containers := dict "emqx" "the chart (EMQX itself)" -}}
+{{- range $list := list "extraInitContainers" "extraContainers" -}}
+{{- range $i, $c := get $v $list -}}
+{{- $name := toString ($c.name | default "") -}}
+{{- if hasKey $containers $name -}}
+{{- $out = append $out (printf "%s[%d] %s: %s has a container of that name; container names must be unique in the pod" $list $i $name (get $containers $name)) -}}
+{{- end -}}
+{{- $_ := set $containers $name (printf "%s[%d]" $list $i) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}

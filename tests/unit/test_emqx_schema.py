@@ -111,7 +111,7 @@ def test_start_script_variables_are_not_config_paths():
             '"EMQX_CLUSTER__K8S__ADDRESS_TYPE" "fqdn"',
             "ADDRESS_TYPE",
         ),  # fmt: skip
-        ("_helpers.tpl", '"EMQX_NODE__ROLE" "value" "replicant"', '"EMQX_NODE__ROLE" "value" "replica"', "NODE__ROLE"),
+        ("_env.tpl", '"EMQX_NODE__ROLE" "value" "replicant"', '"EMQX_NODE__ROLE" "value" "replica"', "NODE__ROLE"),
         (
             "_helpers.tpl",
             '(printf "%sVERIFY" $prefix) "verify_peer"',

@@ -4,22 +4,32 @@ Everything is in the pod template itself (no shared ConfigMap), so each revision
 own settings.
 */ -}}
 
-{{- /* The chart's env entries of the emqx container (JSON list): identity and credentials first (from
-Secrets through secretKeyRef, never as values), then the EMQX settings of emqx-ee.configEnv by name. */ -}}
+{{- /* The chart's env entries of the emqx container of a role (JSON list): identity and credentials first
+(from Secrets through secretKeyRef, never as values), then the EMQX settings of emqx-ee.configEnv by name.
+Called with dict "ctx" "role". */ -}}
 {{- define "emqx-ee.emqxEnv" -}}
-{{- $cookie := include "emqx-ee.cookieSecretRef" . | fromJson -}}
-{{- $dashboard := include "emqx-ee.dashboardSecretRef" . | fromJson -}}
-{{- $license := include "emqx-ee.licenseSecretRef" . | default "{}" | fromJson -}}
+{{- $ctx := .ctx -}}
+{{- $cookie := include "emqx-ee.cookieSecretRef" $ctx | fromJson -}}
+{{- $dashboard := include "emqx-ee.dashboardSecretRef" $ctx | fromJson -}}
+{{- $license := include "emqx-ee.licenseSecretRef" $ctx | default "{}" | fromJson -}}
 {{- $env := list
   (dict "name" "POD_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name")))
-  (dict "name" "EMQX_NAME" "value" .Values.emqxName)
-  (dict "name" "EMQX_HOST" "value" (printf "$(POD_NAME).%s" (include "emqx-ee.headlessServiceFqdn" .)))
-  (dict "name" "EMQX_NODE__COOKIE" "valueFrom" (dict "secretKeyRef" $cookie))
-  (dict "name" "EMQX_DASHBOARD__DEFAULT_PASSWORD" "valueFrom" (dict "secretKeyRef" $dashboard)) -}}
+  (dict "name" "EMQX_NAME" "value" $ctx.Values.emqxName) -}}
+{{- if eq .role "core" -}}
+{{- /* Stable identity: the pod's FQDN under the headless Service, which is also the SRV target that DNS
+discovery returns for this pod. */ -}}
+{{- $env = append $env (dict "name" "EMQX_HOST" "value" (printf "$(POD_NAME).%s" (include "emqx-ee.headlessServiceFqdn" $ctx))) -}}
+{{- else -}}
+{{- /* A Deployment's pods have no stable DNS name: cores reach replicants by IP. */ -}}
+{{- $env = append $env (dict "name" "EMQX_HOST" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
+{{- $env = append $env (dict "name" "EMQX_NODE__ROLE" "value" "replicant") -}}
+{{- end -}}
+{{- $env = append $env (dict "name" "EMQX_NODE__COOKIE" "valueFrom" (dict "secretKeyRef" $cookie)) -}}
+{{- $env = append $env (dict "name" "EMQX_DASHBOARD__DEFAULT_PASSWORD" "valueFrom" (dict "secretKeyRef" $dashboard)) -}}
 {{- if $license.name -}}
 {{- $env = append $env (dict "name" "EMQX_LICENSE__KEY" "valueFrom" (dict "secretKeyRef" $license)) -}}
 {{- end -}}
-{{- $config := include "emqx-ee.configEnv" . | fromYaml -}}
+{{- $config := include "emqx-ee.configEnv" $ctx | fromYaml -}}
 {{- range $name := keys $config | sortAlpha -}}
 {{- $env = append $env (dict "name" $name "value" (get $config $name | toString)) -}}
 {{- end -}}

@@ -59,17 +59,6 @@ day-2 guards keep stable. */ -}}
 emqx-ee/cluster: {{ include "emqx-ee.fullname" . }}
 {{- end -}}
 
-{{- /* Pod template labels: selector labels, membership, role and podLabels; versions stay out, so a chart
-upgrade alone never rolls the brokers. */ -}}
-{{- define "emqx-ee.podLabels" -}}
-{{ include "emqx-ee.selectorLabels" . }}
-{{ include "emqx-ee.memberLabels" . }}
-app.kubernetes.io/component: core
-{{- with .Values.podLabels }}
-{{ toYaml . }}
-{{- end }}
-{{- end -}}
-
 {{- /* EMQX's listener type of a chart listener name: its settings live under listeners.<type>.default. */ -}}
 {{- define "emqx-ee.listenerType" -}}
 {{- get (dict "mqtt" "tcp" "mqtts" "ssl" "ws" "ws" "wss" "wss") . -}}
@@ -100,56 +89,6 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- /* Labels of the replicants' objects: the chart's labels under the replicants' name. */ -}}
 {{- define "emqx-ee.replicantLabels" -}}
 {{- include "emqx-ee.labels" . | fromYaml | merge (include "emqx-ee.replicantSelectorLabels" . | fromYaml) (dict "app.kubernetes.io/component" "replicant") | toYaml -}}
-{{- end -}}
-
-{{- /* The replicants' pod template: the core pod template with what makes a replicant. Node name
-emqx@<pod IP> (a Deployment's pods have no stable DNS name; cores reach replicants by IP), node.role
-replicant, data in an emptyDir (replicants keep no data), their own resources and scheduling. */ -}}
-{{- define "emqx-ee.replicantPodTemplate" -}}
-{{- $r := .Values.replicants -}}
-{{- $pod := include "emqx-ee.podTemplate" . | fromYaml -}}
-{{- $selector := include "emqx-ee.replicantSelectorLabels" . | fromYaml -}}
-{{- $member := include "emqx-ee.memberLabels" . | fromYaml -}}
-{{- $_ := set $pod.metadata "labels" (merge (deepCopy $selector) $member (dict "app.kubernetes.io/component" "replicant") (.Values.podLabels | default dict)) -}}
-{{- $spec := omit $pod.spec "affinity" "nodeSelector" "tolerations" "topologySpreadConstraints" -}}
-{{- $spread := dict "weight" 100 "podAffinityTerm" (dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $selector)) -}}
-{{- $_ := set $spec "affinity" ($r.affinity | default (dict "podAntiAffinity" (dict "preferredDuringSchedulingIgnoredDuringExecution" (list $spread)))) -}}
-{{- with $r.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end -}}
-{{- with $r.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end -}}
-{{- with $r.topologySpreadConstraints -}}
-{{- $constraints := list -}}
-{{- range . -}}
-{{- $constraints = append $constraints (merge (deepCopy .) (dict "labelSelector" (dict "matchLabels" $selector))) -}}
-{{- end -}}
-{{- $_ := set $spec "topologySpreadConstraints" $constraints -}}
-{{- end -}}
-{{- $containers := list -}}
-{{- range $spec.containers -}}
-{{- if eq .name "emqx" -}}
-{{- $env := list -}}
-{{- range .env -}}
-{{- if eq .name "EMQX_HOST" -}}
-{{- $env = append $env (dict "name" "EMQX_HOST" "valueFrom" (dict "fieldRef" (dict "fieldPath" "status.podIP"))) -}}
-{{- $env = append $env (dict "name" "EMQX_NODE__ROLE" "value" "replicant") -}}
-{{- else -}}
-{{- $env = append $env . -}}
-{{- end -}}
-{{- end -}}
-{{- $container := deepCopy . -}}
-{{- $_ := set $container "env" $env -}}
-{{- $_ := set $container "resources" ($r.resources | default dict) -}}
-{{- $containers = append $containers $container -}}
-{{- else -}}
-{{- $containers = append $containers . -}}
-{{- end -}}
-{{- end -}}
-{{- $_ := set $spec "containers" $containers -}}
-{{- $volumes := list (dict "name" "emqx-data" "emptyDir" (dict "sizeLimit" .Values.persistence.emptyDirSizeLimit)) -}}
-{{- range $spec.volumes -}}
-{{- if ne .name "emqx-data" }}{{ $volumes = append $volumes . }}{{ end -}}
-{{- end -}}
-{{- $_ := set $spec "volumes" $volumes -}}
-{{- toYaml (dict "metadata" $pod.metadata "spec" $spec) -}}
 {{- end -}}
 
 {{- /* The API token EMQX's k8s discovery reads (at the path ekka expects), mounted into the EMQX container

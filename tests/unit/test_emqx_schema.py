@@ -94,33 +94,33 @@ def test_start_script_variables_are_not_config_paths():
     "file, old, new, variable",
     [
         (
-            "_helpers.tpl",
+            "_env.tpl",
             '"EMQX_CLUSTER__DNS__RECORD_TYPE" "srv"',
             '"EMQX_CLUSTER__DNS__RECORDTYPE" "srv"',
             "RECORDTYPE",
         ),
         (
-            "_helpers.tpl",
+            "_env.tpl",
             '"EMQX_CLUSTER__DNS__RECORD_TYPE" "srv"',
             '"EMQX_CLUSTER__DNS__RECORD_TYPE" "srvx"',
             "RECORD_TYPE",
         ),
         (
-            "_helpers.tpl",
+            "_env.tpl",
             '"EMQX_CLUSTER__K8S__ADDRESS_TYPE" "hostname"',
             '"EMQX_CLUSTER__K8S__ADDRESS_TYPE" "fqdn"',
             "ADDRESS_TYPE",
         ),  # fmt: skip
         ("_env.tpl", '"EMQX_NODE__ROLE" "value" "replicant"', '"EMQX_NODE__ROLE" "value" "replica"', "NODE__ROLE"),
         (
-            "_helpers.tpl",
+            "_env.tpl",
             '(printf "%sVERIFY" $prefix) "verify_peer"',
             '(printf "%sVERIFY" $prefix) "verify-peer"',
             "VERIFY",
         ),  # fmt: skip
-        ("_helpers.tpl", '"EMQX_PLUGINS__INSTALL_DIR"', '"EMQX_PLUGIN__INSTALL_DIR"', "PLUGIN__INSTALL_DIR"),
+        ("_env.tpl", '"EMQX_PLUGINS__INSTALL_DIR"', '"EMQX_PLUGIN__INSTALL_DIR"', "PLUGIN__INSTALL_DIR"),
         (
-            "_helpers.tpl",
+            "_env.tpl",
             'printf "%sPROXY_PROTOCOL" $prefix) "true"',
             'printf "%sPROXY_PROTOCOL" $prefix) "on"',
             "PROXY_PROTOCOL",

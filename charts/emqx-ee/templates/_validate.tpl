@@ -1,4 +1,85 @@
 {{- /*
+Validation of values: the cross-field rules the schema cannot express. Every problem is collected and
+reported in one failure.
+*/ -}}
+
+{{- /* Cross-field rules the schema cannot express (values.schema.json holds the others, so that
+`helm lint`, editors and `helm install` refuse the same values). Each message names the value; all of
+them are reported at once, in one failure. */ -}}
+{{- define "emqx-ee.validate" -}}
+{{- $v := .Values -}}
+{{- $errors := (include "emqx-ee.userConfig" . | fromJson).problems -}}
+{{- if not (kindIs "string" $v.image.tag) -}}
+{{- $errors = append $errors (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
+{{- end -}}
+{{- range $name, $_ := $v.service.nodePorts -}}
+{{- if not (dig $name "enabled" false $v.listeners) -}}
+{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $ports := dict (toString (int $v.dashboard.containerPort)) "dashboard.containerPort" "4370" "the Erlang distribution" "5369" "gen_rpc" -}}
+{{- range $name, $listener := $v.listeners -}}
+{{- if $listener.enabled -}}
+{{- $port := toString (int $listener.containerPort) -}}
+{{- if hasKey $ports $port -}}
+{{- $errors = append $errors (printf "listeners.%s.containerPort=%s is already taken by %s: choose another port" $name $port (get $ports $port)) -}}
+{{- end -}}
+{{- $_ := set $ports $port (printf "listeners.%s.containerPort" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $v.discovery "k8s") (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
+{{- $errors = append $errors "discovery=k8s with serviceAccount.create=false and no serviceAccount.name would grant the Endpoints read to the namespace's default ServiceAccount, which every pod there uses: set serviceAccount.name, or serviceAccount.create=true" -}}
+{{- end -}}
+{{- if and $v.tls.enabled (not $v.listeners.mqtts.enabled) (not $v.listeners.wss.enabled) (not $v.tls.dashboard) -}}
+{{- $errors = append $errors "tls.enabled: neither TLS listener (listeners.mqtts, listeners.wss) nor tls.dashboard is enabled, so nothing would use the certificate" -}}
+{{- end -}}
+{{- if and $v.tls.dashboard (not $v.tls.enabled) -}}
+{{- $errors = append $errors "tls.dashboard needs tls.enabled and a certificate (tls.existingSecret or tls.certManager)" -}}
+{{- end -}}
+{{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
+{{- $errors = append $errors "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
+{{- end -}}
+{{- if and $v.tests.enabled (not $v.apiKey.enabled) -}}
+{{- $errors = append $errors "tests.enabled: the helm test asks the REST API for the cluster's members with the bootstrap API key: set apiKey.enabled=true, or tests.enabled=false" -}}
+{{- end -}}
+{{- $sm := $v.metrics.serviceMonitor -}}
+{{- if and $sm.enabled $v.metrics.basicAuth (or $sm.force (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor")) -}}
+{{- if not (include "emqx-ee.metricsAuthSecretRef" .) -}}
+{{- $errors = append $errors "metrics.basicAuth: the ServiceMonitor needs credentials, and the chart generates none (apiKey.existingSecret or apiKey.enabled=false): set metrics.serviceMonitor.basicAuthSecret (a Secret with keys username and password), or metrics.basicAuth=false" -}}
+{{- end -}}
+{{- if and $sm.namespace (ne $sm.namespace (include "emqx-ee.namespace" .)) (not $sm.basicAuthSecret) -}}
+{{- $errors = append $errors (printf "metrics.serviceMonitor.namespace=%s: Prometheus reads the basic-auth Secret from the ServiceMonitor's namespace, and the chart's API key Secret lives in %s: set metrics.serviceMonitor.basicAuthSecret to a Secret in %s, or leave the namespace empty" $sm.namespace (include "emqx-ee.namespace" .) $sm.namespace) -}}
+{{- end -}}
+{{- end -}}
+{{- $np := $v.networkPolicy -}}
+{{- if and $np.enabled $np.egress.enabled (eq $v.discovery "k8s") (not $np.egress.apiServer) -}}
+{{- $errors = append $errors "networkPolicy.egress.apiServer: discovery=k8s reads Endpoints from the Kubernetes API server, which a restricted egress would block: give its addresses (for example [{ipBlock: {cidr: 10.0.0.1/32}}]) and networkPolicy.egress.apiServerPort" -}}
+{{- end -}}
+{{- if hasKey $v "autoscaling" -}}
+{{- $errors = append $errors "autoscaling: only replicant nodes can autoscale (replicants.enabled, replicants.autoscaling). Core nodes hold the cluster's data on their claims, and EMQX keeps a removed core as a stopped member until cluster.autoclean, so cores are scaled on purpose with replicaCount." -}}
+{{- end -}}
+{{- $a := $v.replicants.autoscaling -}}
+{{- if and $v.replicants.enabled $a.enabled (lt (int $a.maxReplicas) (int $a.minReplicas)) -}}
+{{- $errors = append $errors (printf "replicants.autoscaling.maxReplicas=%d is below minReplicas=%d" (int $a.maxReplicas) (int $a.minReplicas)) -}}
+{{- end -}}
+{{- if and $v.replicants.enabled $a.enabled (not (or $a.targetCPUUtilizationPercentage $a.targetMemoryUtilizationPercentage)) -}}
+{{- $errors = append $errors "replicants.autoscaling needs targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage" -}}
+{{- end -}}
+{{- $pdb := $v.podDisruptionBudget -}}
+{{- if and $pdb.enabled (gt (int $v.replicaCount) 1) (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int $v.replicaCount)) -}}
+{{- $errors = append $errors (printf "podDisruptionBudget.minAvailable=%d with replicaCount=%d would block every node drain: use a smaller number, or podDisruptionBudget.maxUnavailable" (int $pdb.minAvailable) (int $v.replicaCount)) -}}
+{{- end -}}
+{{- $host := include "emqx-ee.nodeHost" (dict "ctx" . "ordinal" $v.replicaCount) -}}
+{{- if gt (len $host) 253 -}}
+{{- $errors = append $errors (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
+{{- end -}}
+{{- $errors = concat $errors (include "emqx-ee.podExtensionProblems" . | fromJsonArray) -}}
+{{- if $errors -}}
+{{- fail (printf "\n%s" (join "\n" $errors)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /*
 Checks of the pod extension points (extraEnv, extraVolumes, extraVolumeMounts, extraContainers,
 extraInitContainers) against what the chart itself puts into the pod. The API server refuses duplicate
 env names, volume names, mount paths and container names, but only when the StatefulSet is applied, after

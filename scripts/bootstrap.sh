@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Install every tool the tests need, at the versions pinned in scripts/versions.env and
+# Install the tools the chart's tests need, at the versions pinned in scripts/versions.env and
 # tests/requirements.txt, into a cache outside the repository. Idempotent: a second run
 # with everything present only checks stamps and takes seconds.
 #   scripts/bootstrap.sh            Python venv, mosquitto, shellcheck, helm v4 + v3, chart-testing,
 #                                   helm-docs, the NetworkPolicy engine, caddy, the OCI registry,
 #                                   kube-score, checkov and actionlint
-#   scripts/bootstrap.sh --cluster       also the kwok cluster's tools: the Kubernetes control plane,
-#                                        kubectl, etcd, kwok and CoreDNS (same as --cluster=kwok)
-#   scripts/bootstrap.sh --cluster=kind  also the kind cluster's tools: kind and kubectl
-#   (scripts/cluster.sh up runs the one for the runtime it picks.)
+#   scripts/bootstrap.sh --demo     only what the demo and the local cluster need: the Python venv
+#                                   and helm v4 (scripts/cluster.sh up runs this one)
+#   --cluster | --cluster=kwok      also the kwok cluster's tools: the Kubernetes control plane,
+#                                   kubectl, etcd, kwok and CoreDNS
+#   --cluster=kind                  also the kind cluster's tools: kind and kubectl
 # One line per tool; each build's or install's full output goes to $CACHE/logs/<tool>-<version>.log,
 # whose path and last lines are printed when it fails.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-case ${1:-} in
-  "") cluster= ;;
-  --cluster | --cluster=kwok) cluster=kwok ;;
-  --cluster=kind) cluster=kind ;;
-  *) die "usage: $0 [--cluster[=kwok|kind]]" ;;
-esac
+cluster='' demo=no
+for arg in "$@"; do
+  case $arg in
+    --cluster | --cluster=kwok) cluster=kwok ;;
+    --cluster=kind) cluster=kind ;;
+    --demo) demo=yes ;;
+    *) die "usage: $0 [--demo] [--cluster[=kwok|kind]]" ;;
+  esac
+done
 
 python_env() {
   local venv="$CACHE/venv" req="$ROOT/tests/requirements.txt"
@@ -59,9 +63,10 @@ apt_install() {
 }
 
 python_env
+helm_tool helm 4 "$HELM_VERSION"
+if [[ $demo == no ]]; then
 debian_package mosquitto
 debian_package shellcheck
-helm_tool helm 4 "$HELM_VERSION"
 helm_tool helm3 3 "$HELM3_VERSION"
 # helm-batch and helm3-batch: the render suite's Helm 4 and Helm 3, many commands per process (right after
 # helm, whose Go build cache helm-batch reuses).
@@ -78,6 +83,7 @@ go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VER
 "$ROOT/scripts/build-publish-tools.sh"
 "$ROOT/scripts/build-analysis-tools.sh"
 "$ROOT/scripts/build-actionlint.sh"
+fi
 if [[ -n $cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh" "$cluster"
 fi

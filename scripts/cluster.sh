@@ -8,7 +8,8 @@
 # Runtime: kind where a Docker engine answers, otherwise kwok running the real control plane
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built from source) plus CoreDNS.
 # Force one with CLUSTER_RUNTIME=kind or CLUSTER_RUNTIME=kwok. Either way `up` first builds or
-# reuses the runtime's tools (scripts/bootstrap.sh --cluster=RUNTIME), kubectl included.
+# reuses the runtime's tools, kubectl included, with the venv and helm and nothing that only the tests
+# use (scripts/bootstrap.sh --demo --cluster=RUNTIME).
 # The output of cluster creation goes to $STATE/kwokctl.log or $STATE/kind.log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -94,7 +95,7 @@ COREFILE
 }
 
 up_kwok() {
-  "$ROOT/scripts/bootstrap.sh" --cluster=kwok
+  "$ROOT/scripts/bootstrap.sh" --demo --cluster=kwok
   if api_ready; then
     log "kwok cluster $NAME already running"
   else
@@ -116,7 +117,7 @@ up_kwok() {
 
 up_kind() {
   # kind and kubectl; not the control plane, etcd, kwok or CoreDNS, which kind runs in its node containers.
-  "$ROOT/scripts/bootstrap.sh" --cluster=kind
+  "$ROOT/scripts/bootstrap.sh" --demo --cluster=kind
   if kind get clusters 2>/dev/null | grep -qx "$NAME"; then
     log "kind cluster $NAME already running"
     kind get kubeconfig --name "$NAME" >"$KCFG"

@@ -6,6 +6,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+# The test tools first (helm 3, the batch programs, chart-testing, the analysers, the publishing servers);
+# cluster.sh up adds the cluster's.
+"$ROOT/scripts/bootstrap.sh"
 already_up=no
 "$ROOT/scripts/cluster.sh" status >/dev/null 2>&1 && already_up=yes
 "$ROOT/scripts/cluster.sh" up

@@ -39,6 +39,19 @@ KWOK_ONLY = {
 }
 # Cluster tools left out of the scratch cache, so that preparing them shows.
 LEFT_OUT = {*KWOK_ONLY, "kubectl", "kind"}
+# What only the tests use (scripts/bootstrap.sh without --demo): the binary and a part of its Go package.
+TEST_ONLY = {
+    "helm3": "helm.sh/helm/v3",
+    "helm-batch": "helm-batch",
+    "helm3-batch": "helm-batch",
+    "ct": "chart-testing",
+    "helm-docs": "helm-docs",
+    "netpol-truth": "netpol",
+    "caddy": "caddy",
+    "registry": "distribution",
+    "kube-score": "kube-score",
+    "actionlint": "actionlint",
+}
 
 DOCKER = """#!/bin/sh
 # Stand-in Docker CLI: `docker info` answers (an engine is there) or fails, as the test says.
@@ -98,7 +111,8 @@ def kubectl_stand_in(version: str) -> str:
 class Scratch:
     """Scratch state, cache and stand-ins for one run of scripts/cluster.sh."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, leave_out: frozenset[str] = frozenset()) -> None:
+        self.leave_out = LEFT_OUT | leave_out
         self.state = tmp_path / "state"
         self.cache = tmp_path / "cache"
         self.calls = tmp_path / "calls"
@@ -126,7 +140,7 @@ class Scratch:
         """The real cached tools bootstrap.sh checks, as links plus copies of their stamps: its warm run
         finds them all. Only files are created here; links are replaced, never written through."""
         real = cache_dir()
-        tools = sorted(p for p in (real / "bin").iterdir() if p.suffix != ".version" and p.name not in LEFT_OUT)
+        tools = sorted(p for p in (real / "bin").iterdir() if p.suffix != ".version" and p.name not in self.leave_out)
         venv_python, checkov = real / "venv" / "bin" / "python", real / "venv-checkov" / "bin" / "checkov"
         stamps = [tool.with_name(f"{tool.name}.version") for tool in tools]
         missing = [str(p) for p in (*tools, *stamps, venv_python, checkov) if not p.exists()]
@@ -265,3 +279,17 @@ def test_kind_path_builds_kubectl_when_path_has_another_version(scratch):
     want = rf"==> kubectl {KUBERNETES}: building from k8s\.io/kubernetes through a wrapper module \.\.\. done in \d+ s"
     assert len(progress) == 1 and re.fullmatch(want, progress[0]), proc.stderr
     assert_no_kwok_tools(scratch, proc)
+
+
+def test_the_demo_path_prepares_none_of_the_test_tools(tmp_path):
+    """cluster.sh up (which scripts/demo.sh runs) builds the venv, helm and the cluster's tools, nothing that
+    only the tests use: a scratch cache without them stays without them, and go is asked for none."""
+    scratch = Scratch(tmp_path, frozenset(TEST_ONLY))
+    scratch.standin("kubectl", kubectl_stand_in(KUBERNETES))
+    proc = scratch.cluster_sh("up")
+    assert_kind_cluster_created(scratch, proc)
+    prepared = [t for t in TEST_ONLY if (scratch.cache / "bin" / t).exists()]
+    assert not prepared, f"the demo path prepared test-only tools {prepared}"
+    asked = [c for c in scratch.recorded("go") if any(pkg in c for pkg in TEST_ONLY.values())]
+    assert not asked, f"the demo path asked go for test-only tools: {asked}"
+    assert (scratch.cache / "bin" / "helm").exists() and "helm " in plain(proc.stderr)

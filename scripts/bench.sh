@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks with tables and figures: scripts/bench.sh render|rollout|setup|all [options], or report DIR.
 # `scripts/bench.sh --help` lists the options. Results (results.md, results.json, PNGs, bench.log) go to a new
-# folder under $CACHE/bench/results, or to --out DIR (e.g. docs/bench for the README).
+# folder under $CACHE/bench/results, or to --out DIR (e.g. docs/bench, which docs/benchmarks.md shows).
 # The measuring runs in the project venv (scripts/bootstrap.sh builds it with the tools); the figures are drawn in
 # a venv of their own, made here from scripts/bench/requirements.txt, so matplotlib stays out of the test venv.
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""Benchmarks of the chart and its harness: render, rollout, setup (see the README's Benchmarks section).
+"""Benchmarks of the chart and its harness: render, rollout, setup (see docs/benchmarks.md).
 
 Run it through scripts/bench.sh, which provides the venvs:
   scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite]

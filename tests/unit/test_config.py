@@ -1,4 +1,4 @@
-"""emqxConfig becomes EMQX_* variables in the ConfigMap; a config change rolls the pods, a chart bump does not."""
+"""emqxConfig becomes EMQX_* variables in the pod template; a config change rolls the pods, a chart bump does not."""
 
 import pytest
 

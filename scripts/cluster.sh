@@ -101,9 +101,8 @@ up_kwok() {
   else
     kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true
     kwok_config >"$STATE/kwokctl.yaml"
-    # The components inherit kwokctl's environment. GOGC=400: the API server spent 14% of its CPU collecting
-    # garbage at Go's default of 100; at 400 it holds about 20% more memory (some 500 MB) and the test
-    # suite's API server uses about 8 core-seconds less (82 to 74).
+    # The components inherit kwokctl's environment. GOGC=400: the API server collects garbage less often,
+    # trading some memory for the CPU the suite needs (measured in docs/benchmarks.md).
     step "$STATE/kwokctl.log" "kwok cluster $NAME: creating (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)" \
       env GOGC=400 kwokctl create cluster --name "$NAME" --config "$STATE/kwokctl.yaml" --kubeconfig "$KCFG" --wait 2m
     wait_for 120 "kube-apiserver /readyz" api_ready

@@ -147,7 +147,7 @@ class Batch:
     stderr) of `helm ARGS <stdin`."""
 
     # Each request leaves a little of Helm's package state behind (cobra keeps every command's initialiser),
-    # so a request gets slower by about 2 ms per 100 before it; a fresh process every 200 bounds that.
+    # so each request is slower than the one before; a fresh process every 200 requests bounds that.
     REQUESTS = 200
 
     def __init__(self, program: str) -> None:

@@ -77,6 +77,7 @@ def test_an_upgrade_the_api_server_would_refuse_half_way_is_refused_whole(releas
     failed on it; Helm 3 dropped the duplicate env entry and reported success. Both now refuse at render."""
     rel = release(helm=helm)
     rel.install(BASE)
+    wait_ready(kubectl, namespace, 3)
     before = rel.state(kubectl)
     change = {
         **DEBUG,

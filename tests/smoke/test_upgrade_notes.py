@@ -29,7 +29,7 @@ def test_image_and_config_changes_are_named_with_the_rollout_order(running):
     out = upgrade(running, "debug", image={"tag": "6.2.1"})
     assert "Upgraded: StatefulSet" in out and "is starting" not in out, out
     assert "the image is now emqx/emqx-enterprise:6.2.1" in out, out
-    assert "the EMQX settings in the ConfigMap changed" in out
+    assert "the EMQX settings changed" in out
     assert "The nodes restart one at a time, from emqx-ee-2 down to emqx-ee-0" in out
 
 

@@ -246,7 +246,7 @@ def differences(before: Any, after: Any, at: str = "#") -> list[str]:
                 found += differences(before[key], after[key], f"{at}/{key}")
         return found
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [d for i, (b, a) in enumerate(zip(before, after)) for d in differences(b, a, f"{at}/{i}")]
+        return [d for i, (b, a) in enumerate(zip(before, after, strict=True)) for d in differences(b, a, f"{at}/{i}")]
     return [] if before == after else [f"{at}: {json.dumps(before)[:160]} in the other, {json.dumps(after)[:160]} here"]
 
 

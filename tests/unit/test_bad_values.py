@@ -1,11 +1,15 @@
 """Bad input fails `helm template` with a short message that names the value, never a stack trace, under each
 Helm major (each words schema errors and wraps `fail` messages itself)."""
 
+import json
 from functools import partial
 
+import jsonschema
 import pytest
 
 from harness.helm import HelmError, prefetch, render
+from harness.scenarios import effective_values
+from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
 
@@ -123,11 +127,58 @@ CASES = {
         "extraVolumeMounts[1] v: /a is mounted there already, by extraVolumeMounts[0]",
     ),
     "extra-mount-without-path": ({"extraVolumeMounts": [{"name": "tmp"}]}, "mountPath"),
+    "extra-volume-without-name": ({"extraVolumes": [{"emptyDir": {}}]}, "extraVolumes/0"),
+    "init-container-without-name": ({"extraInitContainers": [{"image": "x"}]}, "extraInitContainers/0"),
+    "sidecar-without-name": ({"extraContainers": [{"image": "x"}]}, "extraContainers/0"),
     "extra-container-emqx": ({"extraContainers": [{"name": "emqx", "image": "x"}]}, "extraContainers[0] emqx"),
     "init-container-named-like-a-sidecar": (
         {"extraInitContainers": [{"name": "s", "image": "x"}], "extraContainers": [{"name": "s", "image": "x"}]},
         "extraContainers[0] s: extraInitContainers[0] has a container of that name",
     ),
+}
+
+# The cases that values.schema.json refuses by itself (editors and `helm lint --strict` see them too), with the
+# values each of its errors points at; every other case passes the schema and is refused by the chart's own
+# validation. A schema change that lets a case through, or refuses one the chart explains better, fails here.
+SCHEMA_REFUSES = {
+    "replica-count-string": ["/license", "/replicaCount"],  # the license rule reads "3" as no number
+    "replica-count-negative": ["/replicaCount"],
+    "unknown-root-key": ["/"],
+    "unknown-nested-key": ["/persistence"],
+    "service-type": ["/service/type"],
+    "pull-policy": ["/image/pullPolicy"],
+    "pod-management-policy": ["/podManagementPolicy"],
+    "update-strategy": ["/updateStrategy/type"],
+    "retention-policy": ["/persistentVolumeClaimRetentionPolicy/whenScaled"],
+    "size-not-a-quantity": ["/persistence/size"],
+    "size-with-space": ["/persistence/size"],
+    "access-modes-read-only": ["/persistence/accessModes"],
+    "fullname-too-long": ["/fullnameOverride"],
+    "fullname-not-dns": ["/fullnameOverride"],
+    "namespace-too-long": ["/namespaceOverride"],
+    "cluster-domain": ["/clusterDomain"],
+    "image-digest": ["/image/digest"],
+    "node-port-range": ["/service/nodePorts/mqtt"],
+    "probe-period-zero": ["/readinessProbe/periodSeconds"],
+    "liveness-success-threshold": ["/livenessProbe/successThreshold"],
+    "pdb-max-unavailable-zero": ["/podDisruptionBudget/maxUnavailable"],
+    "pdb-max-unavailable-zero-percent": ["/podDisruptionBudget/maxUnavailable"],
+    "service-port-removed": ["/service/ports"],
+    "gitops-without-existing-secrets": [
+        "/apiKey/existingSecret",
+        "/auth/dashboard/existingSecret",
+        "/auth/erlangCookie/existingSecret",
+    ],
+    "unknown-guard": ["/upgradeGuards"],
+    "dashboard-node-port-on-client-service": ["/service/nodePorts"],
+    "listener-port-range": ["/listeners/mqtt/containerPort"],
+    "unknown-listener": ["/listeners"],
+    "anti-affinity-preset": ["/podAntiAffinityPreset"],
+    "extra-env-without-name": ["/extraEnv/0"],
+    "extra-mount-without-path": ["/extraVolumeMounts/0"],
+    "extra-volume-without-name": ["/extraVolumes/0"],
+    "init-container-without-name": ["/extraInitContainers/0"],
+    "sidecar-without-name": ["/extraContainers/0"],
 }
 
 ALL_AT_ONCE = {
@@ -153,6 +204,19 @@ def test_bad_values_are_rejected_with_a_message_naming_them(helm, rendered, valu
     assert names in stderr, f"helm's message does not name {names!r}:\n{stderr}"
     assert "goroutine" not in stderr and "panic" not in stderr, stderr
     assert len(stderr.splitlines()) <= 8, f"message too long:\n{stderr}"
+
+
+@pytest.mark.parametrize(("values", "names"), list(CASES.values()), ids=list(CASES))
+def test_the_schema_alone_refuses_exactly_its_cases(request, values, names):
+    """values.schema.json is generated (scripts/values_schema.py): this table pins what it refuses."""
+    case = request.node.callspec.id
+    validator = jsonschema.Draft7Validator(json.loads((CHART / "values.schema.json").read_text()))
+    found = sorted({"/" + "/".join(map(str, e.absolute_path)) for e in validator.iter_errors(effective_values(values))})
+    assert found == SCHEMA_REFUSES.get(case, []), f"values.schema.json on {values}"
+
+
+def test_every_schema_refusal_is_a_case():
+    assert set(SCHEMA_REFUSES) <= set(CASES)
 
 
 def test_every_refusal_is_reported_at_once(helm):

@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
+from harness.scenarios import effective_values
 from harness.tools import CHART
 
 pytestmark = pytest.mark.unit
@@ -81,6 +82,11 @@ def test_every_schema_key_is_in_values_yaml():
 
 def test_schema_accepts_the_default_values():
     jsonschema.Draft7Validator(SCHEMA).validate(VALUES)
+
+
+def test_schema_accepts_every_scenario(scenario):
+    errors = [e.message for e in jsonschema.Draft7Validator(SCHEMA).iter_errors(effective_values(scenario.values))]
+    assert errors == [], f"values.schema.json refuses ci/{scenario.path.name}"
 
 
 def test_schema_is_closed_on_every_object_the_chart_owns():

@@ -70,7 +70,7 @@ debian_package shellcheck
 helm_tool helm3 3 "$HELM3_VERSION"
 # helm-batch and helm3-batch: the render suite's Helm 4 and Helm 3, many commands per process (right after
 # helm, whose Go build cache helm-batch reuses).
-"$ROOT/scripts/build-helm-batch.sh"
+"$ROOT/tools/helm-batch/build.sh"
 # chart-testing: the proxy refuses to list its versions, which plain `go install` needs.
 go_wrapped ct github.com/helm/chart-testing/v3 "$CHART_TESTING_VERSION" github.com/helm/chart-testing/v3/ct \
   "-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CHART_TESTING_VERSION"
@@ -79,7 +79,7 @@ go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VER
   "-X main.version=$HELM_DOCS_VERSION"
 # The NetworkPolicy engine (tests/harness/netpol.py), the publishing servers (tests/publish/), the
 # static analysers (kube-score, checkov) and actionlint.
-"$ROOT/scripts/build-netpol-engine.sh"
+"$ROOT/tools/netpol-engine/build.sh"
 "$ROOT/scripts/build-publish-tools.sh"
 "$ROOT/scripts/build-analysis-tools.sh"
 "$ROOT/scripts/build-actionlint.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build actionlint, the GitHub Actions workflow linter, from its Go module at a pinned version into the
-# tool cache. tests/unit/test_workflow.py runs it over .github/workflows/, the CI workflow that cannot
+# tool cache. tools/tests/test_workflow.py runs it over .github/workflows/, the CI workflow that cannot
 # run on this machine. Idempotent: a binary whose version stamp matches the pin is left alone.
 # One progress line; the full Go output goes to $CACHE/logs/actionlint-<version>.log, whose path and
 # last lines are printed when the build fails.

@@ -30,9 +30,7 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from harness.cluster import (  # noqa: E402
+from harness.cluster import (
     STATE,
     ClusterInfo,
     Dns,
@@ -42,9 +40,9 @@ from harness.cluster import (  # noqa: E402
     port_forward_dns,
     wait_until,
 )
-from harness.statefulset import claim_of, claims, node_host, pods, ready_since, wait_ready  # noqa: E402
-from harness.tools import ROOT, helm  # noqa: E402
-from harness.volumes import ensure_free_volumes  # noqa: E402
+from harness.statefulset import claim_of, claims, node_host, pods, ready_since, wait_ready
+from harness.tools import ROOT, helm
+from harness.volumes import ensure_free_volumes
 
 RELEASE = "emqx-ee"
 STS_SELECTOR = "app.kubernetes.io/name=emqx-ee,app.kubernetes.io/instance=emqx-ee"

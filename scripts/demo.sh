@@ -6,6 +6,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 PY="$CACHE/venv/bin/python"
+# demo.py uses the test harness (tests/harness) for the cluster, the pods and the volume pool.
+export PYTHONPATH="$ROOT/tests"
 # Once the tools exist (cluster.sh up builds them on a fresh machine): answer --list and --help, and refuse
 # bad arguments, before spending time on the cluster.
 if [[ -x $PY ]]; then

@@ -17,8 +17,8 @@ if [[ $already_up == no && ${KEEP_CLUSTER:-0} != 1 ]]; then
   export EMQX_EE_DISPOSABLE_CLUSTER=1  # the smoke suite leaves its namespaces to go down with the cluster
 fi
 
-log "ruff check tests scripts"
-"$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts"
+log "ruff check tests scripts tools"
+"$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts" "$ROOT/tools"
 # Four workers (pytest-xdist), a module at a time each, the longest first (tests/harness/streams.py says what
 # may run side by side). Smoke modules mostly wait for controllers, so four workers keep both cores busy
 # (three left a quarter of the time idle).

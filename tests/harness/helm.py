@@ -3,9 +3,9 @@
 Every distinct (helm binary, chart, values, release, namespace) is rendered once per
 test session. The manifests are frozen so that no test can change what another test sees.
 
-`template` and `lint` go to helm-batch and helm3-batch (scripts/helm-batch), which run Helm's own command
+`template` and `lint` go to helm-batch and helm3-batch (tools/helm-batch), which run Helm's own command
 tree for many requests in one process: a render costs about 30 ms there instead of 80 to 110 ms in a new
-helm process. tests/unit/test_helm_batch.py checks that they answer as the helm binaries do.
+helm process. tools/tests/test_helm_batch.py checks that they answer as the helm binaries do.
 """
 
 from __future__ import annotations

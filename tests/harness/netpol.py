@@ -2,8 +2,8 @@
 
 kwok and a bare control plane enforce no NetworkPolicy, so a connection test there proves nothing. Instead,
 `truth_table` hands the policies and a described set of namespaces, pods and ports to `netpol-truth`
-(scripts/netpol-engine/: a small Go program around cyclonus's policy matcher, github.com/mattfenwick/cyclonus
-pkg/matcher; scripts/build-netpol-engine.sh builds it) and returns the verdict for every flow. A flow is
+(tools/netpol-engine/: a small Go program around cyclonus's policy matcher, github.com/mattfenwick/cyclonus
+pkg/matcher; tools/netpol-engine/build.sh builds it) and returns the verdict for every flow. A flow is
 allowed when the source's egress policies and the destination's ingress policies both allow it, as in
 Kubernetes; a pod no policy of a direction selects is unrestricted in that direction.
 
@@ -30,7 +30,7 @@ from typing import Any
 from .tools import tool
 
 ENGINE = "netpol-truth"
-BUILD_HINT = "run scripts/build-netpol-engine.sh"
+BUILD_HINT = "run tools/netpol-engine/build.sh"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 

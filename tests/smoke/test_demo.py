@@ -6,6 +6,7 @@ the claims, from the cluster itself), not from its own [ok] marks, so neither th
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -40,7 +41,13 @@ BUDGET_SECONDS = 120
 
 def demo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(DEMO), *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+        [sys.executable, str(DEMO), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

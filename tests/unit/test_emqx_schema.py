@@ -1,5 +1,5 @@
-"""What the chart tells EMQX, checked against EMQX's own schema (tests/data/emqx-schema-<appVersion>.json,
-generated from EMQX's source by scripts/emqx_schema.py): every EMQX_* variable of every scenario names a
+"""What the chart tells EMQX, checked against EMQX's own schema (tools/emqx_schema/data/emqx-schema-<appVersion>.json,
+generated from EMQX's source by tools/emqx_schema): every EMQX_* variable of every scenario names a
 path EMQX knows and carries a value of its type that HOCON reads as written (harness.emqx_config)."""
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ def test_breaking_a_setting_name_or_enum_in_a_template_fails_the_check(helm4, tm
 
 
 def test_the_chart_holds_emqx_config_roots_of_the_data_file():
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "emqx_roots.py"), "--check"], capture_output=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "emqx_schema" / "roots.py"), "--check"], capture_output=True
+    )
     assert result.returncode == 0, result.stderr.decode()
     text = (CHART / "templates" / "_emqx_roots.tpl").read_text()
     roots = json.loads(re.search(r"^\[.*\]$", text, re.M).group(0))

@@ -60,12 +60,14 @@ def test_missing_secrets_are_refused_at_install_and_upgrade_with_nothing_changed
         "tls": {"enabled": True, "existingSecret": "certs", "verifyClients": True},
         "license": {"existingSecret": "lic"},
         "auth": {"erlangCookie": {"existingSecret": "vault", "existingSecretKey": "cookie"}},
+        "imagePullSecrets": [{"name": "registry"}],
     }
     expected = [
         f"Secret certs does not exist in namespace {namespace} (wanted by tls.existingSecret for key tls.crt, "
         "tls.existingSecret for key tls.key, tls.verifyClients for key ca.crt)",
         f"Secret lic does not exist in namespace {namespace} (wanted by license.existingSecret for key license-key)",
         f"auth.erlangCookie.existingSecretKey: Secret vault in namespace {namespace} has no key cookie",
+        f"Secret registry does not exist in namespace {namespace} (wanted by imagePullSecrets)",
     ]
     for attempt in (lambda: rel.install(values), lambda: dry_run(rel, "server", values)):
         with pytest.raises(HelmError) as caught:
@@ -81,6 +83,7 @@ def test_missing_secrets_are_refused_at_install_and_upgrade_with_nothing_changed
     create_secret(kubectl, namespace, "certs", **{"tls.crt": "c", "tls.key": "k", "ca.crt": "a"})
     create_secret(kubectl, namespace, "lic", **{"license-key": "evaluation"})
     create_secret(kubectl, namespace, "vault-cookie", cookie="cookie-from-the-vault-0123456789")
+    create_secret(kubectl, namespace, "registry", **{".dockerconfigjson": "{}"})
     accepted = {**values, "auth": {"erlangCookie": {"existingSecret": "vault-cookie", "existingSecretKey": "cookie"}}}
     out = rel.install(accepted)
     assert "could not read the cluster" not in out, "with lookup working, NOTES have nothing unchecked to report"

@@ -176,6 +176,7 @@ def test_without_a_cluster_nothing_unseen_is_refused_and_notes_list_it(template,
         "license": {"existingSecret": "lic", "existingSecretKey": "key"},
         "tls": {"enabled": True, "existingSecret": "certs", "verifyClients": True},
         "metrics": {"serviceMonitor": {"force": True, "basicAuthSecret": "auth", "namespace": "monitoring"}},
+        "imagePullSecrets": [{"name": "registry"}],
     }
     template(values)  # helm template: lookup reads nothing, so nothing is refused
     text = notes(helm4, values)
@@ -185,6 +186,7 @@ def test_without_a_cluster_nothing_unseen_is_refused_and_notes_list_it(template,
         "- license.existingSecret: Secret lic in namespace emqx, key key",
         "- tls.existingSecret: Secret certs in namespace emqx, keys tls.crt, tls.key, ca.crt",
         "- metrics.serviceMonitor.basicAuthSecret: Secret auth in namespace monitoring, keys username, password",
+        "- imagePullSecrets: Secret registry in namespace emqx",
     ):
         assert any(line.strip() == expected for line in lines), f"{expected!r} not in:\n{text}"
 

@@ -48,6 +48,11 @@ creates later (cert-manager's), whose keys are checked only once it exists. */ -
 {{- $needs = append $needs (dict "name" $source.values.existingSecret "namespace" $ns "value" (printf "%s.existingSecret" $source.path) "optional" false "keys" (list $key)) -}}
 {{- end -}}
 {{- end -}}
+{{- /* A missing pull Secret does not stop the kubelet, which pulls without it: from a private registry,
+that pull fails (ImagePullBackOff). Any type of Secret will do, so only its existence is checked. */ -}}
+{{- range $v.imagePullSecrets -}}
+{{- $needs = append $needs (dict "name" .name "namespace" $ns "value" "imagePullSecrets" "optional" false "keys" list) -}}
+{{- end -}}
 {{- if $v.tls.enabled -}}
 {{- $tlsKeys := list -}}
 {{- if not $v.tls.certManager.enabled -}}
@@ -122,7 +127,8 @@ the Secret, its namespace and the key. */ -}}
 {{- range $need.keys -}}
 {{- $names = append $names .key -}}
 {{- end -}}
-{{- $unchecked = append $unchecked (printf "%s: Secret %s in namespace %s, key%s %s%s" $need.value $need.name $need.namespace (ternary "" "s" (eq (len $names) 1)) (join ", " $names) (ternary " (once cert-manager has issued it)" "" $need.optional)) -}}
+{{- $what := ternary "" (printf ", key%s %s" (ternary "" "s" (eq (len $names) 1)) (join ", " $names)) (empty $names) -}}
+{{- $unchecked = append $unchecked (printf "%s: Secret %s in namespace %s%s%s" $need.value $need.name $need.namespace $what (ternary " (once cert-manager has issued it)" "" $need.optional)) -}}
 {{- end -}}
 {{- if $found -}}
 {{- range $need.keys -}}
@@ -134,6 +140,8 @@ the Secret, its namespace and the key. */ -}}
 {{- $wanted := get $missing $where | default list -}}
 {{- range $need.keys -}}
 {{- $wanted = append $wanted (printf "%s for key %s" $need.value .key) -}}
+{{- else -}}
+{{- $wanted = append $wanted $need.value -}}
 {{- end -}}
 {{- $_ := set $missing $where $wanted -}}
 {{- end -}}

@@ -77,6 +77,7 @@ def test_claims_and_api_keys_left_behind_are_named(release, kubectl, namespace):
     assert "If you removed it with `emqx ctl cluster force-leave`, it must not come" in out
     assert f"--reuse-values --set replicaCount=2\n  kubectl -n {namespace} delete pvc emqx-data-emqx-ee-2\n" in out
     assert "emqx-ee-3 starts on a new, empty claim and joins as a new node." in out
+    assert "API key" not in out, "the key stays in the file: nothing to say about it"
     wait_ready(kubectl, namespace, 4)
 
     four = {**BASE, "replicaCount": 4}

@@ -139,7 +139,9 @@ the Secret, its namespace and the key. */ -}}
 {{- else if and $live (not $need.optional) -}}
 {{- $wanted := get $missing $where | default list -}}
 {{- range $need.keys -}}
-{{- $wanted = append $wanted (printf "%s for key %s" $need.value .key) -}}
+{{- /* The value that wants the key: the one naming the Secret when the key is chosen with it. */ -}}
+{{- $by := ternary $need.value .value (hasSuffix "existingSecretKey" .value) -}}
+{{- $wanted = append $wanted (printf "%s for key %s" $by .key) -}}
 {{- else -}}
 {{- $wanted = append $wanted $need.value -}}
 {{- end -}}

@@ -132,7 +132,13 @@ def test_cert_manager_ca_issuer_key_and_issued_ca_are_checked(release, kubectl, 
         "tls.crt, tls.certManager.issuerRef for key tls.key)"
     ) in caught.value.stderr, caught.value.stderr
 
-    create_secret(kubectl, namespace, "emqx-ca-key", **{"tls.crt": "c", "tls.key": "k"})
+    create_secret(kubectl, namespace, "emqx-ca-key", **{"tls.crt": "c"})
+    with pytest.raises(HelmError) as caught:
+        rel.install(values)
+    expected = f"tls.certManager.issuerRef: Secret emqx-ca-key in namespace {namespace} has no key tls.key"
+    assert expected in caught.value.stderr, caught.value.stderr
+
+    kubectl.run("patch", "secret", "emqx-ca-key", "-n", namespace, "-p", '{"stringData": {"tls.key": "k"}}')
     rel.install(values)  # cert-manager's own Secret does not exist yet: not refused
     create_secret(kubectl, namespace, "emqx-ee-tls", **{"tls.crt": "c", "tls.key": "k"})  # as an ACME issuer writes
     with pytest.raises(HelmError) as caught:

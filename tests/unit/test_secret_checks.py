@@ -171,6 +171,19 @@ def test_secrets_with_every_key_are_accepted(template):
     assert m.statefulset["metadata"]["name"] == "emqx-ee"
 
 
+def test_keys_nothing_uses_are_not_required(template):
+    """ca.crt only where the ServiceMonitor renders (or verifyClients), the API key file only with apiKey on."""
+    m = template(
+        {
+            "tls": {"enabled": True, "existingSecret": "s", "dashboard": True},
+            "apiKey": {"enabled": False, "existingSecret": "s"},
+            "tests": {"enabled": False},
+            "extraObjects": [extra_secret("s", ["tls.crt", "tls.key"])],
+        }
+    )
+    assert not m.of_kind("ServiceMonitor")
+
+
 def test_without_a_cluster_nothing_unseen_is_refused_and_notes_list_it(template, helm4):
     values = {
         "license": {"existingSecret": "lic", "existingSecretKey": "key"},

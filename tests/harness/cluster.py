@@ -160,9 +160,11 @@ class Release:
             cmd += ["-f", "-"]
         return run(cmd, json.dumps(values or {}))
 
-    def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART) -> str:
-        progress(f"{self.helm} install {self.name} in {self.namespace}")
-        return self._helm("install", self.name, str(chart), values=self._values(values or {}, chart))
+    def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART, dry_run: str = "") -> str:
+        """Install, or with dry_run ("client" or "server") only render and check as `helm install --dry-run`."""
+        progress(f"{self.helm} install {self.name} in {self.namespace}" + (f" --dry-run={dry_run}" if dry_run else ""))
+        extra = (f"--dry-run={dry_run}",) if dry_run else ()
+        return self._helm("install", *extra, self.name, str(chart), values=self._values(values or {}, chart))
 
     def upgrade(self, values: Mapping[str, Any] | None = None, install: bool = False) -> str:
         """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""

@@ -34,7 +34,7 @@ from harness.cluster import (
     diagnostics,
     port_forward_dns,
 )
-from harness.tools import Helm, tool
+from harness.tools import Helm, go_module_dir, tool, versions
 from harness.volumes import ensure_free_volumes
 
 RESTRICTED = {
@@ -143,3 +143,14 @@ def release(cluster: ClusterInfo, namespace: str, helm4: Helm) -> Callable[..., 
         return Release(helm or helm4, cluster.kubeconfig, namespace, name, detect_service_monitor)
 
     return _release
+
+
+@pytest.fixture(scope="module")
+def cert_manager_crds(cluster: ClusterInfo, kubectl: Kubectl) -> Path:
+    """cert-manager's real CRDs (from its Go module), established: the API server then validates Certificates
+    and Issuers, and Helm's .Capabilities lists their APIs. Its controller does not run here."""
+    crds = go_module_dir("github.com/cert-manager/cert-manager", versions()["CERT_MANAGER_VERSION"]) / "deploy/crds"
+    kubectl.run("apply", "--server-side", "-f", str(crds))
+    kubectl.wait_for(lambda: kubectl.established("certificates.cert-manager.io"), "the Certificate CRD", None, ("crd",))
+    kubectl.wait_for(lambda: kubectl.established("issuers.cert-manager.io"), "the Issuer CRD", None, ("crd",))
+    return crds

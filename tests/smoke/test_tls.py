@@ -10,17 +10,8 @@ import pytest
 
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
-from harness.tools import go_module_dir, versions
 
 pytestmark = pytest.mark.smoke
-
-
-@pytest.fixture(scope="module")
-def cert_manager_crds(cluster, kubectl):
-    crds = go_module_dir("github.com/cert-manager/cert-manager", versions()["CERT_MANAGER_VERSION"]) / "deploy/crds"
-    kubectl.run("apply", "--server-side", "-f", str(crds))
-    kubectl.wait_for(lambda: kubectl.established("certificates.cert-manager.io"), "the Certificate CRD", None, ("crd",))
-    return crds
 
 
 def test_certificate_from_the_users_secret_is_mounted(release, kubectl, namespace):

@@ -78,7 +78,7 @@ REFUSALS = {
     ),
     "cookie-from-missing-secret": (
         {"auth": {"erlangCookie": {"existingSecret": "no-such-secret"}}},
-        ["no-such-secret", "does not exist or lacks the key"],
+        ["Secret no-such-secret does not exist in namespace", "auth.erlangCookie.existingSecret for key erlang-cookie"],
     ),
 }
 

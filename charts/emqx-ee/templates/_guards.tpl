@@ -254,6 +254,8 @@ cluster until the last node rolled. The cookie may change only when no node runs
 {{- if not $old -}}
 {{- fail (printf "\nrefused before anything was applied: the running nodes of StatefulSet %s/%s take their Erlang cookie from Secret %s (key %s), which is gone or lacks the key, so the chart cannot check that the new cookie matches: restore that Secret. %s" $sts.metadata.namespace $sts.metadata.name $ref.name $ref.key $hint) -}}
 {{- else if not $new -}}
+{{- /* A missing Secret or key is refused earlier, by emqx-ee.secretProblems; what reaches here is a Secret
+that this very upgrade creates through extraObjects, whose cookie cannot be compared yet. */ -}}
 {{- fail (printf "\nrefused before anything was applied: %s does not exist or lacks the key. Create it with the cookie the running nodes use (Secret %s, key %s) before switching to it. %s" $where $ref.name $ref.key $hint) -}}
 {{- else if ne $old $new -}}
 {{- fail (printf "\nrefused before anything was applied: %s holds a different Erlang cookie than the %d running nodes of StatefulSet %s/%s use (Secret %s, key %s). Nodes with different cookies cannot talk, so the rolling update would split the cluster. Put the running cookie there. %s" $where (int (dig "spec" "replicas" 0 $sts)) $sts.metadata.namespace $sts.metadata.name $ref.name $ref.key $hint) -}}

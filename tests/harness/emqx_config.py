@@ -283,3 +283,76 @@ def problems(manifests: Any, data: dict[str, Any] | None = None) -> list[str]:
         name = key.rsplit(": ", 1)[1]
         out.extend(f"{key.rsplit(': ', 1)[0]}: {p}" for p in check_variable(name, text, data))
     return out
+
+
+# A valid value for each scalar type of the data file, as a user writes it in values.yaml.
+_SAMPLES: dict[str, Any] = {
+    "boolean": True,
+    "qos": 1,
+    "float": 0.5,
+    "number": 0.5,
+    "bytesize": "1MB",
+    "wordsize": "64KB",
+    "percent": "80%",
+    "ip_port": "0.0.0.0:1883",
+    "map": {"t/1": 10},
+    "string": "a<b>&c",
+    "duration": "30s",
+    "duration_ms": "500ms",
+    "duration_s": "1h",
+    "timeout_duration": "15s",
+    "timeout_duration_ms": "1500ms",
+    "timeout_duration_s": "2m",
+}
+
+
+def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = None) -> Any:
+    """A value EMQX takes for a leaf of this schema node (None: no scalar sample, e.g. a struct or list). Limiter
+    fields (`*_rate`, `*_burst`, `rate`, `batch_deliver_limiter`) are strings in the data file, as EMQX declares
+    them (typerefl:alias("string", rate())), and take rate text."""
+    data = data or schema()
+    node = _deref(node, data)
+    kind = node["kind"]
+    if kind == "enum":
+        return node["values"][0]
+    if kind == "singleton":
+        return node["value"]
+    if kind == "union":
+        for member in node["members"]:
+            if (value := sample_value(member, name, data)) is not None:
+                return value
+        return None
+    if kind != "scalar":
+        return None
+    if node["type"] == "integer":
+        low, high = node.get("min", 1), node.get("max")
+        return low if high is None or low <= high else high
+    if node["type"] == "string" and (name.endswith(("_rate", "_limiter")) or name == "rate"):
+        return "1000/s"
+    if node["type"] == "string" and name.endswith("_burst"):
+        return "100/s"
+    return _SAMPLES.get(node["type"])
+
+
+def sample_config(roots: dict[str, list[str]], data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An emqxConfig setting every scalar field (deprecated ones left out) under each path of `roots`
+    ({root path: [field names to leave out]}), one level of nested structs deep: the large, valid emqxConfig of
+    the render tests and of the render benchmark."""
+    data = data or schema()
+    out: dict[str, Any] = {}
+    for root, skip in roots.items():
+        struct = next(
+            n for node in resolve(root.split("."), data) for n in _alternatives(node, data) if n["kind"] == "struct"
+        )
+        for name, field in sorted(struct["fields"].items()):
+            if field.get("deprecated") or name in skip:
+                continue
+            inner = _deref(field, data)
+            if inner["kind"] == "struct":
+                for sub, subfield in sorted(inner["fields"].items()):
+                    value = None if subfield.get("deprecated") else sample_value(subfield, sub, data)
+                    if value is not None and f"{name}.{sub}" not in skip:
+                        out[f"{root}.{name}.{sub}"] = value
+            elif (value := sample_value(field, name, data)) is not None:
+                out[f"{root}.{name}"] = value
+    return out

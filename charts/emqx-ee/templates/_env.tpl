@@ -64,57 +64,100 @@ pods of the old revision remain). "true" or "". */ -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* A string as EMQX reads it from a variable: EMQX parses the value as HOCON, where an unquoted
-"#" or "//" starts a comment, "${...}" is a substitution and ":" or "=" a separator. Text that HOCON
-reads as one literal (a word, number, duration, byte size or percentage, or an already quoted string)
-stays as it is; anything else is written as a JSON string, which HOCON reads literally (its escapes are
-JSON's: hocon src/hocon_scanner.xrl). */ -}}
+{{- /* A string as EMQX reads it from a variable. EMQX parses the value as the HOCON text
+`fake_key=<value>` (hocon_tconf:parse_env), and its scanner is hocon 0.45.9's (src/hocon_scanner.xrl, the
+version EMQX 6.2.2 pins): an unquoted "#" or "//" starts a comment, "${...}" is a substitution, ":" or "="
+a separator; bare true/false/null are a boolean and null, bare 007, +5, 1.50 or .5 numbers. So a string
+stays bare only when HOCON reads that exact text back as a string (a word, or a duration, byte size or
+percentage token); any other is quoted. Inside quotes hocon unescapes \" \\ \n \t \r \b \f and nothing
+else: it has no \u escape (a \u003c stays those six characters), which is why the quoting is done here and
+not by toJson (Helm's toJson writes <, > and & as \u003c, \u003e, \u0026). A line or paragraph separator
+(U+2028, U+2029) ends a quoted string, and only a triple-quoted one, which hocon takes raw, can hold it
+(emqx-ee.hoconStringProblem refuses the strings that fit neither form). */ -}}
 {{- define "emqx-ee.hoconString" -}}
-{{- $literal := `^([A-Za-z][A-Za-z0-9_.@%|-]*|[+-]?[0-9]+|[+-]?[0-9]*\.[0-9]+|[0-9]+(d|D|h|H|m|M|s|S|ms|MS|kb|KB|mb|MB|gb|GB|%)|"([^"\\]|\\["\\bfnrt]|\\u[0-9A-Fa-f]{4})*")$` -}}
-{{- if and (regexMatch $literal .) (ne . "include") -}}
+{{- if and (regexMatch `^([A-Za-z][A-Za-z0-9_.@%|-]*|[0-9]+(d|D|h|H|m|M|s|S|ms|MS|kb|KB|mb|MB|gb|GB|%))$` .) (not (has . (list "true" "false" "null" "include"))) -}}
 {{- . -}}
+{{- else if regexMatch "[\u2028\u2029]" . -}}
+{{- printf "\"\"\"%s\"\"\"" . -}}
 {{- else -}}
-{{- toJson . -}}
+{{- printf "\"%s\"" (. | replace "\\" "\\\\" | replace "\"" "\\\"" | replace "\n" "\\n" | replace "\r" "\\r" | replace "\t" "\\t" | replace "\b" "\\b" | replace "\f" "\\f") -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* Flatten emqxConfig into EMQX_* variables: `a.b` or nested {a: {b: ...}} both become EMQX_A__B.
-Called with dict "prefix" "out" "value" "problems"; writes into "out", and appends to
-problems.list a message for each key EMQX could not read (validation reports them all at once).
-Keys must be lowercase: EMQX lowercases variable names, so "listeners.tcp.Internal" could only ever reach listener "internal". */ -}}
-{{- define "emqx-ee.flattenConfig" -}}
-{{- $out := .out -}}
-{{- range $key, $value := .value -}}
-{{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
-{{- $bad := true -}}
-{{- if regexMatch "[A-Z]" $key -}}
-{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path))) -}}
-{{- else if or (not (regexMatch "^[a-z0-9_]+(\\.[a-z0-9_]+)*$" $key)) (contains "__" $key) -}}
-{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig: %q is not an EMQX config path; use lowercase letters, digits and single _ separated by dots (log.console.level)" $path)) -}}
-{{- else -}}
-{{- $bad = false -}}
+{{- /* Why a string cannot reach EMQX through a variable as written (empty when it can): a NUL ends a C
+string, and a line separator needs hocon's triple-quoted form, which cannot hold three quotes in a row,
+end in a quote or start with the unindent marker "~" and a line break (hocon_scanner.xrl unindent/1). */ -}}
+{{- define "emqx-ee.hoconStringProblem" -}}
+{{- if contains "\x00" . -}}
+it holds a NUL character, which no environment variable can carry
+{{- else if and (regexMatch "[\u2028\u2029]" .) (or (contains "\"\"\"" .) (hasSuffix "\"" .) (regexMatch "^~\r?\n" .)) -}}
+it holds a line separator (U+2028 or U+2029), which HOCON reads only inside a triple-quoted string, and this text cannot be one (it holds three quotes in a row, ends in a quote or starts with "~" and a line break)
 {{- end -}}
-{{- if $bad -}}
-{{- else if kindIs "map" $value -}}
-{{- include "emqx-ee.flattenConfig" (dict "prefix" $path "value" $value "out" $out "problems" $.problems) -}}
-{{- else -}}
-{{- $env := printf "EMQX_%s" ($path | replace "." "__" | upper) -}}
-{{- $text := "" -}}
-{{- if kindIs "slice" $value -}}
-{{- $text = toJson $value -}}
-{{- else if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) -}}
-{{- $text = int64 $value | toString -}}
-{{- else if kindIs "string" $value -}}
-{{- $text = include "emqx-ee.hoconString" $value -}}
-{{- else -}}
-{{- $text = toString $value -}}
 {{- end -}}
-{{- $_ := set $out $env (dict "path" $path "text" $text) -}}
+
+{{- /* A list or map as one HOCON value (JSON syntax), every string quoted by the rules of
+emqx-ee.hoconString (never toJson's \u escapes). Called with dict "value" "path" "problems"; strings
+that cannot be written are added to problems.list. */ -}}
+{{- define "emqx-ee.hoconJson" -}}
+{{- $v := .value -}}
+{{- if kindIs "map" $v -}}
+{{- $items := list -}}
+{{- range $k, $item := $v -}}
+{{- $items = append $items (printf "%s:%s" (include "emqx-ee.hoconQuoted" (dict "value" $k "path" $.path "problems" $.problems)) (include "emqx-ee.hoconJson" (dict "value" $item "path" (printf "%s.%s" $.path $k) "problems" $.problems))) -}}
+{{- end -}}
+{{- printf "{%s}" (join "," $items) -}}
+{{- else if kindIs "slice" $v -}}
+{{- $items := list -}}
+{{- range $i, $item := $v -}}
+{{- $items = append $items (include "emqx-ee.hoconJson" (dict "value" $item "path" (printf "%s[%d]" $.path $i) "problems" $.problems)) -}}
+{{- end -}}
+{{- printf "[%s]" (join "," $items) -}}
+{{- else if kindIs "string" $v -}}
+{{- include "emqx-ee.hoconQuoted" . -}}
+{{- else if kindIs "invalid" $v -}}
+null
+{{- else -}}
+{{- include "emqx-ee.hoconNumber" $v -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* A string always quoted (inside lists and maps, where a bare word gains nothing). Called with dict
+"value" "path" "problems". */ -}}
+{{- define "emqx-ee.hoconQuoted" -}}
+{{- with include "emqx-ee.hoconStringProblem" .value -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: %s" $.path .)) -}}
+{{- end -}}
+{{- $text := include "emqx-ee.hoconString" .value -}}
+{{- if hasPrefix "\"" $text -}}{{- $text -}}{{- else -}}{{- printf "\"%s\"" $text -}}{{- end -}}
+{{- end -}}
+
+{{- /* A number or boolean as HOCON reads it back: whole numbers as integers (YAML hands every number over
+as a float), fractions in plain decimal notation (HOCON has no exponent without a fraction, and Go writes
+1e-07 or 1.5e+08). */ -}}
+{{- define "emqx-ee.hoconNumber" -}}
+{{- if and (kindIs "float64" .) (eq . (float64 (int64 .))) -}}
+{{- int64 . -}}
+{{- else -}}
+{{- $text := toString . -}}
+{{- $m := regexFindAll `^(-?)([0-9])(?:\.([0-9]+))?e([+-][0-9]+)$` $text 1 -}}
+{{- if $m -}}
+{{- $sign := regexReplaceAll `^(-?).*$` $text "${1}" -}}
+{{- $digits := regexReplaceAll `^-?([0-9])(?:\.([0-9]+))?e.*$` $text "${1}${2}" -}}
+{{- $exp := regexReplaceAll `^.*e([+-][0-9]+)$` $text "${1}" | int -}}
+{{- if lt $exp 0 -}}
+{{- printf "%s0.%s%s" $sign (repeat (sub (mul -1 $exp) 1 | int) "0") $digits -}}
+{{- else if lt $exp (sub (len $digits) 1 | int) -}}
+{{- printf "%s%s.%s" $sign (substr 0 (add1 $exp | int) $digits) (substr (add1 $exp | int) (len $digits) $digits) -}}
+{{- else -}}
+{{- printf "%s%s%s" $sign $digits (repeat (sub $exp (sub (len $digits) 1) | int) "0") -}}
+{{- end -}}
+{{- else -}}
+{{- $text -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* Levenshtein distance between .a and .b (to suggest the nearest EMQX config roots). */ -}}
+{{- /* Levenshtein distance between .a and .b (to suggest the nearest EMQX config roots and fields). */ -}}
 {{- define "emqx-ee.editDistance" -}}
 {{- $b := .b -}}
 {{- $prev := until (add1 (len $b) | int) -}}
@@ -130,16 +173,12 @@ Keys must be lowercase: EMQX lowercases variable names, so "listeners.tcp.Intern
 {{- last $prev -}}
 {{- end -}}
 
-{{- /* The refusal of an emqxConfig key whose first segment is not one of EMQX's config roots (EMQX would
-ignore it without a word), naming the nearest roots; empty when the root exists. */ -}}
-{{- define "emqx-ee.checkConfigRoot" -}}
-{{- $root := first (splitList "." .) -}}
-{{- $roots := include "emqx-ee.emqxConfigRoots" $ | fromJsonArray -}}
-{{- if not (has $root $roots) -}}
+{{- /* The candidates nearest to .word by edit distance, comma-separated. */ -}}
+{{- define "emqx-ee.nearest" -}}
 {{- $best := 99 -}}
 {{- $near := list -}}
-{{- range $candidate := $roots -}}
-{{- $d := include "emqx-ee.editDistance" (dict "a" $root "b" $candidate) | int -}}
+{{- range $candidate := .candidates | uniq | sortAlpha -}}
+{{- $d := include "emqx-ee.editDistance" (dict "a" $.word "b" $candidate) | int -}}
 {{- if lt $d $best -}}
 {{- $best = $d -}}
 {{- $near = list $candidate -}}
@@ -147,16 +186,354 @@ ignore it without a word), naming the nearest roots; empty when the root exists.
 {{- $near = append $near $candidate -}}
 {{- end -}}
 {{- end -}}
-{{- printf "emqxConfig.%s: EMQX has no config root %q and would ignore the setting without a word; nearest roots: %s (roots of EMQX %s's schema)" . $root (join ", " $near) (include "emqx-ee.emqxSchemaVersion" $) -}}
+{{- join ", " $near -}}
+{{- end -}}
+
+{{- /* The types a list of compact-schema types stands for, unions unfolded (JSON list). */ -}}
+{{- define "emqx-ee.schemaExpand" -}}
+{{- $work := .types -}}
+{{- $out := list -}}
+{{- range until 4 -}}
+{{- $next := list -}}
+{{- range $t := $work -}}
+{{- if and (kindIs "map" $t) (hasKey $t "u") -}}
+{{- $next = concat $next $t.u -}}
+{{- else -}}
+{{- $out = append $out $t -}}
+{{- end -}}
+{{- end -}}
+{{- $work = $next -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{- /* One step down EMQX's schema, as hocon's check_env takes it (hocon_tconf.erl is_path/3): a struct
+level takes its field names (and aliases), a map level any name that hocon's default key check takes
+(^[A-Za-z0-9]+[A-Za-z0-9-_]*$, at most 255 bytes; lowercase only, since EMQX lowercases variable names),
+an array level an index. Called with dict "s" (structs) "types" "seg"; returns JSON {next, deprecated,
+fields (the names a struct level has), badKey, leaf}. */ -}}
+{{- define "emqx-ee.schemaStep" -}}
+{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false -}}
+{{- range $t := include "emqx-ee.schemaExpand" (dict "types" .types) | fromJsonArray -}}
+{{- if kindIs "float64" $t -}}
+{{- $struct := index $.s (int $t) -}}
+{{- if hasKey $struct $.seg -}}
+{{- $f := get $struct $.seg -}}
+{{- if and (kindIs "map" $f) (hasKey $f "x") -}}
+{{- $_ := set $r "deprecated" true -}}
+{{- $_ := set $r "next" (append $r.next $f.x) -}}
+{{- else -}}
+{{- $_ := set $r "next" (append $r.next $f) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $r "fields" (concat $r.fields (keys $struct)) -}}
+{{- end -}}
+{{- else if and (kindIs "map" $t) (hasKey $t "m") -}}
+{{- if and (regexMatch "^[a-z0-9]+[a-z0-9_-]*$" $.seg) (le (len $.seg) 255) -}}
+{{- $_ := set $r "next" (append $r.next $t.m) -}}
+{{- else -}}
+{{- $_ := set $r "badKey" true -}}
+{{- end -}}
+{{- else if and (kindIs "map" $t) (hasKey $t "a") -}}
+{{- if regexMatch "^[1-9][0-9]*$" $.seg -}}
+{{- $_ := set $r "next" (append $r.next $t.a) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $r "leaf" true -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $r -}}
+{{- end -}}
+
+{{- /* What a compact-schema type takes, in words. */ -}}
+{{- define "emqx-ee.schemaDescribe" -}}
+{{- $words := list -}}
+{{- range $t := include "emqx-ee.schemaExpand" (dict "types" .) | fromJsonArray -}}
+{{- if kindIs "float64" $t -}}
+{{- $words = append $words "fields (an object)" -}}
+{{- else if kindIs "string" $t -}}
+{{- $words = append $words (get (dict
+  "b" "true or false" "i" "an integer" "n" "a number" "s" "text" "l" "text or a list" "*" "any value"
+  "d" "a duration (30s, 1h30m, 500ms or milliseconds)" "B" "a byte size (1MB, 512KB or bytes)"
+  "%" "a percentage (80%)" "p" "a port or address:port (1883, 0.0.0.0:1883, [::1]:1883)"
+  "M" "an object" "r" "a rate (1000/s, 10MB/s, 100/10s or infinity)" "u" "a burst (100/s, 1MB/10s or 0)") $t) -}}
+{{- else if hasKey $t "i" -}}
+{{- $lo := index $t.i 0 -}}{{- $hi := index $t.i 1 -}}
+{{- $words = append $words (printf "an integer %s..%s" (ternary "" (toString $lo) (kindIs "invalid" $lo)) (ternary "" (toString $hi) (kindIs "invalid" $hi))) -}}
+{{- else if hasKey $t "e" -}}
+{{- $words = append $words (printf "one of %s" (join ", " $t.e)) -}}
+{{- else if hasKey $t "v" -}}
+{{- $words = append $words $t.v -}}
+{{- else if hasKey $t "a" -}}
+{{- $words = append $words "a list" -}}
+{{- else if hasKey $t "m" -}}
+{{- $words = append $words "named entries (an object)" -}}
+{{- end -}}
+{{- end -}}
+{{- join " or " ($words | uniq) -}}
+{{- end -}}
+
+{{- /* Whether EMQX 6.2.2 takes a value of YAML kind .vk ("string", "int", "float", "bool", "list",
+"map") with text .text for one compact-schema type .t: a value of the type's own kind passes typerefl's
+check as it is, a string goes through the type's converter (emqx_schema.erl to_duration*, to_bytesize,
+to_percent, to_ip_port; emqx_limiter_schema.erl to_rate, to_burst; typerefl's integer and boolean
+parsers). "true" or "". */ -}}
+{{- define "emqx-ee.schemaAccepts" -}}
+{{- $t := .t -}}{{- $vk := .vk -}}{{- $text := .text -}}
+{{- $int := `^[+-]?[0-9]+$` -}}
+{{- $ok := false -}}
+{{- if kindIs "float64" $t -}}
+{{- $ok = eq $vk "map" -}}
+{{- else if kindIs "map" $t -}}
+{{- if hasKey $t "i" -}}
+{{- if or (eq $vk "int") (and (eq $vk "string") (regexMatch $int $text)) -}}
+{{- $n := regexReplaceAll `^\+?(-?)0*([0-9])` $text "${1}${2}" | int64 -}}
+{{- $lo := index $t.i 0 -}}{{- $hi := index $t.i 1 -}}
+{{- $ok = and (or (kindIs "invalid" $lo) (ge $n (int64 $lo))) (or (kindIs "invalid" $hi) (le $n (int64 $hi))) -}}
+{{- end -}}
+{{- else if hasKey $t "e" -}}
+{{- $ok = and (has $vk (list "string" "bool" "int")) (has $text $t.e) -}}
+{{- else if hasKey $t "v" -}}
+{{- $ok = and (has $vk (list "string" "bool")) (eq $text $t.v) -}}
+{{- else if hasKey $t "a" -}}
+{{- $ok = has $vk (list "list" "string") -}}
+{{- else if hasKey $t "m" -}}
+{{- $ok = eq $vk "map" -}}
+{{- end -}}
+{{- else if eq $t "b" -}}
+{{- $ok = or (eq $vk "bool") (and (eq $vk "string") (has $text (list "true" "false"))) -}}
+{{- else if eq $t "i" -}}
+{{- $ok = or (eq $vk "int") (and (eq $vk "string") (regexMatch $int $text)) -}}
+{{- else if eq $t "n" -}}
+{{- $ok = or (has $vk (list "int" "float")) (and (eq $vk "string") (regexMatch `^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$` $text)) -}}
+{{- else if eq $t "d" -}}
+{{- $ok = or (and (eq $vk "int") (not (hasPrefix "-" $text))) (and (eq $vk "string") (or (regexMatch `^([0-9.]+(ms|MS|[fFwWdDhHmMsS]))+$` $text) (regexMatch $int $text))) -}}
+{{- else if eq $t "B" -}}
+{{- $ok = or (and (eq $vk "int") (not (hasPrefix "-" $text))) (and (eq $vk "string") (or (regexMatch `^\s*[0-9]+(b|B|kb|KB|mb|MB|gb|GB)$` $text) (regexMatch $int $text))) -}}
+{{- else if eq $t "%" -}}
+{{- if and (eq $vk "string") (regexMatch `^[0-9]+(\.[0-9]+)?%$` $text) -}}
+{{- $ok = le (trimSuffix "%" $text | float64) 100.0 -}}
+{{- else if eq $vk "float" -}}
+{{- $ok = and (ge (float64 $text) 0.0) (le (float64 $text) 1.0) -}}
+{{- end -}}
+{{- else if eq $t "p" -}}
+{{- $bare := $text | replace " " "" -}}
+{{- $port := regexFind `[0-9]+$` $bare -}}
+{{- $host := trimSuffix $port $bare -}}
+{{- $ip := trimSuffix ":" $host | trimPrefix "[" | trimSuffix "]" -}}
+{{- $hostOk := or (eq $host "") (and (hasSuffix ":" $host) (or (eq $ip "") (regexMatch `^([0-9]{1,3}\.){3}[0-9]{1,3}$` $ip) (and (contains ":" $ip) (regexMatch `^[0-9A-Fa-f:.]+$` $ip)))) -}}
+{{- $ok = and (has $vk (list "int" "string")) (ne $port "") $hostOk (le (len $port) 5) (le ($port | int) 65535) -}}
+{{- else if eq $t "M" -}}
+{{- $ok = eq $vk "map" -}}
+{{- else if has $t (list "r" "u") -}}
+{{- $rate := lower (trim $text) -}}
+{{- $interval := `(/([0-9]*)(ms|s|m|h|d))?$` -}}
+{{- if eq $vk "string" -}}
+{{- if eq $t "r" -}}
+{{- $ok = or (eq $rate "infinity") (regexMatch (printf "^[0-9]*[1-9][0-9]*(kb|mb|gb|b)?%s" $interval) $rate) -}}
+{{- else -}}
+{{- $ok = regexMatch (printf "^[0-9]+(kb|mb|gb|b)?%s" $interval) $rate -}}
+{{- end -}}
+{{- $ok = and $ok (not (regexMatch `/0+(ms|s|m|h|d)$` $rate)) -}}
+{{- end -}}
+{{- else if eq $t "s" -}}
+{{- $ok = eq $vk "string" -}}
+{{- else if eq $t "l" -}}
+{{- $ok = has $vk (list "string" "list") -}}
+{{- else -}}
+{{- $ok = true -}}
+{{- end -}}
+{{- if $ok -}}true{{- end -}}
+{{- end -}}
+
+{{- /* Walk a map of emqxConfig down EMQX's schema and write its leaves as EMQX_* variables: `a.b` keys
+and nested {a: {b: ...}} maps alike. Called with dict "s" (the structs of the compact schema, or empty when
+the checks are off) "types" (the schema types at .prefix; an empty list: unknown, written as given)
+"prefix" "value" "out" "problems" "check" (whether schema refusals count); writes {path, text} into out
+under the variable name and appends every refusal to problems.list. */ -}}
+{{- define "emqx-ee.walkConfig" -}}
+{{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
+{{- range $key, $value := .value -}}
+{{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
+{{- $types := $.types -}}
+{{- $where := $.prefix -}}
+{{- $problem := "" -}}
+{{- if regexMatch "[A-Z]" $key -}}
+{{- $problem = printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path) -}}
+{{- else if or (contains "__" $key) (not (regexMatch `^[^.]+(\.[^.]+)*$` $key)) -}}
+{{- $problem = printf "emqxConfig: %q is not an EMQX config path; use lowercase names separated by single dots (log.console.level), never __" $path -}}
+{{- end -}}
+{{- range $seg := splitList "." $key -}}
+{{- if not $problem -}}
+{{- $at := ternary $seg (printf "%s.%s" $where $seg) (eq $where "") -}}
+{{- if $types -}}
+{{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "types" $types "seg" $seg) | fromJson -}}
+{{- if $step.next -}}
+{{- if and $step.deprecated $.check -}}
+{{- $problem = printf "emqxConfig.%s: %s is deprecated in EMQX %s, which deletes it without checking it, so the setting would do nothing: remove it (EMQX's documentation names what replaces it)" $path $at $version -}}
+{{- end -}}
+{{- $types = $step.next -}}
+{{- else if not $.check -}}
+{{- $types = list -}}
+{{- else if eq $where "" -}}
+{{- $problem = printf "emqxConfig.%s: EMQX has no config root %q and would ignore the setting without a word; nearest roots: %s (roots of EMQX %s's schema)" $path $seg (include "emqx-ee.nearest" (dict "word" $seg "candidates" $step.fields)) $version -}}
+{{- else if $step.badKey -}}
+{{- $problem = printf "emqxConfig.%s: %q is not a name EMQX takes under %s: letters, digits, - and _, starting with a letter or digit, at most 255 characters" $path $seg $where -}}
+{{- else if $step.fields -}}
+{{- $problem = printf "emqxConfig.%s: EMQX %s has no field %q under %s, so it would drop the setting (warning unknown_env_vars); nearest fields: %s" $path $version $seg $where (include "emqx-ee.nearest" (dict "word" $seg "candidates" $step.fields)) -}}
+{{- else -}}
+{{- $problem = printf "emqxConfig.%s: %s takes a single value (%s), so it has no field %q" $path $where (include "emqx-ee.schemaDescribe" $types) $seg -}}
+{{- end -}}
+{{- end -}}
+{{- $where = $at -}}
+{{- end -}}
+{{- end -}}
+{{- if $problem -}}
+{{- $_ := set $.problems "list" (append $.problems.list $problem) -}}
+{{- else -}}
+{{- $expanded := include "emqx-ee.schemaExpand" (dict "types" $types) | fromJsonArray -}}
+{{- $container := not $types -}}
+{{- $object := false -}}
+{{- range $t := $expanded -}}
+{{- if or (kindIs "float64" $t) (and (kindIs "map" $t) (hasKey $t "m")) -}}{{- $container = true -}}{{- end -}}
+{{- if eq (toString $t) "M" -}}{{- $object = true -}}{{- end -}}
+{{- end -}}
+{{- if and (kindIs "map" $value) $container (not $object) -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- else -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* One emqxConfig value: checked against the schema types at its path (.types, unions unfolded),
+then written as the text of its variable. Called with dict "s" "types" "path" "value" "out" "problems"
+"check". */ -}}
+{{- define "emqx-ee.configLeaf" -}}
+{{- $v := .value -}}
+{{- $env := printf "EMQX_%s" (.path | replace "." "__" | upper) -}}
+{{- $vk := "" -}}{{- $text := "" -}}{{- $shown := "" -}}
+{{- if kindIs "string" $v -}}
+{{- $vk = "string" -}}
+{{- $text = include "emqx-ee.hoconString" $v -}}
+{{- $shown = printf "%q" (trunc 60 $v) -}}
+{{- with include "emqx-ee.hoconStringProblem" $v -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: %s" $.path .)) -}}
+{{- end -}}
+{{- else if kindIs "bool" $v -}}
+{{- $vk = "bool" -}}{{- $text = toString $v -}}{{- $shown = $text -}}
+{{- else if kindIs "slice" $v -}}
+{{- $vk = "list" -}}
+{{- $text = include "emqx-ee.hoconJson" (dict "value" $v "path" .path "problems" .problems) -}}
+{{- $shown = "a list" -}}
+{{- else if kindIs "map" $v -}}
+{{- $vk = "map" -}}
+{{- $text = include "emqx-ee.hoconJson" (dict "value" $v "path" .path "problems" .problems) -}}
+{{- $shown = "an object" -}}
+{{- else if kindIs "invalid" $v -}}
+{{- $vk = "null" -}}
+{{- else -}}
+{{- $text = include "emqx-ee.hoconNumber" $v -}}
+{{- $vk = ternary "int" "float" (regexMatch `^-?[0-9]+$` $text) -}}
+{{- $shown = $text -}}
+{{- end -}}
+{{- if eq $vk "null" -}}
+{{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s is null: EMQX would read HOCON null and keep its default; remove the key, or give a value" .path)) -}}
+{{- else -}}
+{{- if and .check .types -}}
+{{- $ok := false -}}
+{{- range $t := .types -}}
+{{- if include "emqx-ee.schemaAccepts" (dict "t" $t "vk" $vk "text" (ternary (toString $v) $text (eq $vk "string"))) -}}{{- $ok = true -}}{{- end -}}
+{{- end -}}
+{{- if not $ok -}}
+{{- $hint := "" -}}
+{{- /* The same text of another YAML kind would pass: say how to write it. */ -}}
+{{- $other := "" -}}
+{{- if eq $vk "string" -}}
+{{- $other = ternary "bool" (ternary "int" (ternary "float" "" (regexMatch `^-?([0-9]+\.[0-9]*|\.[0-9]+)$` $v)) (regexMatch `^-?[0-9]+$` $v)) (has $v (list "true" "false")) -}}
+{{- else if has $vk (list "int" "float" "bool") -}}
+{{- $other = "string" -}}
+{{- end -}}
+{{- range $t := ternary .types list (ne $other "") -}}
+{{- if include "emqx-ee.schemaAccepts" (dict "t" $t "vk" $other "text" (toString $v)) -}}
+{{- $hint = ternary " (quote it in the values to pass it as text)" " (it is a string in the values; write it without quotes)" (eq $other "string") -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s: EMQX %s takes %s here, not %s%s; EMQX would refuse it at boot, on every node of the roll" .path (include "emqx-ee.emqxSchemaVersion" .) (include "emqx-ee.schemaDescribe" .types) $shown $hint)) -}}
+{{- else if eq $vk "list" -}}
+{{- /* The items of a list (authorization.sources, cluster.links): each checked against the item type,
+an object's keys and values included. */ -}}
+{{- $items := list -}}
+{{- range $t := .types -}}{{- if and (kindIs "map" $t) (hasKey $t "a") -}}{{- $items = append $items $t.a -}}{{- end -}}{{- end -}}
+{{- if $items -}}
+{{- $expanded := include "emqx-ee.schemaExpand" (dict "types" $items) | fromJsonArray -}}
+{{- range $i, $item := $v -}}
+{{- $at := printf "%s[%d]" $.path $i -}}
+{{- if kindIs "map" $item -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $items "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- else -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if gt (add (len $env) (len $text) 2) 131072 -}}
+{{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s: the variable %s would be %d bytes, over the 131072 bytes Linux lets one environment entry have (MAX_ARG_STRLEN)" .path $env (add (len $env) (len $text) 2))) -}}
+{{- end -}}
+{{- $_ := set .out $env (dict "path" .path "text" $text) -}}
 {{- end -}}
 {{- end -}}
 
 {{- /* emqxConfig as EMQX_* variables, as JSON {"env": {NAME: {path, text}}, "problems": [message, ...]}:
-every key EMQX could not read, or that the chart owns, is a problem (emqx-ee.validate reports them all). */ -}}
+every key EMQX could not read, or that the chart owns, is a problem (emqx-ee.validate reports them all).
+Computed once per render and kept on the root context, since the pod templates, their checksums and the
+validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- define "emqx-ee.userConfig" -}}
+{{- if not (hasKey . "emqxEeUserConfig") -}}
+{{- $_ := set . "emqxEeUserConfig" (include "emqx-ee.userConfigUncached" .) -}}
+{{- end -}}
+{{- get . "emqxEeUserConfig" -}}
+{{- end -}}
+
+{{- /* emqx-ee.userConfig, computed (root context). */ -}}
+{{- define "emqx-ee.userConfigUncached" -}}
 {{- $user := dict -}}
 {{- $problems := dict "list" list -}}
-{{- include "emqx-ee.flattenConfig" (dict "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems) -}}
+{{- if .Values.emqxConfig -}}
+{{- $check := not (dig "allowUnknown" false (.Values.emqxConfigCheck | default dict)) -}}
+{{- $schema := include "emqx-ee.emqxSchema" . | fromJson -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $schema.s "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check) -}}
+{{- /* A new named listener keeps EMQX's default bind, the port of the default listener of its type
+(emqx_schema.erl mqtt_listener default_bind), so both fail to start: a misspelt "default" does that. */ -}}
+{{- $listeners := dict -}}
+{{- range $env, $entry := $user -}}
+{{- $m := regexFindAll `^listeners\.(tcp|ssl|ws|wss|quic)\.([^.]+)\.(.+)$` $entry.path 1 -}}
+{{- if $m -}}
+{{- $name := regexReplaceAll `^listeners\.([^.]+\.[^.]+)\..*$` $entry.path "${1}" -}}
+{{- if not (hasSuffix ".default" $name) -}}
+{{- $field := regexReplaceAll `^listeners\.[^.]+\.[^.]+\.` $entry.path "" -}}
+{{- $seen := get $listeners $name | default dict -}}
+{{- $_ := set $seen $field $entry.text -}}
+{{- $_ := set $listeners $name $seen -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $fields := $listeners -}}
+{{- if and $check (not (hasKey $fields "bind")) (ne (get $fields "enable" | default (get $fields "enabled") | default "") "false") -}}
+{{- $type := first (splitList "." $name) -}}
+{{- $problems := set $problems "list" (append $problems.list (printf "emqxConfig.listeners.%s: a new %s listener %q with EMQX's default bind, the port of listeners.%s.default, so the two would not both start: set listeners.%s.bind to a free port (or, if you meant the default listener, write listeners.%s.default)" $name $type (last (splitList "." $name)) $type $name $type)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $check $problems.list -}}
+{{- $tag := toString (.Values.image.tag | default "") -}}
+{{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
+{{- if and $tag (not .Values.image.digest) (not (regexMatch (printf "^v?%s([^0-9.]|$)" (regexQuoteMeta $version)) $tag)) -}}
+{{- $_ := set $problems "list" (append $problems.list (printf "emqxConfig: these checks are EMQX %s's (the chart's appVersion), and image.tag is %s: if that release has these settings or values, let them through for this one command with --set emqxConfigCheck.allowUnknown=true" $version $tag)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $owned := dict
   "EMQX_NODE__NAME" "the node name is EMQX_NAME@<pod FQDN>; set emqxName"
   "EMQX_NODE__COOKIE" "the Erlang cookie is a secret; set auth.erlangCookie.existingSecret"
@@ -169,9 +546,6 @@ every key EMQX could not read, or that the chart owns, is a problem (emqx-ee.val
   "EMQX_PROMETHEUS__ENABLE_BASIC_AUTH" "set metrics.basicAuth (the ServiceMonitor follows it)" -}}
 {{- $list := $problems.list -}}
 {{- range $env, $entry := $user -}}
-{{- with include "emqx-ee.checkConfigRoot" $entry.path -}}
-{{- $list = append $list . -}}
-{{- end -}}
 {{- if hasKey $owned $env -}}
 {{- $list = append $list (printf "emqxConfig.%s cannot be set here: %s" $entry.path (get $owned $env)) -}}
 {{- else if regexMatch "^cluster\\.(discovery_strategy|dns\\.|k8s\\.|static\\.)" $entry.path -}}

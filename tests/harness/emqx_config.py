@@ -43,16 +43,21 @@ _RULES = [
     ("unquoted", r"[A-Za-z][A-Za-z0-9_.@%|-]*"),
     ("integer", _INT),
     ("float", rf"({_INT})?\.[0-9]+|{_INT}\.[0-9]+[eE][+-]?[0-9]+"),
-    ("string", r'"([^"\\\n\r\u2028\u2029]|\\["\\bfnrt]|\\u[0-9A-Fa-f]{4})*"'),
+    # A backslash that starts no escape is an ordinary character (Char = [^"{LineFeed}] | \\{Escape} | ...);
+    # escapes first, so that Python's first match is leex's longest.
+    ("string", r'"(\\["\\bfnrt]|\\u[0-9A-Fa-f]{4}|[^"\n\r\u2028\u2029])*"'),
     ("multiline", r'"""([^"]|"[^"]|""[^"])*"""'),
     ("bytesize", r"[0-9]+(kb|KB|mb|MB|gb|GB)"),
     ("percent", r"[0-9]+%"),
-    ("duration", r"[0-9]+(d|D|h|H|m|M|s|S|ms|MS)"),
+    ("duration", r"[0-9]+(ms|MS|d|D|h|H|m|M|s|S)"),  # ms first: leex takes the longest match, 500ms
     ("variable", r"\$\{\??[A-Za-z][A-Za-z0-9_.@%|-]*\}"),
     ("required", r'required\("[^"]*"\)'),
 ]
 _COMPILED = [(kind, re.compile(pattern)) for kind, pattern in _RULES]
-LITERALS = ("bool", "null", "unquoted", "integer", "float", "string", "bytesize", "percent", "duration")
+LITERALS = ("bool", "null", "unquoted", "integer", "float", "string", "multiline", "bytesize", "percent", "duration")
+# hocon_scanner.xrl unesc/1: the escapes hocon 0.45.9 decodes inside quotes. Any other backslash stays as it is,
+# `\u` included: JSON's \u003c reaches EMQX as those six characters (hocon learnt \u in the 0.46 line, e30badc).
+_UNESCAPE = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _DURATION_TEXT = re.compile(r"([0-9]+(ms|s|m|h|d|w))+", re.IGNORECASE)
 _BYTESIZE_TEXT = re.compile(r"[0-9]+(b|kb|mb|gb)?", re.IGNORECASE)
 
@@ -101,14 +106,90 @@ def parse_value(text: str) -> Value:
     meaningful = [(kind, value) for kind, value in tokens if kind != "ignored"]
     if len(meaningful) == 1 and meaningful[0][0] in LITERALS:
         kind, value = meaningful[0]
-        return Value(kind, json.loads(value) if kind == "string" else value)
+        if kind == "string":
+            return Value(kind, unquote(value))
+        if kind == "multiline":
+            return Value("string", unindent(value))
+        return Value(kind, value)
     if text.strip()[:1] in "[{":
-        try:
-            data = json.loads(text)
-        except ValueError as err:
-            raise Misparse(f"{text!r} is not JSON, the form the chart writes arrays and objects in ({err})") from None
+        data, rest = _composite(meaningful, text)
+        if rest:
+            raise Misparse(f"{text!r}: text after the closing bracket")
         return Value("array" if isinstance(data, list) else "object", data)
     raise Misparse(f"{text!r} is not one HOCON value (quote it: {json.dumps(text)})")
+
+
+def _literal(kind: str, value: str, text: str) -> Any:
+    if kind == "string":
+        return unquote(value)
+    if kind == "multiline":
+        return unindent(value)
+    if kind == "integer":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    if kind in ("bool", "null"):
+        return {"true": True, "false": False, "null": None}[value]
+    if kind in LITERALS:
+        return value
+    raise Misparse(f"{text!r}: {value!r} is no HOCON value")
+
+
+def _composite(tokens: list[tuple[str, str]], text: str) -> tuple[Any, list[tuple[str, str]]]:
+    """One HOCON array or object (or literal) from the start of `tokens`, with the tokens after it. Strings go
+    through hocon's unescaping, so a \\u in a list reaches the check as it reaches EMQX. Items separated by commas;
+    two literals side by side (HOCON concatenates them) are refused, as the chart never writes them."""
+    if not tokens:
+        raise Misparse(f"{text!r}: the value ends early")
+    (kind, value), rest = tokens[0], tokens[1:]
+    if value not in ("[", "{"):
+        if rest and rest[0][1] not in (",", "]", "}"):
+            raise Misparse(f"{text!r}: {value!r} and {rest[0][1]!r} side by side (HOCON would concatenate them)")
+        return _literal(kind, value, text), rest
+    close = "]" if value == "[" else "}"
+    out: Any = [] if value == "[" else {}
+    while rest and rest[0][1] != close:
+        if isinstance(out, list):
+            item, rest = _composite(rest, text)
+            out.append(item)
+        else:
+            key_kind, key = rest[0]
+            if key_kind not in ("string", "unquoted") or len(rest) < 2 or rest[1][1] not in (":", "="):
+                raise Misparse(f"{text!r}: {key!r} is not an object key followed by : or =")
+            item, rest = _composite(rest[2:], text)
+            out[unquote(key) if key_kind == "string" else key] = item
+        if rest and rest[0][1] == ",":
+            rest = rest[1:]
+    if not rest:
+        raise Misparse(f"{text!r}: no closing {close}")
+    return out, rest[1:]
+
+
+def unquote(token: str) -> str:
+    """A quoted HOCON string as hocon 0.45.9 reads it (hocon_scanner.xrl unquote/2, unesc/1), or Misparse where it
+    would keep a `\\u` escape literally (JSON, and so the writer of the text, meant one character)."""
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            if body[i + 1] in _UNESCAPE:
+                out.append(_UNESCAPE[body[i + 1]])
+                i += 2
+                continue
+            if body[i + 1] == "u":
+                kept = body[i : i + 6]
+                raise Misparse(f"{token!r}: hocon 0.45.9 has no \\u escape, so EMQX would read {kept!r} literally")
+        out.append(body[i])
+        i += 1
+    return "".join(out)
+
+
+def unindent(token: str) -> str:
+    """A triple-quoted HOCON string as hocon reads it: raw, no escapes (hocon_scanner.xrl MultilineString);
+    Misparse for the `~` form, whose indentation hocon strips."""
+    body = token[3:-3]
+    if body.startswith(("~\n", "~\r\n")):
+        raise Misparse(f"{token!r}: hocon strips the indentation of a triple-quoted string that starts with ~")
+    return body
 
 
 def env_path(name: str) -> list[str]:

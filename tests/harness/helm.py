@@ -307,6 +307,18 @@ def documents(text: str) -> list[dict[str, Any]]:
     return [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d]
 
 
+def values_text(values: Mapping[str, Any] | None) -> str:
+    """Values as the text helm reads with `-f -`: JSON, which is YAML, except that YAML has no surrogate pairs, so
+    a character beyond U+FFFF (an emoji) is written as YAML's \\U0001F389 instead of JSON's \\ud83c\\udf89."""
+
+    def joined(m: re.Match[str]) -> str:
+        high, low = int(m[1], 16), int(m[2], 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+    text = json.dumps(values or {}, sort_keys=True)
+    return re.sub(r"(?<!\\)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", joined, text)
+
+
 def render(
     helm: Helm,
     values: Mapping[str, Any] | None = None,
@@ -318,7 +330,7 @@ def render(
 ) -> Manifests:
     """Render the chart with `helm template` (for `kube_version`, as `--kube-version` sets it); raises HelmError
     with helm's stderr on failure."""
-    values_json = json.dumps(values or {}, sort_keys=True)
+    values_json = values_text(values)
     cmd = [helm.path, "template", release, str(chart), "--namespace", namespace, "-f", "-"]
     if kube_version:
         cmd += ["--kube-version", kube_version]

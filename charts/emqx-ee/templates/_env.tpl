@@ -143,7 +143,7 @@ as a float), fractions in plain decimal notation (HOCON has no exponent without 
 {{- if $m -}}
 {{- $sign := regexReplaceAll `^(-?).*$` $text "${1}" -}}
 {{- $digits := regexReplaceAll `^-?([0-9])(?:\.([0-9]+))?e.*$` $text "${1}${2}" -}}
-{{- $exp := regexReplaceAll `^.*e([+-][0-9]+)$` $text "${1}" | int -}}
+{{- $exp := regexReplaceAll `^.*e([+-])0*([0-9]+)$` $text "${1}${2}" | int -}}
 {{- if lt $exp 0 -}}
 {{- printf "%s0.%s%s" $sign (repeat (sub (mul -1 $exp) 1 | int) "0") $digits -}}
 {{- else if lt $exp (sub (len $digits) 1 | int) -}}

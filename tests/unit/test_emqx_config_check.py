@@ -1,7 +1,8 @@
 """emqxConfig is checked against EMQX 6.2.2's own schema at render time (templates/_emqx_schema.tpl, generated
-from tools/emqx_schema/data/emqx-schema-6.2.2.json by tools/emqx_schema/roots.py): what EMQX would ignore, refuse at boot or read
-differently is refused with the path named, every message at once; every valid setting renders, and reaches EMQX
-as written (read back with hocon 0.45.9's rules by harness.emqx_config, an oracle independent of the templates).
+from tools/emqx_schema/data/emqx-schema-6.2.2.json by tools/emqx_schema/roots.py): what EMQX would ignore, refuse
+at boot or read differently is refused with the path named, every message at once; every valid setting renders,
+and reaches EMQX as written (read back with hocon 0.45.9's rules by harness.emqx_config, an oracle independent of
+the templates).
 
 To keep the helm processes few, each table is one render: the bad values together (which also proves that every
 message comes at once), the good ones together (side by side under zone or listener names where one field takes

@@ -132,6 +132,11 @@ def test_helm_lint_shows_the_same_messages(helm, tmp_path):
     assert "emqxConfig.mqtt.max_inflight: EMQX 6.2.2 takes an integer 1..65535 here, not 70000" in said, said
 
 
+def test_a_setting_given_twice_is_refused(template):
+    with pytest.raises(HelmError, match=r"emqxConfig.mqtt.max_inflight is given twice"):
+        template({"emqxConfig": {"mqtt.max_inflight": 10, "mqtt": {"max_inflight": 20}}})
+
+
 # (emqxConfig key, value): every valid variant of each class above. Keys repeat under zones.<name> or
 # listeners.tcp.<name> (each with its own bind) so that the whole table is one render.
 ACCEPTED = {

@@ -482,6 +482,9 @@ an object's keys and values included. */ -}}
 {{- if gt (add (len $env) (len $text) 2) 131072 -}}
 {{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s: the variable %s would be %d bytes, over the 131072 bytes Linux lets one environment entry have (MAX_ARG_STRLEN)" .path $env (add (len $env) (len $text) 2))) -}}
 {{- end -}}
+{{- if hasKey .out $env -}}
+{{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s is given twice (as a dotted key and inside a map): give it once" .path)) -}}
+{{- end -}}
 {{- $_ := set .out $env (dict "path" .path "text" $text) -}}
 {{- end -}}
 {{- end -}}

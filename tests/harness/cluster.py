@@ -23,7 +23,7 @@ import dns.resolver
 import yaml
 from kubernetes.dynamic.exceptions import NotFoundError
 
-from .helm import go_env, run
+from .helm import go_env, run, values_text
 from .kube import Kube, kube, until
 from .tools import CHART, ROOT, Helm, tool
 
@@ -158,7 +158,7 @@ class Release:
             cmd.append("--disable-openapi-validation")
         if values is not None:
             cmd += ["-f", "-"]
-        return run(cmd, json.dumps(values or {}))
+        return run(cmd, values_text(values))
 
     def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART, dry_run: str = "") -> str:
         """Install, or with dry_run ("client" or "server") only render and check as `helm install --dry-run`."""

@@ -273,6 +273,12 @@ def test_a_list_of_tricky_strings_reaches_emqx_as_written(tricky):
     assert value.kind == "array" and value.data == TRICKY
 
 
+def test_helm_3_writes_the_same_settings(other_helm, helm4):
+    config = {**ACCEPTED, **{f"zones.t{i}.mqtt.response_information": text for i, text in enumerate(TRICKY)}}
+    want = render(helm4, {"emqxConfig": config}).settings()
+    assert render(other_helm, {"emqxConfig": config}).settings() == want
+
+
 def test_numbers_and_booleans_stay_typed(template):
     """Typed in YAML, written bare: HOCON reads a number or boolean back (floats in plain decimals, whole numbers
     as integers, as YAML hands every number over as a float)."""

@@ -1,0 +1,206 @@
+"""`helm rollback` on a live release, Helm 4 and Helm 3: the rollback guard (a pre-rollback hook every revision
+carries) refuses a rollback across a cookie rotation, an API key rotation or an identity change made with the
+escape hatch, and lets through a rollback after a failed upgrade and the documented steps back.
+
+On kwok NO CONTAINER RUNS: the hook Job's pod is marked Succeeded without running the script, so a real
+`helm rollback` here always passes its guard. What the tests prove instead:
+- the guard's verdicts, by running the script exactly as the hook would, from the test process: the script
+  and expected.json from the target revision's stored hook manifest (`helm get hooks --revision N`), the Job's
+  own command and environment, against the real API server, with a token of the hook's own ServiceAccount
+  (TokenRequest API) bound by the hook's own Role and RoleBinding, applied from the same manifest;
+- that a real `helm rollback` runs the target revision's hook Job before it applies anything (Helm records
+  the hook's run in the new release record), even when the current revision carries no guard.
+The script's own cases (unreachable API server, every reason at once, ...): tests/unit/test_rollback_guard_script.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.cluster import Kubectl, Release
+from harness.helm import HelmError
+from harness.scenarios import effective_values
+from harness.statefulset import pods, wait_ready
+
+pytestmark = pytest.mark.smoke
+
+GUARD = "emqx-ee-rollback-guard"
+THREE = {"replicaCount": 3, "license": {"key": "evaluation"}, "minReadySeconds": 0}
+ONE = {"replicaCount": 1, "minReadySeconds": 0}
+NEW_COOKIE = {"auth": {"erlangCookie": {"existingSecret": "new-cookie", "existingSecretKey": "cookie"}}}
+# An object the API server refuses, applied after the StatefulSet and ConfigMap: the upgrade fails half-way.
+REFUSED_OBJECT = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "Ingress",
+    "metadata": {"name": "refused-by-the-api-server"},
+    "spec": {
+        "rules": [
+            {
+                "http": {
+                    "paths": [
+                        {"path": "/", "pathType": "Bogus", "backend": {"service": {"name": "x", "port": {"number": 1}}}}
+                    ]
+                }
+            }
+        ]
+    },
+}
+
+
+def with_values(base: dict[str, Any], *parts: dict[str, Any]) -> dict[str, Any]:
+    out = base
+    for part in parts:
+        out = effective_values(part, out)
+    return out
+
+
+def api_access(kubeconfig: str, workdir: Path) -> tuple[str, str]:
+    """(API server URL, CA file) of the kubeconfig's current context."""
+    config = yaml.safe_load(Path(kubeconfig).read_text())
+    context = next(c["context"] for c in config["contexts"] if c["name"] == config["current-context"])
+    cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+    ca = cluster.get("certificate-authority")
+    if not ca:
+        ca = str(workdir / "ca.crt")
+        Path(ca).write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+    return cluster["server"], ca
+
+
+def run_guard(kubectl: Kubectl, rel: Release, revision: int, workdir: Path) -> subprocess.CompletedProcess:
+    """Run revision `revision`'s rollback guard as its hook Job would, from this process (see the docstring)."""
+    hooks = [d for d in rel.hooks(revision) if d["metadata"]["annotations"].get("helm.sh/hook") == "pre-rollback"]
+    kinds = sorted(d["kind"] for d in hooks)
+    assert kinds == ["ConfigMap", "Job", "Role", "RoleBinding", "ServiceAccount"], f"revision {revision}: {kinds}"
+    rbac = yaml.safe_dump_all([d for d in hooks if d["kind"] in ("ServiceAccount", "Role", "RoleBinding")])
+    kubectl.run("apply", "-f", "-", stdin=rbac)
+    try:
+        account = next(d["metadata"] for d in hooks if d["kind"] == "ServiceAccount")
+        token = workdir / "token"
+        token.write_text(kubectl.run("create", "token", account["name"], "-n", account["namespace"]).stdout.strip())
+        files = next(d for d in hooks if d["kind"] == "ConfigMap")["data"]
+        container = next(d for d in hooks if d["kind"] == "Job")["spec"]["template"]["spec"]["containers"][0]
+        mount = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "rollback-guard")
+        for name, text in files.items():
+            (workdir / name).write_text(text)
+        # The Job's own command and environment, with its ConfigMap's mount point moved to workdir.
+        command = [part.replace(mount, str(workdir)) for part in container["command"]]
+        assert command[:2] == ["python3", "-B"], command
+        env = {e["name"]: e["value"].replace(mount, str(workdir)) for e in container["env"]}
+        server, ca = api_access(kubectl.kubeconfig, workdir)
+        env |= {"API_SERVER": server, "API_CA_FILE": ca, "API_TOKEN_FILE": str(token)}
+        return subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        kubectl.run("delete", "--ignore-not-found", "--wait=false", "-f", "-", stdin=rbac)
+
+
+def refused(proc: subprocess.CompletedProcess, revision: int, *names: str) -> str:
+    message = proc.stderr
+    assert proc.returncode == 1, f"revision {revision}: expected a refusal:\n{proc.stdout}{message}"
+    assert message.startswith("refused before anything was rolled back"), message
+    assert f"helm rollback emqx-ee {revision} -n " in message and "--no-hooks" in message, message
+    for name in names:
+        assert name in message, f"the refusal does not name {name!r}:\n{message}"
+    return message
+
+
+def passed(proc: subprocess.CompletedProcess, revision: int) -> str:
+    assert proc.returncode == 0, f"revision {revision}: expected a pass:\n{proc.stdout}{proc.stderr}"
+    assert f"may roll back to revision {revision}" in proc.stdout, proc.stdout
+    return proc.stdout
+
+
+def guard_ran(rel: Release) -> dict[str, Any]:
+    """The rollback guard Job's run, as Helm recorded it in the latest release record (and the Job deleted
+    on success)."""
+    status = rel.status()
+    jobs = [h for h in status["hooks"] if h["kind"] == "Job" and h["name"] == GUARD]
+    assert len(jobs) == 1, status["hooks"]
+    assert jobs[0]["events"] == ["pre-rollback"], jobs[0]
+    return jobs[0]["last_run"]
+
+
+def test_rollback_across_a_cookie_rotation_is_refused_and_the_stop_revision_lets_it_through(
+    helm, release, kubectl, namespace, tmp_path
+):
+    rel = release(helm=helm)
+    rel.install(THREE)  # 1: three nodes on the generated cookie
+    wait_ready(kubectl, namespace, 3)
+    rel.upgrade(with_values(THREE, {"replicaCount": 0}))  # 2: every node stopped
+    kubectl.wait_for(
+        lambda: (
+            not pods(kubectl, namespace)
+            and not kubectl.get("statefulset", namespace, "emqx-ee")["status"].get("replicas")
+        ),
+        "every node stopped",
+        namespace,
+    )
+    kubectl.run(
+        "create", "secret", "generic", "new-cookie", "-n", namespace, "--from-literal=cookie=rotated-cookie-0123456789"
+    )
+    rel.upgrade(with_values(THREE, NEW_COOKIE))  # 3: three nodes on the new cookie
+    wait_ready(kubectl, namespace, 3)
+
+    message = refused(run_guard(kubectl, rel, 1, tmp_path), 1, "Erlang cookie", "split the cluster")
+    assert "Secret emqx-ee (key erlang-cookie)" in message and "Secret new-cookie (key cookie)" in message, message
+    assert "stops every node" in passed(run_guard(kubectl, rel, 2, tmp_path), 2)
+
+    # The documented step back: revision 2 stops every node (its hook runs first), then revision 1 may start.
+    rel.rollback(2)
+    assert guard_ran(rel)["phase"] == "Succeeded"
+    assert rel.record(kubectl) == (4, "deployed")
+    assert not kubectl.exists("job", namespace, GUARD), "a passing guard is deleted"
+    kubectl.wait_for(lambda: not pods(kubectl, namespace), "every node stopped by the rollback", namespace)
+    kubectl.wait_for(
+        lambda: not kubectl.get("statefulset", namespace, "emqx-ee")["status"].get("replicas"), "status 0", namespace
+    )
+    assert "no node runs" in passed(run_guard(kubectl, rel, 1, tmp_path), 1)
+
+
+def test_rollback_across_api_key_and_identity_changes_is_refused_and_after_a_failed_upgrade_passes(
+    helm, release, kubectl, namespace, tmp_path
+):
+    rel = release(helm=helm)
+    rel.install(ONE)  # 1
+    wait_ready(kubectl, namespace, 1)
+    secret = kubectl.get("secret", namespace, "emqx-ee")["data"]["api-key-secret"]
+    # The documented rotation of the generated API key: drop the stored secret, upgrade with the same values.
+    kubectl.run(
+        "patch",
+        "secret",
+        "emqx-ee",
+        "-n",
+        namespace,
+        "--type=json",
+        '-p=[{"op":"remove","path":"/data/api-key-secret"}]',
+    )
+    rel.upgrade(ONE)  # 2: a new API key
+    assert kubectl.get("secret", namespace, "emqx-ee")["data"]["api-key-secret"] != secret
+    message = refused(run_guard(kubectl, rel, 1, tmp_path), 1, "API key", "EMQX keeps the key it loaded")
+    assert "node identity" not in message and "Erlang cookie" not in message, message
+
+    rel.upgrade(with_values(ONE, {"emqxName": "broker", "upgradeGuards": {"allowIdentityChange": True}}))  # 3
+    message = refused(run_guard(kubectl, rel, 2, tmp_path), 2, "emqxName: node names would change from broker@")
+    assert "API key" not in message, "revisions 2 and 3 share the key"
+    refused(run_guard(kubectl, rel, 1, tmp_path), 1, "emqxName", "API key")
+
+    # 4: an upgrade the API server refuses half-way (its ConfigMap already applied), which also drops the
+    # guard from its own revision: the hook that runs on the rollback can only be revision 3's.
+    failing = {"emqxName": "broker", "emqxConfig": {"log.console.level": "debug"}, "rollbackGuard": {"enabled": False}}
+    with pytest.raises(HelmError):
+        rel.upgrade(with_values(ONE, failing, {"extraObjects": [REFUSED_OBJECT]}))
+    assert rel.record(kubectl) == (4, "failed")
+    assert kubectl.get("configmap", namespace, "emqx-ee-config")["data"]["EMQX_LOG__CONSOLE__LEVEL"] == "debug"
+    passed(run_guard(kubectl, rel, 3, tmp_path), 3)
+
+    out = rel.rollback(3)
+    assert "Rollback was a success" in out, out
+    assert guard_ran(rel)["phase"] == "Succeeded"
+    assert rel.record(kubectl) == (5, "deployed")
+    assert "EMQX_LOG__CONSOLE__LEVEL" not in kubectl.get("configmap", namespace, "emqx-ee-config")["data"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes.client import CoreV1Api
 
 from harness.cluster import Kubectl, Release
 from harness.helm import HelmError
@@ -54,6 +55,9 @@ REFUSED_OBJECT = {
 }
 
 
+STORED_HOOKS: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+
+
 def with_values(base: dict[str, Any], *parts: dict[str, Any]) -> dict[str, Any]:
     out = base
     for part in parts:
@@ -73,17 +77,41 @@ def api_access(kubeconfig: str, workdir: Path) -> tuple[str, str]:
     return cluster["server"], ca
 
 
+def create(kubectl: Kubectl, objects: list[dict[str, Any]]) -> None:
+    """Create the objects through the API client (no kubectl process)."""
+    client = kubectl.api.client
+    for obj in objects:
+        resource = client.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        resource.create(body=obj, namespace=obj["metadata"]["namespace"])
+
+
+def delete(kubectl: Kubectl, objects: list[dict[str, Any]]) -> None:
+    client = kubectl.api.client
+    for obj in objects:
+        resource = client.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        resource.delete(name=obj["metadata"]["name"], namespace=obj["metadata"]["namespace"])
+
+
+def token_of(kubectl: Kubectl, account: dict[str, Any]) -> str:
+    """A token of the ServiceAccount from the TokenRequest API, as the kubelet gets one for the Job's Pod."""
+    api = CoreV1Api(kubectl.api.client.client)
+    request = {"spec": {"expirationSeconds": 600}}
+    return api.create_namespaced_service_account_token(account["name"], account["namespace"], request).status.token
+
+
 def run_guard(kubectl: Kubectl, rel: Release, revision: int, workdir: Path) -> subprocess.CompletedProcess:
     """Run revision `revision`'s rollback guard as its hook Job would, from this process (see the docstring)."""
-    hooks = [d for d in rel.hooks(revision) if d["metadata"]["annotations"].get("helm.sh/hook") == "pre-rollback"]
+    key = (rel.namespace, rel.name, revision)  # a stored revision never changes
+    if key not in STORED_HOOKS:
+        STORED_HOOKS[key] = rel.hooks(revision)
+    hooks = [d for d in STORED_HOOKS[key] if d["metadata"]["annotations"].get("helm.sh/hook") == "pre-rollback"]
     kinds = sorted(d["kind"] for d in hooks)
     assert kinds == ["ConfigMap", "Job", "Role", "RoleBinding", "ServiceAccount"], f"revision {revision}: {kinds}"
-    rbac = yaml.safe_dump_all([d for d in hooks if d["kind"] in ("ServiceAccount", "Role", "RoleBinding")])
-    kubectl.run("apply", "-f", "-", stdin=rbac)
+    rbac = [d for d in hooks if d["kind"] in ("ServiceAccount", "Role", "RoleBinding")]
+    create(kubectl, rbac)
     try:
-        account = next(d["metadata"] for d in hooks if d["kind"] == "ServiceAccount")
         token = workdir / "token"
-        token.write_text(kubectl.run("create", "token", account["name"], "-n", account["namespace"]).stdout.strip())
+        token.write_text(token_of(kubectl, next(d["metadata"] for d in rbac if d["kind"] == "ServiceAccount")))
         files = next(d for d in hooks if d["kind"] == "ConfigMap")["data"]
         container = next(d for d in hooks if d["kind"] == "Job")["spec"]["template"]["spec"]["containers"][0]
         mount = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "rollback-guard")
@@ -97,7 +125,7 @@ def run_guard(kubectl: Kubectl, rel: Release, revision: int, workdir: Path) -> s
         env |= {"API_SERVER": server, "API_CA_FILE": ca, "API_TOKEN_FILE": str(token)}
         return subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
     finally:
-        kubectl.run("delete", "--ignore-not-found", "--wait=false", "-f", "-", stdin=rbac)
+        delete(kubectl, rbac)
 
 
 def refused(proc: subprocess.CompletedProcess, revision: int, *names: str) -> str:

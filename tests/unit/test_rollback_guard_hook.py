@@ -115,6 +115,7 @@ def test_expectation_embeds_the_identity_of_the_values(template):
         3,
     )
     assert e["revision"] == 1, "helm template renders revision 1"
+    assert e["chartSecret"] == "mq", "the Secret a rollback rewrites"
 
 
 def test_expectation_embeds_the_immutable_fields(template):

@@ -66,6 +66,7 @@ def expectation(
         "releaseNamespace": NS,
         "revision": 1,
         "identityRecord": "emqx-ee-identity",
+        "chartSecret": "emqx-ee",
         "identity": identity or IDENTITY,
         "replicaCount": replicas,
         "cookie": {"secret": cookie[0], "key": cookie[1], "fingerprint": cookie[2] and fingerprint(cookie[2])},
@@ -238,6 +239,13 @@ def test_rollback_after_a_failed_upgrade_with_the_same_cookie_passes(guard):
     live = statefulset()
     live["metadata"]["annotations"]["checksum/pod-template"] = "the-failed-upgrade"
     passed(guard(expectation(), live))
+
+
+def test_new_content_in_the_same_user_secret_passes(guard):
+    """A rollback rewrites the chart's Secret but not the user's: when both revisions name the same user
+    Secret, the nodes keep what it holds now, whatever it held when the target revision was rendered."""
+    vault = ("vault-cookie", "cookie", COOKIE)
+    passed(guard(expectation(cookie=vault), statefulset(cookie=("vault-cookie", "cookie", NEW_COOKIE))))
 
 
 def test_same_cookie_from_another_secret_passes(guard):

@@ -170,11 +170,17 @@ def api_key_ref(sts: dict[str, Any]) -> dict[str, str]:
 
 
 def credential_change(
-    what: str, target: dict[str, Any], live_ref: dict[str, str], live_fingerprint: str, revision: int
+    what: str, target: dict[str, Any], live_ref: dict[str, str], live_fingerprint: str, expected: dict[str, Any]
 ) -> str | None:
     """Why the credential the target revision gives the nodes may differ from the running one, or None."""
+    revision = expected["revision"]
     source = f"Secret {target['secret']} (key {target['key']})"
     running = f"Secret {live_ref.get('name')} (key {live_ref.get('key')})"
+    if (target["secret"], target["key"]) == (live_ref.get("name"), live_ref.get("key")):
+        if target["secret"] != expected["chartSecret"]:
+            # The user's own Secret: a rollback does not change it, so the nodes keep what it holds now,
+            # whatever it held when the target revision was rendered.
+            return None
     if target.get("fingerprint") and live_fingerprint:
         if target["fingerprint"] != live_fingerprint:
             return (
@@ -267,7 +273,7 @@ def check(expected: dict[str, Any]) -> tuple[list[str], list[str]]:
     else:
         cookie = credential_change(
             "Erlang cookie", expected["cookie"], secret_ref(sts, "EMQX_NODE__COOKIE"),
-            annotations.get("checksum/erlang-cookie", ""), revision,
+            annotations.get("checksum/erlang-cookie", ""), expected,
         )  # fmt: skip
         if cookie:
             reasons.append(
@@ -278,7 +284,7 @@ def check(expected: dict[str, Any]) -> tuple[list[str], list[str]]:
         live_key = api_key_ref(sts)
         if key.get("enabled") and live_key:
             change = credential_change(
-                "API key", key, live_key, annotations.get("checksum/api-key-bootstrap", ""), revision
+                "API key", key, live_key, annotations.get("checksum/api-key-bootstrap", ""), expected
             )
             if change:
                 reasons.append(

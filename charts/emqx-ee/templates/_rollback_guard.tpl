@@ -89,7 +89,8 @@ checksum/api-key-bootstrap: {{ . }}
 
 {{- /* What this revision gives the nodes, for the rollback guard (JSON, files/rollback-guard.py reads it):
 identity (as emqx-ee.identity, the selector as a map), replica count, cookie and API key sources with
-their fingerprints, and the immutable StatefulSet fields (as emqx-ee.guardImmutable compares them). */ -}}
+their fingerprints (and which Secret is the chart's own, the one a rollback rewrites), and the immutable
+StatefulSet fields (as emqx-ee.guardImmutable compares them). */ -}}
 {{- define "emqx-ee.rollbackExpectation" -}}
 {{- $v := .Values -}}
 {{- $p := $v.persistence -}}
@@ -114,6 +115,7 @@ their fingerprints, and the immutable StatefulSet fields (as emqx-ee.guardImmuta
   "releaseNamespace" .Release.Namespace
   "revision" .Release.Revision
   "identityRecord" (include "emqx-ee.identityRecordName" .)
+  "chartSecret" (include "emqx-ee.secretName" .)
   "identity" $identity
   "replicaCount" (int $v.replicaCount)
   "cookie" (dict "secret" $cookie.name "key" $cookie.key "fingerprint" (include "emqx-ee.cookieFingerprint" .))

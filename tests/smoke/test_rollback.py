@@ -144,13 +144,25 @@ def passed(proc: subprocess.CompletedProcess, revision: int) -> str:
     return proc.stdout
 
 
-def guard_ran(rel: Release) -> dict[str, Any]:
-    """The rollback guard Job's run, as Helm recorded it in the latest release record (and the Job deleted
-    on success)."""
+def guard_ran(rel: Release, kubectl: Kubectl) -> dict[str, Any]:
+    """The rollback guard Job's run, as Helm recorded it in the latest release record; the Job controller's
+    event shows that the API server had the Job and started its Pod."""
     status = rel.status()
     jobs = [h for h in status["hooks"] if h["kind"] == "Job" and h["name"] == GUARD]
     assert len(jobs) == 1, status["hooks"]
     assert jobs[0]["events"] == ["pre-rollback"], jobs[0]
+
+    def created() -> bool:
+        events = kubectl.get("events", rel.namespace)
+        return any(
+            e["reason"] == "SuccessfulCreate"
+            and e["involvedObject"]["kind"] == "Job"
+            and e["involvedObject"]["name"] == GUARD
+            for e in events
+        )
+
+    kubectl.wait_for(created, "the Job controller's SuccessfulCreate event of the guard", rel.namespace, ["events"])
+    assert not kubectl.exists("job", rel.namespace, GUARD), "a passing guard is deleted"
     return jobs[0]["last_run"]
 
 
@@ -181,9 +193,8 @@ def test_rollback_across_a_cookie_rotation_is_refused_and_the_stop_revision_lets
 
     # The documented step back: revision 2 stops every node (its hook runs first), then revision 1 may start.
     rel.rollback(2)
-    assert guard_ran(rel)["phase"] == "Succeeded"
+    assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
     assert rel.record(kubectl) == (4, "deployed")
-    assert not kubectl.exists("job", namespace, GUARD), "a passing guard is deleted"
     kubectl.wait_for(lambda: not pods(kubectl, namespace), "every node stopped by the rollback", namespace)
     kubectl.wait_for(
         lambda: not kubectl.get("statefulset", namespace, "emqx-ee")["status"].get("replicas"), "status 0", namespace
@@ -229,6 +240,6 @@ def test_rollback_across_api_key_and_identity_changes_is_refused_and_after_a_fai
 
     out = rel.rollback(3)
     assert "Rollback was a success" in out, out
-    assert guard_ran(rel)["phase"] == "Succeeded"
+    assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
     assert rel.record(kubectl) == (5, "deployed")
     assert "EMQX_LOG__CONSOLE__LEVEL" not in kubectl.get("configmap", namespace, "emqx-ee-config")["data"]

@@ -105,7 +105,7 @@ def run_guard(kubectl: Kubectl, rel: Release, revision: int, workdir: Path) -> s
     if key not in STORED_HOOKS:
         STORED_HOOKS[key] = rel.hooks(revision)
     hooks = [d for d in STORED_HOOKS[key] if d["metadata"]["annotations"].get("helm.sh/hook") == "pre-rollback"]
-    kinds = sorted(d["kind"] for d in hooks)
+    kinds = sorted({d["kind"] for d in hooks})
     assert kinds == ["ConfigMap", "Job", "Role", "RoleBinding", "ServiceAccount"], f"revision {revision}: {kinds}"
     rbac = [d for d in hooks if d["kind"] in ("ServiceAccount", "Role", "RoleBinding")]
     create(kubectl, rbac)
@@ -243,3 +243,22 @@ def test_rollback_across_api_key_and_identity_changes_is_refused_and_after_a_fai
     assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
     assert rel.record(kubectl) == (5, "deployed")
     assert "EMQX_LOG__CONSOLE__LEVEL" not in kubectl.get("configmap", namespace, "emqx-ee-config")["data"]
+
+
+def test_guard_reads_across_namespaces_under_namespace_override(helm4, release, kubectl, namespace, tmp_path):
+    """namespaceOverride: the nodes (and the hook Job) live in another namespace than the identity record, so
+    the hook's Roles and RoleBindings span both; the script, with the hook's token, reads both and passes."""
+    nodes = f"{namespace}-nodes"
+    kubectl.run("create", "namespace", nodes)
+    kubectl.run("label", "namespace", nodes, "pod-security.kubernetes.io/enforce=restricted")
+    try:
+        rel = release(helm=helm4)
+        elsewhere = with_values(ONE, {"namespaceOverride": nodes, "persistence": {"enabled": False}})
+        rel.install(elsewhere)  # 1
+        wait_ready(kubectl, nodes, 1)
+        rel.upgrade(with_values(elsewhere, {"emqxConfig": {"log.console.level": "debug"}}))  # 2
+        roles = sorted(d["metadata"]["namespace"] for d in rel.hooks(1) if d["kind"] == "Role")
+        assert roles == sorted([namespace, nodes]), roles
+        passed(run_guard(kubectl, rel, 1, tmp_path), 1)
+    finally:
+        kubectl.run("delete", "namespace", nodes, "--wait=false")

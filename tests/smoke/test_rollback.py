@@ -191,10 +191,31 @@ def test_rollback_across_a_cookie_rotation_is_refused_and_the_stop_revision_lets
     assert "Secret emqx-ee (key erlang-cookie)" in message and "Secret new-cookie (key cookie)" in message, message
     assert "stops every node" in passed(run_guard(kubectl, rel, 2, tmp_path), 2)
 
+    # What a refusal does to a real rollback. The guard's container cannot fail here, so its Job is refused
+    # instead (a quota of zero Jobs): Helm stops at the failed pre-rollback hook, before any resource of the
+    # release changes, and leaves the release pending-rollback, which blocks the next upgrade until a rollback
+    # to the deployed revision (whose guard passes) clears it, as docs/operations.md says.
+    def release_objects() -> dict[str, Any]:
+        return {k: v for k, v in rel.state(kubectl)["objects"].items() if "rollback-guard" not in k}
+
+    before = release_objects()
+    kubectl.run("create", "quota", "no-jobs", "--hard=count/jobs.batch=0", "-n", namespace)
+    with pytest.raises(HelmError) as caught:
+        rel.rollback(1)
+    assert GUARD in caught.value.stderr, caught.value.stderr
+    assert release_objects() == before, "a failed pre-rollback hook changed the release's objects"
+    assert rel.record(kubectl) == (4, "pending-rollback")
+    with pytest.raises(HelmError) as caught:
+        rel.upgrade(with_values(THREE, NEW_COOKIE))
+    assert "another operation (install/upgrade/rollback) is in progress" in caught.value.stderr
+    kubectl.run("delete", "quota", "no-jobs", "-n", namespace)
+    rel.rollback(3)
+    assert rel.record(kubectl) == (5, "deployed") and release_objects() == before
+
     # The documented step back: revision 2 stops every node (its hook runs first), then revision 1 may start.
     rel.rollback(2)
     assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
-    assert rel.record(kubectl) == (4, "deployed")
+    assert rel.record(kubectl) == (6, "deployed")
     kubectl.wait_for(lambda: not pods(kubectl, namespace), "every node stopped by the rollback", namespace)
     kubectl.wait_for(
         lambda: not kubectl.get("statefulset", namespace, "emqx-ee")["status"].get("replicas"), "status 0", namespace

@@ -216,6 +216,7 @@ def refused(proc: subprocess.CompletedProcess, *names: str) -> str:
     message = proc.stderr
     assert message.startswith("refused before anything was rolled back"), message
     assert "helm rollback emqx-ee 1 -n emqx --no-hooks" in message, message
+    assert "pending-rollback" in message and "helm rollback emqx-ee <the deployed revision> -n emqx" in message
     for name in names:
         assert name in message, f"the refusal does not name {name!r}:\n{message}"
     return message
@@ -283,6 +284,7 @@ def test_identity_from_the_record_when_the_nodes_run_under_another_statefulset(g
 def test_rollback_across_an_api_key_rotation_is_refused(guard):
     message = refused(guard(expectation(), statefulset(api_file=NEW_API_FILE)), "API key")
     assert "EMQX keeps the key it loaded from the bootstrap file at boot" in message, message
+    assert "put back the API key that Secret emqx-ee (key api-key-bootstrap) held then" in message, message
 
 
 def test_nothing_running_lets_the_credentials_change(guard):

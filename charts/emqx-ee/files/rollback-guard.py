@@ -176,19 +176,23 @@ def credential_change(
     revision = expected["revision"]
     source = f"Secret {target['secret']} (key {target['key']})"
     running = f"Secret {live_ref.get('name')} (key {live_ref.get('key')})"
-    if (target["secret"], target["key"]) == (live_ref.get("name"), live_ref.get("key")):
-        if target["secret"] != expected["chartSecret"]:
-            # The user's own Secret: a rollback does not change it, so the nodes keep what it holds now,
-            # whatever it held when the target revision was rendered.
-            return None
-    if target.get("fingerprint") and live_fingerprint:
-        if target["fingerprint"] != live_fingerprint:
-            return (
-                f"revision {revision} gives the nodes another {what} ({source} then) than the running nodes use "
-                f"({running})"
-            )
+    same_source = (target["secret"], target["key"]) == (live_ref.get("name"), live_ref.get("key"))
+    if same_source and target["secret"] != expected["chartSecret"]:
+        # The user's own Secret: a rollback does not change it, so the nodes keep what it holds now,
+        # whatever it held when the target revision was rendered.
         return None
-    if (target["secret"], target["key"]) != (live_ref.get("name"), live_ref.get("key")):
+    if target.get("fingerprint") and live_fingerprint:
+        if target["fingerprint"] == live_fingerprint:
+            return None
+        if same_source:
+            return (
+                f"revision {revision} would put back the {what} that {source} held then, and the nodes run on another"
+            )
+        return (
+            f"revision {revision} gives the nodes the {what} of {source} (as it was then), another than the running "
+            f"nodes use ({running})"
+        )
+    if not same_source:
         return (
             f"revision {revision} takes the {what} from {source} and the running nodes from {running}; the chart "
             f"could not record the {what}'s fingerprint on both sides (GitOps mode, or a revision of an older "
@@ -301,6 +305,11 @@ def main() -> int:
         expected = json.load(f)
     release, revision, ns = expected["release"], expected["revision"], expected["releaseNamespace"]
     hatch = f"helm rollback {release} {revision} -n {ns} --no-hooks"
+    # Helm leaves a rollback whose hook failed pending-rollback, which blocks the next upgrade.
+    pending = (
+        f"\nHelm now shows this rollback as pending-rollback, which blocks the next helm upgrade: clear it with "
+        f"helm rollback {release} <the deployed revision> -n {ns} (see helm history {release} -n {ns})."
+    )
     try:
         reasons, notes = check(expected)
     except ApiError as err:
@@ -308,7 +317,7 @@ def main() -> int:
             f"refused before anything was rolled back: the rollback guard of release {release} could not read the "
             f"live objects it compares revision {revision} with: {err}. Nothing was checked, so nothing is rolled "
             "back. Check that the hook's ServiceAccount, Role and RoleBinding exist and that no NetworkPolicy "
-            f"blocks the API server; to roll back without the checks: {hatch}",
+            f"blocks the API server; to roll back without the checks: {hatch}" + pending,
             file=sys.stderr,
         )
         return 1
@@ -319,7 +328,7 @@ def main() -> int:
             f"{expected['identity']['namespace']}/{expected['identity']['statefulSet']} depend on:\n  - "
             + "\n  - ".join(reasons)
             + "\nRoll forward instead (helm upgrade with the old values, which the upgrade guards check), or "
-            'follow docs/operations.md "Rolling back". To roll back anyway, knowing the above: ' + hatch,
+            'follow docs/operations.md "Rolling back". To roll back anyway, knowing the above: ' + hatch + pending,
             file=sys.stderr,
         )
         return 1

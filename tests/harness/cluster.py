@@ -176,6 +176,16 @@ class Release:
         progress(f"{self.helm} uninstall {self.name} in {self.namespace}")
         return self._helm("uninstall", self.name, "--wait", "--timeout", "180s")
 
+    def rollback(self, revision: int, *extra: str) -> str:
+        """`helm rollback` to `revision` (Helm runs that revision's pre-rollback hooks first)."""
+        progress(f"{self.helm} rollback {self.name} to {revision}")
+        return self._helm("rollback", self.name, str(revision), "--timeout", "180s", *extra)
+
+    def hooks(self, revision: int) -> list[dict[str, Any]]:
+        """The hook manifests Helm stored with `revision` (`helm get hooks`), as objects."""
+        text = self._helm("get", "hooks", self.name, "--revision", str(revision))
+        return [d for d in yaml.safe_load_all(text) if d]
+
     def test(self) -> str:
         progress(f"{self.helm} test {self.name}")
         return self._helm("test", self.name, "--timeout", "300s")

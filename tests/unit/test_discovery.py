@@ -28,7 +28,7 @@ def test_dns_is_the_default_and_needs_no_api_access(template):
         "EMQX_CLUSTER__DNS__NAME": "emqx-ee-headless.emqx.svc.cluster.local",
         "EMQX_CLUSTER__DNS__RECORD_TYPE": "srv",
     }
-    assert m.maybe("Role") is None
+    assert [r["metadata"]["name"] for r in m.of_kind("Role")] == ["emqx-ee-rollback-guard"], "the hook's only"
 
 
 def test_k8s_discovery_names_nodes_as_their_hosts(template):
@@ -63,7 +63,7 @@ def test_k8s_discovery_role_allows_exactly_one_get(template):
 
 def test_k8s_discovery_binds_an_existing_service_account_by_name(template):
     m = template({**THREE, "discovery": "k8s", "serviceAccount": {"create": False, "name": "brokers"}})
-    assert m.one("RoleBinding")["subjects"][0]["name"] == "brokers"
+    assert m.one("RoleBinding", "emqx-ee-discovery")["subjects"][0]["name"] == "brokers"
 
 
 def test_k8s_discovery_refuses_the_namespace_default_service_account(template):

@@ -49,11 +49,17 @@ def test_every_object_is_in_the_release_namespace(every_scenario):
 
 def test_namespace_override_moves_every_object_and_dns_name(template):
     m = template({"namespaceOverride": "brokers"})
+    record_readers = [("Role", "emqx-ee-rollback-guard"), ("RoleBinding", "emqx-ee-rollback-guard")]
+    in_release_namespace = []
     for doc in m:
-        if doc["metadata"]["name"] == "emqx-ee-identity":
-            continue  # stays in the release namespace, where an upgrade finds it wherever the nodes moved
+        if doc["metadata"]["namespace"] == "emqx":
+            in_release_namespace.append((doc["kind"], doc["metadata"]["name"]))
+            continue
         assert doc["metadata"]["namespace"] == "brokers", f"{doc['kind']}/{doc['metadata']['name']}"
-    assert m.one("ConfigMap", "emqx-ee-identity")["metadata"]["namespace"] == "emqx"
+    # The identity record stays in the release namespace, where an upgrade finds it wherever the nodes moved;
+    # the rollback guard reads it there (its Role on the StatefulSet moves with the nodes).
+    assert in_release_namespace == [("ConfigMap", "emqx-ee-identity"), *record_readers], in_release_namespace
+    assert sorted(r["metadata"]["namespace"] for r in m.of_kind("Role")) == ["brokers", "emqx"]
     assert m.settings()["EMQX_CLUSTER__DNS__NAME"] == "emqx-ee-headless.brokers.svc.cluster.local"
 
 

@@ -112,14 +112,34 @@ def test_owned_or_secret_keys_are_refused_in_emqx_config(template, key):
     assert f"emqxConfig.{key} cannot be set here" in err.value.stderr
 
 
-@pytest.mark.parametrize(
-    "path", ["connectors.mqtt.cloud.password", "authentication.jwt.secret", "connectors.http.x.api_key"]
-)
-def test_secret_looking_settings_are_refused_in_emqx_config(template, path):
+# Secret fields of EMQX 6.2.2's schema, one per word of the chart's refusal list.
+SECRET_FIELDS = [
+    "connectors.mqtt.cloud.password",
+    "dashboard.sso.oidc.secret",
+    "connectors.tdengine.x.token",
+    "connectors.rocketmq.x.secret_key",
+    "connectors.s3.x.secret_access_key",
+]
+
+
+@pytest.mark.parametrize("path", SECRET_FIELDS)
+def test_secret_fields_are_refused_in_emqx_config(template, path):
     with pytest.raises(HelmError) as err:
         template({"emqxConfig": {path: "s3cr3t"}})
     assert f"emqxConfig.{path} looks like a secret" in err.value.stderr
     assert "valueFrom.secretKeyRef" in err.value.stderr
+
+
+@pytest.mark.parametrize(
+    "word", ["password", "passwd", "secret", "token", "api_key", "secret_key", "secret_access_key", "private_key"]
+)
+def test_every_secret_word_is_refused_even_past_the_schema_check(template, word):
+    """Each word of the refusal list, on a path the schema check lets through only with allowUnknown: the
+    secret refusal never stands aside."""
+    path = f"connectors.http.x.{word}"
+    with pytest.raises(HelmError) as err:
+        template({"emqxConfig": {path: "s3cr3t"}, "emqxConfigCheck": {"allowUnknown": True}})
+    assert f"emqxConfig.{path} looks like a secret" in err.value.stderr
 
 
 def test_generated_cookies_meet_emqx_cookie_rules(every_scenario):

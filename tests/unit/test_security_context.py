@@ -92,24 +92,35 @@ def test_no_api_token_is_mounted_but_for_k8s_discovery_in_the_emqx_container(eve
             where = f"{scenario.name}: {owner['kind']}/{owner['metadata']['name']}"
             assert pod_spec["automountServiceAccountToken"] is False, where
             tokens = [v["name"] for v in pod_spec.get("volumes", []) if "serviceAccountToken" in str(v)]
-            assert tokens == (["kube-api-access"] if k8s and owner["kind"] != "Pod" else []), where
+            # The rollback guard (a pre-rollback hook Job) reads the StatefulSet through the API: its own container.
+            guard = owner["kind"] == "Job" and owner["metadata"]["annotations"]["helm.sh/hook"] == "pre-rollback"
+            assert tokens == (["kube-api-access"] if guard or (k8s and owner["kind"] != "Pod") else []), where
             for container in pod_spec["containers"]:
                 mounted = {v["name"] for v in container.get("volumeMounts", [])} & set(tokens)
-                assert bool(mounted) == (k8s and container["name"] == "emqx" and bool(tokens)), container["name"]
+                reader = guard or (k8s and container["name"] == "emqx")
+                assert bool(mounted) == (reader and bool(tokens)), f"{where}: {container['name']}"
         for sa in m.of_kind("ServiceAccount"):
             assert sa["automountServiceAccountToken"] is False, scenario.name
 
 
 def test_rbac_only_for_k8s_discovery_and_never_cluster_wide(every_scenario):
+    """Besides k8s discovery, only the rollback guard's hooks hold a Role: `get` on named objects, nothing else
+    (test_rollback_guard_hook.py checks which)."""
     for scenario, m in every_scenario:
         kinds = {d["kind"] for d in m}
         assert not kinds & {"ClusterRole", "ClusterRoleBinding"}, f"{scenario.name}: {kinds}"
+        hooks = [d for d in m if "helm.sh/hook" in (d["metadata"].get("annotations") or {})]
+        kinds = {d["kind"] for d in m if d not in hooks}
         expected = {"Role", "RoleBinding"} if scenario.values.get("discovery") == "k8s" else set()
         assert kinds & {"Role", "RoleBinding"} == expected, f"{scenario.name}: {kinds}"
+        for role in (d for d in hooks if d["kind"] == "Role"):
+            assert role["metadata"]["annotations"]["helm.sh/hook"] == "pre-rollback", scenario.name
+            for rule in role["rules"]:
+                assert rule["verbs"] == ["get"] and rule["resourceNames"], f"{scenario.name}: {rule}"
 
 
 def test_service_account_can_be_an_existing_one(template):
     m = template({"serviceAccount": {"create": False, "name": "brokers"}})
-    assert m.maybe("ServiceAccount") is None
+    assert [sa["metadata"]["name"] for sa in m.of_kind("ServiceAccount")] == ["emqx-ee-rollback-guard"], "a hook's own"
     assert jp1(m.statefulset, "$.spec.template.spec.serviceAccountName") == "brokers"
     assert jp(template().statefulset, "$.spec.template.spec.serviceAccountName") == ["emqx-ee"]

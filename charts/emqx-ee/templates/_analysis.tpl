@@ -5,14 +5,15 @@ Static-analysis findings the chart keeps on purpose, with their reasons, as obje
 {{- /* What the static analysers (kube-score and checkov, tests/unit/test_static_analysis.py) report about
 an EMQX or helm test workload and the chart leaves so on purpose, with the reason, as a list of
 {kubeScore, checkov, reason}. Each entry holds only while its condition does, so a change that voids a
-reason brings the finding back. Input: dict "ctx" (the root context) and "for": core, replicant or test. */ -}}
+reason brings the finding back. Input: dict "ctx" (the root context) and "for": core, replicant, test or
+rollback-guard (the two short-lived hook Pods share their reasons). */ -}}
 {{- define "emqx-ee.analysisExplanations" -}}
 {{- $v := .ctx.Values -}}
 {{- $out := list -}}
 {{- $psc := $v.podSecurityContext | default dict -}}
 {{- $csc := $v.containerSecurityContext | default dict -}}
 {{- $readOnlyRoot := $csc.readOnlyRootFilesystem | default false -}}
-{{- if ne .for "test" -}}
+{{- if not (has .for (list "test" "rollback-guard")) -}}
 {{- $res := (eq .for "replicant" | ternary $v.replicants.resources $v.resources) | default dict -}}
 {{- $key := eq .for "replicant" | ternary "replicants.resources" "resources" -}}
 {{- $limits := $res.limits | default dict -}}
@@ -47,22 +48,28 @@ also ignores its ephemeral-storage check (kube-score implies that), hence the na
 {{- $out = append $out (dict "kubeScore" "deployment-targeted-by-hpa-does-not-have-replicas-configured" "reason" "The HPA owns the count: replicas renders the live count back within the HPA's bounds, because leaving it out would reset a running Deployment to one replicant on the upgrade that turns autoscaling on.") -}}
 {{- end -}}
 {{- else -}}
+{{- $guard := eq .for "rollback-guard" -}}
+{{- $image := ternary $v.rollbackGuard.image $v.tests.image $guard -}}
+{{- $key := ternary "rollbackGuard.image" "tests.image" $guard -}}
+{{- $pod := ternary "The rollback guard's Pod" "The helm test Pod" $guard -}}
+{{- $script := ternary "rollback guard" "test" $guard -}}
 {{- if $readOnlyRoot -}}
 {{- $out = append $out (dict "kubeScore" "container-ephemeral-storage-request-and-limit" "reason" "The root filesystem is read-only and the Pod mounts no writable volume: it writes nothing but its log.") -}}
 {{- end -}}
-{{- if ne $v.tests.image.pullPolicy "Always" -}}
-{{- $out = append $out (dict "kubeScore" "container-image-pull-policy" "checkov" "CKV_K8S_15" "reason" (printf "%s: the test script uses the Python standard library only and runs on any patch release of the image a node has cached. Set tests.image.pullPolicy to Always to check pull secrets and refresh the image on every run." $v.tests.image.pullPolicy)) -}}
+{{- if ne $image.pullPolicy "Always" -}}
+{{- $out = append $out (dict "kubeScore" "container-image-pull-policy" "checkov" "CKV_K8S_15" "reason" (printf "%s: the %s script uses the Python standard library only and runs on any patch release of the image a node has cached. Set %s.pullPolicy to Always to check pull secrets and refresh the image on every run." $image.pullPolicy $script $key)) -}}
 {{- end -}}
-{{- if not (contains "@" $v.tests.image.tag) -}}
-{{- $out = append $out (dict "checkov" "CKV_K8S_43" "reason" (printf "The test image follows a tag (%s) because the standard-library-only script needs no exact build. Pin one with tests.image.tag set to <tag>@sha256:<digest>." $v.tests.image.tag)) -}}
+{{- if not (contains "@" $image.tag) -}}
+{{- $out = append $out (dict "checkov" "CKV_K8S_43" "reason" (printf "The %s image follows a tag (%s) because the standard-library-only script needs no exact build. Pin one with %s.tag set to <tag>@sha256:<digest>." $script $image.tag $key)) -}}
 {{- end -}}
-{{- $out = append $out (dict "kubeScore" "pod-networkpolicy" "checkov" "CKV2_K8S_6" "reason" "The helm test Pod listens on no port and lives only while helm test runs; a policy would have nothing to fence but its calls to the brokers.") -}}
-{{- $out = append $out (dict "checkov" "CKV_K8S_8,CKV_K8S_9" "reason" "The helm test Pod runs once to completion (restartPolicy Never, activeDeadlineSeconds) behind no Service: readiness has no one to inform and a liveness restart would only repeat the test.") -}}
+{{- $out = append $out (dict "kubeScore" "pod-networkpolicy" "checkov" "CKV2_K8S_6" "reason" (printf "%s listens on no port and lives only while helm %s runs; a policy would have nothing to fence but its calls to the %s." $pod (ternary "rollback" "test" $guard) (ternary "Kubernetes API server" "brokers" $guard))) -}}
+{{- $out = append $out (dict "checkov" "CKV_K8S_8,CKV_K8S_9" "reason" (printf "%s runs once to completion (restartPolicy Never, activeDeadlineSeconds) behind no Service: readiness has no one to inform and a liveness restart would only repeat the %s." $pod (ternary "check" "test" $guard))) -}}
 {{- end -}}
 {{- $uid := $csc.runAsUser | default $psc.runAsUser -}}
 {{- $gid := $csc.runAsGroup | default $psc.runAsGroup | default 1000 -}}
 {{- if and $uid (eq (int $uid) 1000) (eq (int $gid) 1000) -}}
 {{- $who := eq .for "test" | ternary "The helm test Pod shares the brokers' podSecurityContext (UID and GID 1000) and reads the API key Secret's 0440 files through its fsGroup" "EMQX's official image runs as its emqx user, UID and GID 1000, which owns /opt/emqx; the chart runs it so (podSecurityContext), and the data volumes of existing installs belong to it" -}}
+{{- if eq .for "rollback-guard" }}{{ $who = "The rollback guard's Pod shares the brokers' podSecurityContext (UID and GID 1000)" }}{{ end -}}
 {{- $out = append $out (dict "kubeScore" "container-security-context-user-group-id" "checkov" "CKV_K8S_40" "reason" (printf "%s. runAsNonRoot holds, all capabilities are dropped and the Pod uses no host namespace or host path, so sharing a UID with a host user grants nothing." $who)) -}}
 {{- end -}}
 {{- toJson $out -}}

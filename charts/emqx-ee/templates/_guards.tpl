@@ -108,15 +108,16 @@ the chart's Secret; else the value the running nodes already use from another Se
 an existingSecret back to a generated value keeps it); else a new random value. Under `helm template`
 lookup sees nothing, so every render makes a new one: see auth.generate for GitOps. */ -}}
 {{- define "emqx-ee.generatedCredential" -}}
+{{- /* Made once per render and kept on the root context, which every template file of the chart shares
+(Helm's engine), so that the Secret and the fingerprint of the same new credential agree. */ -}}
+{{- $made := get .ctx "emqxEeGenerated" | default dict -}}
+{{- $_ := set .ctx "emqxEeGenerated" $made -}}
+{{- if not (hasKey $made .key) -}}
 {{- $stored := include "emqx-ee.storedCredential" . -}}
 {{- $running := include "emqx-ee.runningCredential" . -}}
-{{- if $stored -}}
-{{- $stored -}}
-{{- else if $running -}}
-{{- $running -}}
-{{- else -}}
-{{- randAlphaNum 40 | b64enc -}}
+{{- $_ := set $made .key ($stored | default $running | default (randAlphaNum 40 | b64enc)) -}}
 {{- end -}}
+{{- get $made .key -}}
 {{- end -}}
 
 {{- /* Whether the chart's Secret carries a generated credential: when it is the source, and whenever

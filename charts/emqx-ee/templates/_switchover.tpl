@@ -1,0 +1,91 @@
+{{- /*
+Switch-overs without a gap. On `helm install` and `helm upgrade` against a cluster, `lookup` shows the live
+objects, and these helpers keep two switch-overs from leaving clients without a way in while pods start or
+roll: the client Service moving to the replicants, and a listener or the dashboard moving to another port.
+Under `helm template` (and GitOps tools, which render without a cluster) `lookup` returns nothing and both
+follow the values at once (docs/operations.md says how to switch there).
+*/ -}}
+
+{{- /* Where the client Service sends MQTT clients, as JSON {role, held, ready, replicas}: role "replicants"
+when replicants.enabled and serveClients, else "cores". A Service selects Ready pods only, so moving it to
+replicants that are still booting would leave it without endpoints until one is Ready. When the live client
+Service selects anything but the replicants and the live replicant Deployment does not have every replica
+Ready (or does not exist yet), the Service keeps the cores (held: true, with the count of Ready replicants
+and the count the Deployment wants) and the next upgrade moves it. Once it selects the replicants it stays
+there while the Deployment scales or rolls. Moving to the cores needs no wait: cores run whenever
+replicants do (a replicant joins through them). */ -}}
+{{- define "emqx-ee.clientTarget" -}}
+{{- $out := dict "role" "cores" "held" false -}}
+{{- if and .Values.replicants.enabled .Values.replicants.serveClients -}}
+{{- $_ := set $out "role" "replicants" -}}
+{{- $ns := include "emqx-ee.namespace" . -}}
+{{- $service := lookup "v1" "Service" $ns (include "emqx-ee.fullname" .) | default dict -}}
+{{- $selects := dig "spec" "selector" dict $service | toJson -}}
+{{- if and $service (ne $selects (include "emqx-ee.replicantSelectorLabels" . | fromYaml | toJson)) -}}
+{{- $deployment := lookup "apps/v1" "Deployment" $ns (include "emqx-ee.replicantName" .) | default dict -}}
+{{- $r := .Values.replicants -}}
+{{- $wanted := int (dig "spec" "replicas" ($r.autoscaling.enabled | ternary $r.autoscaling.minReplicas $r.replicaCount) $deployment) -}}
+{{- $ready := int (dig "status" "readyReplicas" 0 $deployment) -}}
+{{- if or (not $deployment) (lt $ready (max 1 $wanted)) -}}
+{{- $out = dict "role" "cores" "held" true "ready" $ready "replicas" $wanted -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{- /* The ports that the live EMQX pods of this cluster (label emqx-ee/cluster) declare on their emqx
+container, as JSON {port name: [numbers]}. A pod listens on the ports of its own revision until it restarts:
+during a roll (or while a partition or OnDelete holds pods back) old pods still listen on a port the values
+have moved away from. Empty without a cluster. */ -}}
+{{- define "emqx-ee.livePodPorts" -}}
+{{- $member := include "emqx-ee.fullname" . -}}
+{{- $out := dict -}}
+{{- range (lookup "v1" "Pod" (include "emqx-ee.namespace" .) "").items | default list -}}
+{{- if eq (dig "metadata" "labels" "emqx-ee/cluster" "" .) $member -}}
+{{- range .spec.containers -}}
+{{- if eq .name "emqx" -}}
+{{- range .ports | default list -}}
+{{- if .name -}}
+{{- $_ := set $out .name (append (get $out .name | default list) (int .containerPort) | uniq) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{- /* Ports the NetworkPolicy admits, as JSON {clients: [numbers], dashboard: [numbers], kept: [{name,
+port}]}: the enabled listeners' and the dashboard's containerPort, and also the ports live pods still declare
+under those names (kept), so that a port change keeps the old port reachable until every pod has rolled; the
+first upgrade after the roll drops it. A listener turned off is not kept: its clients leave at once. */ -}}
+{{- define "emqx-ee.admittedPorts" -}}
+{{- $live := include "emqx-ee.livePodPorts" . | fromJson -}}
+{{- $clients := list -}}
+{{- $kept := list -}}
+{{- range $name, $listener := .Values.listeners -}}
+{{- if $listener.enabled -}}
+{{- $clients = append $clients (int $listener.containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $listener := .Values.listeners -}}
+{{- if $listener.enabled -}}
+{{- range get $live $name | default list -}}
+{{- if not (has (int .) $clients) -}}
+{{- $clients = append $clients (int .) -}}
+{{- $kept = append $kept (dict "name" (printf "listeners.%s" $name) "port" (int .)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $dashboard := list (int .Values.dashboard.containerPort) -}}
+{{- range get $live "dashboard" | default list -}}
+{{- if not (has (int .) $dashboard) -}}
+{{- $dashboard = append $dashboard (int .) -}}
+{{- $kept = append $kept (dict "name" "dashboard" "port" (int .)) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "clients" $clients "dashboard" $dashboard "kept" $kept) -}}
+{{- end -}}

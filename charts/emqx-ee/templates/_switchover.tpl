@@ -7,13 +7,14 @@ follow the values at once (docs/operations.md says how to switch there).
 */ -}}
 
 {{- /* Where the client Service sends MQTT clients, as JSON {role, held, ready, replicas}: role "replicants"
-when replicants.enabled and serveClients, else "cores". A Service selects Ready pods only, so moving it to
-replicants that are still booting would leave it without endpoints until one is Ready. When the live client
-Service selects anything but the replicants and the live replicant Deployment does not have every replica
-Ready (or does not exist yet), the Service keeps the cores (held: true, with the count of Ready replicants
-and the count the Deployment wants) and the next upgrade moves it. Once it selects the replicants it stays
-there while the Deployment scales or rolls. Moving to the cores needs no wait: cores run whenever
-replicants do (a replicant joins through them). */ -}}
+when replicants.enabled and serveClients, else "cores". The EndpointSlice controller marks only Ready pods
+as ready endpoints, and proxies send to ready endpoints only (podToEndpoint in k8s.io/endpointslice), so
+moving the Service to replicants that are still booting would leave it without endpoints until one is. When
+the live client Service selects anything but the replicants and the live replicant Deployment does not have
+every replica Ready (or does not exist yet), the Service keeps the cores (held: true, with the count of
+Ready replicants and the count the Deployment wants) and the next upgrade moves it. Once it selects the
+replicants it stays there while the Deployment scales or rolls. Moving to the cores needs no wait: cores run
+whenever replicants do (a replicant joins through them). */ -}}
 {{- define "emqx-ee.clientTarget" -}}
 {{- $out := dict "role" "cores" "held" false -}}
 {{- if and .Values.replicants.enabled .Values.replicants.serveClients -}}
@@ -24,7 +25,8 @@ replicants do (a replicant joins through them). */ -}}
 {{- if and $service (ne $selects (include "emqx-ee.replicantSelectorLabels" . | fromYaml | toJson)) -}}
 {{- $deployment := lookup "apps/v1" "Deployment" $ns (include "emqx-ee.replicantName" .) | default dict -}}
 {{- $r := .Values.replicants -}}
-{{- $wanted := int (dig "spec" "replicas" ($r.autoscaling.enabled | ternary $r.autoscaling.minReplicas $r.replicaCount) $deployment) -}}
+{{- $asked := ternary $r.autoscaling.minReplicas $r.replicaCount $r.autoscaling.enabled -}}
+{{- $wanted := int (dig "spec" "replicas" $asked $deployment) -}}
 {{- $ready := int (dig "status" "readyReplicas" 0 $deployment) -}}
 {{- if or (not $deployment) (lt $ready (max 1 $wanted)) -}}
 {{- $out = dict "role" "cores" "held" true "ready" $ready "replicas" $wanted -}}

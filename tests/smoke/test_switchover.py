@@ -9,6 +9,7 @@ Service never has no Ready endpoint.
 A port change: while pods of the old revision still listen on a listener's or the dashboard's old port, the
 NetworkPolicy admits the old port as well as the new one, judged by the policy engine (harness.netpol) over
 the live pods and their declared ports (kwok enforces no policy); the first upgrade after the roll drops it.
+A listener turned off in the same upgrade is closed at once, although old pods still declare it.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ def test_enabling_and_disabling_replicants_never_leaves_the_client_service_witho
     assert {p["metadata"]["uid"] for p in pods(kubectl, namespace)} == core_uids, "no core restarted"
 
 
-PROBED = (8883, 9883, 18083, 18084)  # the old and new mqtts and dashboard ports
+PROBED = (8083, 8883, 9883, 18083, 18084)  # ws (turned off), the old and new mqtts and dashboard ports
 
 
 def admitted(kubectl, namespace, client):
@@ -230,7 +231,9 @@ def test_a_port_change_keeps_the_old_port_admitted_until_every_pod_has_rolled(re
     base = {**BASE, "podAnnotations": {}}
     rel.install(base)
     wait_ready(kubectl, namespace, 2)
-    moved = {**base, "listeners": {"mqtts": {"containerPort": 9883}}, "dashboard": {"containerPort": 18084}}
+    # mqtts and the dashboard move; ws is turned off, which closes its port at once (pods still declare it).
+    listeners = {"mqtts": {"containerPort": 9883}, "ws": {"enabled": False}}
+    moved = {**base, "listeners": listeners, "dashboard": {"containerPort": 18084}}
     internet = External("203.0.113.7")
     neighbour = Pod(namespace, "neighbour", {"app": "neighbour"}, "10.0.9.9")
 
@@ -241,8 +244,9 @@ def test_a_port_change_keeps_the_old_port_admitted_until_every_pod_has_rolled(re
     ports = declared(kubectl, namespace)
     assert (ports["emqx-ee-0"]["mqtts"], ports["emqx-ee-1"]["mqtts"]) == (8883, 9883), ports
     assert (ports["emqx-ee-0"]["dashboard"], ports["emqx-ee-1"]["dashboard"]) == (18083, 18084), ports
+    assert ports["emqx-ee-0"]["ws"] == 8083 and "ws" not in ports["emqx-ee-1"], ports
     assert admitted(kubectl, namespace, internet) == {8883, 9883}, "MQTT clients reach the old and the new port"
-    assert admitted(kubectl, namespace, neighbour) == set(PROBED), "the namespace reaches both dashboard ports"
+    assert admitted(kubectl, namespace, neighbour) == {8883, 9883, 18083, 18084}, "both dashboard ports too"
 
     # The StatefulSet's template has the new ports already, but emqx-ee-0 still listens on the old ones.
     out = rel.upgrade(moved)

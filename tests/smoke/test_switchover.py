@@ -2,9 +2,10 @@
 
 The client Service: enabling replicants on a running release keeps the MQTT clients on the cores until every
 replicant is Ready (kwok holds each pod back for its kwok.emqx-ee.test/boot-delay, as an EMQX node boots),
-the next upgrade moves them to the replicants, and disabling replicants moves them back to the cores. A
-watch on the client Service's EndpointSlices records every state the EndpointSlice controller writes: the
-Service never has no Ready endpoint.
+the next upgrade moves them to the replicants, where they stay while any replicant is Ready, and disabling
+replicants moves them back to the cores. A watch on the client Service's EndpointSlices records every state
+the EndpointSlice controller writes: the Service never has no Ready endpoint. With no replicant Ready at
+all, an upgrade hands the clients to the cores until the replicants are back.
 
 A port change: while pods of the old revision still listen on a listener's or the dashboard's old port, the
 NetworkPolicy admits the old port as well as the new one, judged by the policy engine (harness.netpol) over
@@ -138,6 +139,17 @@ def seconds(timestamp):
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
+def quota_is(kubectl, namespace, key, value):
+    """Wait until the quota controller has written `value` into the ResourceQuota's status.<key>.pods (the
+    admission plugin reads the status)."""
+    kubectl.wait_for(
+        lambda: kubectl.get("resourcequota", namespace, "pods").get("status", {}).get(key, {}).get("pods") == value,
+        f"the quota's {key} pods to be {value}",
+        namespace,
+        ("resourcequotas",),
+    )
+
+
 def test_enabling_and_disabling_replicants_never_leaves_the_client_service_without_endpoints(
     release, kubectl, namespace
 ):
@@ -147,13 +159,17 @@ def test_enabling_and_disabling_replicants_never_leaves_the_client_service_witho
     core_uids = {p["metadata"]["uid"] for p in pods(kubectl, namespace)}
     core_ips = ips(pods(kubectl, namespace))
     enabled = {**BASE, "replicants": {"enabled": True, "replicaCount": 2}}
+    three = {**BASE, "replicants": {"enabled": True, "replicaCount": 3}}
+
+    def selector():
+        return kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"]
 
     with EndpointHistory(kubectl, namespace, "emqx-ee") as history:
         history.wait_for(kubectl, core_ips, "the client Service to serve from the cores")
 
         out = rel.upgrade(enabled)
-        assert kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"] == CORES, "held on the cores"
-        assert "keeps the MQTT clients on the cores" in out and "0 of 2" in out, out
+        assert selector() == CORES, "held on the cores while no replicant is Ready"
+        assert "sends the MQTT clients to the cores" in out and "0 of 2" in out, out
         assert "rollout status deployment/emqx-ee-replicant" in out, out
         wait_replicants(kubectl, namespace, 2)
         booted = replicant_pods(kubectl, namespace)
@@ -163,44 +179,56 @@ def test_enabling_and_disabling_replicants_never_leaves_the_client_service_witho
         ), "no boot delay seen"
 
         out = rel.upgrade(enabled)
-        assert kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"] == REPLICANTS
-        assert "sends MQTT clients to them" in out and "keeps the MQTT clients" not in out, out
+        assert selector() == REPLICANTS
+        assert "sends MQTT clients to them" in out and "to the cores" not in out, out
         history.wait_for(kubectl, ips(booted), "the client Service to serve from the replicants")
 
         # Once there, the Service stays with the replicants while some are not Ready (a quota keeps a third
         # replicant from starting, as a scale-up in progress would): the cores do not take the clients back.
         quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "pods", "namespace": namespace}}
         kubectl.api.create({**quota, "spec": {"hard": {"pods": "4"}}})
-        kubectl.wait_for(
-            lambda: (
-                kubectl.get("resourcequota", namespace, "pods").get("status", {}).get("used", {}).get("pods") == "4"
-            ),
-            "the quota to count the pods",
-            namespace,
-            ("resourcequotas",),
-        )
-        three = {**BASE, "replicants": {"enabled": True, "replicaCount": 3}}
+        quota_is(kubectl, namespace, "used", "4")
         rel.upgrade(three)
 
-        def short_of_one():
+        def ready_replicants(count):
             dep = kubectl.get("deployment", namespace, "emqx-ee-replicant")
             status = dep.get("status", {})
-            return (
-                status.get("observedGeneration") == dep["metadata"]["generation"] and status.get("readyReplicas") == 2
-            )
+            current = status.get("observedGeneration") == dep["metadata"]["generation"]
+            return current and status.get("readyReplicas", 0) == count
 
-        kubectl.wait_for(short_of_one, "the replicant Deployment at 2 Ready of 3", namespace, ("deployments",))
+        kubectl.wait_for(lambda: ready_replicants(2), "2 Ready replicants of 3", namespace, ("deployments",))
         out = rel.upgrade(three)
-        assert kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"] == REPLICANTS, "no step back"
-        assert "keeps the MQTT clients" not in out, out
+        assert selector() == REPLICANTS, "no step back to the cores while a replicant is Ready"
+        assert "to the cores" not in out, out
+        gradual = list(history.states)
+    assert all(gradual), f"the client Service had no Ready endpoint at some point: {gradual}"
+    assert ips(booted) in gradual, "the watch saw the replicants serve"
+
+    # With no replicant Ready at all (the quota now lets none start again), an upgrade sends the clients to the
+    # cores until the replicants are back.
+    kubectl.run(
+        "patch", "resourcequota", "pods", "-n", namespace, "--type=merge", "-p", '{"spec":{"hard":{"pods":"2"}}}'
+    )
+    quota_is(kubectl, namespace, "hard", "2")
+    kubectl.run("delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=emqx-ee-replicant", "--wait=false")
+    kubectl.wait_for(lambda: ready_replicants(0), "no Ready replicant", namespace, ("deployments",))
+    out = rel.upgrade(three)
+    assert selector() == CORES, "an empty replicant Deployment hands the clients to the cores"
+    assert "sends the MQTT clients to the cores" in out and "0 of 3" in out, out
+
+    with EndpointHistory(kubectl, namespace, "emqx-ee") as history:
+        history.wait_for(kubectl, core_ips, "the client Service to serve from the cores")
+        kubectl.run("delete", "resourcequota", "pods", "-n", namespace)
+        wait_replicants(kubectl, namespace, 3)
+        rel.upgrade(three)
+        assert selector() == REPLICANTS
+        history.wait_for(kubectl, ips(replicant_pods(kubectl, namespace)), "the replicants to serve again")
 
         rel.upgrade(BASE)
-        assert kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"] == CORES
+        assert selector() == CORES
         history.wait_for(kubectl, core_ips, "the client Service to serve from the cores again")
-        states = list(history.states)
-
-    assert all(states), f"the client Service had no Ready endpoint at some point: {states}"
-    assert ips(booted) in states, "the watch saw the replicants serve"
+        back_and_off = list(history.states)
+    assert all(back_and_off), f"the client Service had no Ready endpoint at some point: {back_and_off}"
     assert {p["metadata"]["uid"] for p in pods(kubectl, namespace)} == core_uids, "no core restarted"
 
 

@@ -37,7 +37,7 @@ def test_without_a_cluster_the_client_service_selects_the_replicants_at_once(tem
     assert selector == {"app.kubernetes.io/name": "emqx-ee-replicant", "app.kubernetes.io/instance": "emqx-ee"}
     text = notes(helm4, values)
     assert "the client Service emqx-ee sends MQTT clients to them" in text
-    assert "keeps the MQTT clients on the cores" not in text
+    assert "sends the MQTT clients to the cores" not in text
 
 
 def test_without_a_cluster_a_port_change_admits_the_new_ports_only(template, helm4):

@@ -9,26 +9,26 @@ follow the values at once (docs/operations.md says how to switch there).
 {{- /* Where the client Service sends MQTT clients, as JSON {role, held, ready, replicas}: role "replicants"
 when replicants.enabled and serveClients, else "cores". The EndpointSlice controller marks only Ready pods
 as ready endpoints, and proxies send to ready endpoints only (podToEndpoint in k8s.io/endpointslice), so
-moving the Service to replicants that are still booting would leave it without endpoints until one is. When
-the live client Service selects anything but the replicants and the live replicant Deployment does not have
-every replica Ready (or does not exist yet), the Service keeps the cores (held: true, with the count of
-Ready replicants and the count the Deployment wants) and the next upgrade moves it. Once it selects the
-replicants it stays there while the Deployment scales or rolls. Moving to the cores needs no wait: cores run
-whenever replicants do (a replicant joins through them). */ -}}
+moving the Service to replicants that are still booting would leave it without endpoints until one is. On a
+live release the Service moves to the replicants only once the live replicant Deployment has every replica
+Ready, and stays with them while at least one is (a scale-up or a roll does not hand the clients back to the
+cores); otherwise it selects the cores (held: true, with the count of Ready replicants and the count the
+Deployment wants) and the next upgrade moves it. Moving to the cores needs no wait: cores run whenever
+replicants do (a replicant joins through them). */ -}}
 {{- define "emqx-ee.clientTarget" -}}
 {{- $out := dict "role" "cores" "held" false -}}
 {{- if and .Values.replicants.enabled .Values.replicants.serveClients -}}
 {{- $_ := set $out "role" "replicants" -}}
 {{- $ns := include "emqx-ee.namespace" . -}}
 {{- $service := lookup "v1" "Service" $ns (include "emqx-ee.fullname" .) | default dict -}}
-{{- $selects := dig "spec" "selector" dict $service | toJson -}}
-{{- if and $service (ne $selects (include "emqx-ee.replicantSelectorLabels" . | fromYaml | toJson)) -}}
+{{- if $service -}}
+{{- $serving := eq (dig "spec" "selector" dict $service | toJson) (include "emqx-ee.replicantSelectorLabels" . | fromYaml | toJson) -}}
 {{- $deployment := lookup "apps/v1" "Deployment" $ns (include "emqx-ee.replicantName" .) | default dict -}}
 {{- $r := .Values.replicants -}}
 {{- $asked := ternary $r.autoscaling.minReplicas $r.replicaCount $r.autoscaling.enabled -}}
 {{- $wanted := int (dig "spec" "replicas" $asked $deployment) -}}
 {{- $ready := int (dig "status" "readyReplicas" 0 $deployment) -}}
-{{- if or (not $deployment) (lt $ready (max 1 $wanted)) -}}
+{{- if lt $ready (ternary 1 (max 1 $wanted) $serving) -}}
 {{- $out = dict "role" "cores" "held" true "ready" $ready "replicas" $wanted -}}
 {{- end -}}
 {{- end -}}

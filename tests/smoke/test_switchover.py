@@ -1,11 +1,12 @@
 """Switch-overs without a gap on a live cluster.
 
 The client Service: enabling replicants on a running release keeps the MQTT clients on the cores until every
-replicant is Ready (kwok holds each pod back for its kwok.emqx-ee.test/boot-delay, as an EMQX node boots),
-the next upgrade moves them to the replicants, where they stay while any replicant is Ready, and disabling
-replicants moves them back to the cores. A watch on the client Service's EndpointSlices records every state
-the EndpointSlice controller writes: the Service never has no Ready endpoint. With no replicant Ready at
-all, an upgrade hands the clients to the cores until the replicants are back.
+replicant is Ready (kwok holds each pod back for its kwok.emqx-ee.test/boot-delay, as an EMQX node boots; an
+upgrade while one is not Ready holds too), the next upgrade moves them to the replicants, where they stay
+while any replicant is Ready, and disabling replicants moves them back to the cores. A watch on the client
+Service's EndpointSlices records every state the EndpointSlice controller writes: the Service never has no
+Ready endpoint. With no replicant Ready at all (held out of Ready through kwok.emqx-ee.test/not-ready), an
+upgrade hands the clients to the cores until the replicants are back.
 
 A port change: while pods of the old revision still listen on a listener's or the dashboard's old port, the
 NetworkPolicy admits the old port as well as the new one, judged by the policy engine (harness.netpol) over
@@ -15,6 +16,7 @@ A listener turned off in the same upgrade is closed at once, although old pods s
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime
@@ -64,13 +66,7 @@ class EndpointHistory:
         self.stopped.set()
         self.thread.join(timeout=10)
 
-    def _record(self, event: dict[str, Any]) -> None:
-        obj = event["raw_object"]
-        name = obj["metadata"]["name"]
-        if event["type"] == "DELETED":
-            self.slices.pop(name, None)
-        else:
-            self.slices[name] = obj.get("endpoints") or []
+    def _note(self) -> None:
         # An endpoint without a ready condition counts as ready (the EndpointSlice API's reading of nil).
         ready = frozenset(
             a
@@ -82,11 +78,19 @@ class EndpointHistory:
         if not self.states or self.states[-1] != ready:
             self.states.append(ready)
 
+    def _list(self, resource: Any) -> str:
+        """The slices as they are now, as one state; the version to watch from."""
+        found = json.loads(resource.get(namespace=self.namespace, label_selector=self.selector, serialize=False).data)
+        self.slices = {s["metadata"]["name"]: s.get("endpoints") or [] for s in found["items"]}
+        self._note()
+        return found["metadata"]["resourceVersion"]
+
     def _watch(self) -> None:
         resource = self.api.resource("endpointslices")
         version = None
         while not self.stopped.is_set():
             try:
+                version = version or self._list(resource)
                 for event in watch.Watch().stream(
                     resource.get,
                     namespace=self.namespace,
@@ -97,12 +101,17 @@ class EndpointHistory:
                 ):
                     if event["type"] == "ERROR":
                         raise ApiException(reason=str(event["raw_object"]))
-                    version = event["raw_object"]["metadata"]["resourceVersion"]
-                    self._record(event)
+                    obj = event["raw_object"]
+                    version = obj["metadata"]["resourceVersion"]
+                    if event["type"] == "DELETED":
+                        self.slices.pop(obj["metadata"]["name"], None)
+                    elif event["type"] in ("ADDED", "MODIFIED"):
+                        self.slices[obj["metadata"]["name"]] = obj.get("endpoints") or []
+                    self._note()
                     if self.stopped.is_set():
                         return
-            except ApiException:  # 410 Gone: list again from now, replacing what was known
-                version, self.slices = None, {}
+            except ApiException:  # 410 Gone: list again, as one state, and watch from there
+                version = None
             except (urllib3.exceptions.HTTPError, OSError):
                 time.sleep(0.2)
 
@@ -110,6 +119,12 @@ class EndpointHistory:
         kubectl.wait_for(
             lambda: self.states and self.states[-1] == addresses, what, self.namespace, ("endpointslices",)
         )
+
+    def start_at(self, kubectl: Kubectl, addresses: set[str], what: str) -> None:
+        """Wait for `addresses`, and forget the states before (the EndpointSlice controller may not have caught
+        up with the pods when the watch began)."""
+        self.wait_for(kubectl, addresses, what)
+        del self.states[: len(self.states) - 1]
 
 
 def replicant_pods(kubectl, namespace):
@@ -139,15 +154,28 @@ def seconds(timestamp):
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
-def quota_is(kubectl, namespace, key, value):
-    """Wait until the quota controller has written `value` into the ResourceQuota's status.<key>.pods (the
-    admission plugin reads the status)."""
-    kubectl.wait_for(
-        lambda: kubectl.get("resourcequota", namespace, "pods").get("status", {}).get(key, {}).get("pods") == value,
-        f"the quota's {key} pods to be {value}",
-        namespace,
-        ("resourcequotas",),
-    )
+NOT_READY = "kwok.emqx-ee.test/not-ready"  # kwok's pod-ready stage leaves a pod with it alone
+
+
+def set_ready(kubectl, namespace, pod, ready):
+    """A replicant's readiness probe starts failing or passes again: the annotation keeps kwok from reporting
+    the pod Ready meanwhile, the status patch is what the kubelet would post (as in test_drills.py)."""
+    name = pod["metadata"]["name"]
+    kubectl.run("annotate", "pod", name, "-n", namespace, f"{NOT_READY}-" if ready else f"{NOT_READY}=hold")
+    status = "True" if ready else "False"
+    conditions = [{"type": t, "status": status} for t in ("ContainersReady", "Ready")]
+    patch = json.dumps({"status": {"conditions": conditions}})
+    kubectl.run("patch", "pod", name, "-n", namespace, "--subresource=status", "--type=strategic", "-p", patch)
+
+
+def ready_replicants(kubectl, namespace, count):
+    def done():
+        dep = kubectl.get("deployment", namespace, "emqx-ee-replicant")
+        status = dep.get("status", {})
+        current = status.get("observedGeneration") == dep["metadata"]["generation"]
+        return current and status.get("readyReplicas", 0) == count
+
+    kubectl.wait_for(done, f"{count} Ready replicants", namespace, ("deployments", "pods"))
 
 
 def test_enabling_and_disabling_replicants_never_leaves_the_client_service_without_endpoints(
@@ -159,13 +187,12 @@ def test_enabling_and_disabling_replicants_never_leaves_the_client_service_witho
     core_uids = {p["metadata"]["uid"] for p in pods(kubectl, namespace)}
     core_ips = ips(pods(kubectl, namespace))
     enabled = {**BASE, "replicants": {"enabled": True, "replicaCount": 2}}
-    three = {**BASE, "replicants": {"enabled": True, "replicaCount": 3}}
 
     def selector():
         return kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"]
 
     with EndpointHistory(kubectl, namespace, "emqx-ee") as history:
-        history.wait_for(kubectl, core_ips, "the client Service to serve from the cores")
+        history.start_at(kubectl, core_ips, "the client Service to serve from the cores")
 
         out = rel.upgrade(enabled)
         assert selector() == CORES, "held on the cores while no replicant is Ready"
@@ -178,51 +205,45 @@ def test_enabling_and_disabling_replicants_never_leaves_the_client_service_witho
             seconds(ready_since(p)) - seconds(p["metadata"]["creationTimestamp"]) >= BOOT_DELAY - 1 for p in booted
         ), "no boot delay seen"
 
+        # Not while one of them is not Ready: the clients would crowd onto the others.
+        set_ready(kubectl, namespace, booted[0], False)
+        ready_replicants(kubectl, namespace, 1)
+        out = rel.upgrade(enabled)
+        assert selector() == CORES and "1 of 2" in out, out
+        set_ready(kubectl, namespace, booted[0], True)
+        ready_replicants(kubectl, namespace, 2)
+
         out = rel.upgrade(enabled)
         assert selector() == REPLICANTS
         assert "sends MQTT clients to them" in out and "to the cores" not in out, out
         history.wait_for(kubectl, ips(booted), "the client Service to serve from the replicants")
 
-        # Once there, the Service stays with the replicants while some are not Ready (a quota keeps a third
-        # replicant from starting, as a scale-up in progress would): the cores do not take the clients back.
-        quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "pods", "namespace": namespace}}
-        kubectl.api.create({**quota, "spec": {"hard": {"pods": "4"}}})
-        quota_is(kubectl, namespace, "used", "4")
-        rel.upgrade(three)
-
-        def ready_replicants(count):
-            dep = kubectl.get("deployment", namespace, "emqx-ee-replicant")
-            status = dep.get("status", {})
-            current = status.get("observedGeneration") == dep["metadata"]["generation"]
-            return current and status.get("readyReplicas", 0) == count
-
-        kubectl.wait_for(lambda: ready_replicants(2), "2 Ready replicants of 3", namespace, ("deployments",))
-        out = rel.upgrade(three)
+        # Once there, the Service stays with the replicants while one of them is not Ready (as during a
+        # scale-up or a roll): the cores do not take the clients back.
+        set_ready(kubectl, namespace, booted[0], False)
+        ready_replicants(kubectl, namespace, 1)
+        out = rel.upgrade(enabled)
         assert selector() == REPLICANTS, "no step back to the cores while a replicant is Ready"
         assert "to the cores" not in out, out
         gradual = list(history.states)
     assert all(gradual), f"the client Service had no Ready endpoint at some point: {gradual}"
     assert ips(booted) in gradual, "the watch saw the replicants serve"
 
-    # With no replicant Ready at all (the quota now lets none start again), an upgrade sends the clients to the
-    # cores until the replicants are back.
-    kubectl.run(
-        "patch", "resourcequota", "pods", "-n", namespace, "--type=merge", "-p", '{"spec":{"hard":{"pods":"2"}}}'
-    )
-    quota_is(kubectl, namespace, "hard", "2")
-    kubectl.run("delete", "pods", "-n", namespace, "-l", "app.kubernetes.io/name=emqx-ee-replicant", "--wait=false")
-    kubectl.wait_for(lambda: ready_replicants(0), "no Ready replicant", namespace, ("deployments",))
-    out = rel.upgrade(three)
-    assert selector() == CORES, "an empty replicant Deployment hands the clients to the cores"
-    assert "sends the MQTT clients to the cores" in out and "0 of 3" in out, out
+    # With no replicant Ready at all, an upgrade sends the clients to the cores until the replicants are back.
+    set_ready(kubectl, namespace, booted[1], False)
+    ready_replicants(kubectl, namespace, 0)
+    out = rel.upgrade(enabled)
+    assert selector() == CORES, "a replicant Deployment with none Ready hands the clients to the cores"
+    assert "sends the MQTT clients to the cores" in out and "0 of 2" in out, out
 
     with EndpointHistory(kubectl, namespace, "emqx-ee") as history:
-        history.wait_for(kubectl, core_ips, "the client Service to serve from the cores")
-        kubectl.run("delete", "resourcequota", "pods", "-n", namespace)
-        wait_replicants(kubectl, namespace, 3)
-        rel.upgrade(three)
+        history.start_at(kubectl, core_ips, "the client Service to serve from the cores")
+        for pod in booted:
+            set_ready(kubectl, namespace, pod, True)
+        wait_replicants(kubectl, namespace, 2)
+        rel.upgrade(enabled)
         assert selector() == REPLICANTS
-        history.wait_for(kubectl, ips(replicant_pods(kubectl, namespace)), "the replicants to serve again")
+        history.wait_for(kubectl, ips(booted), "the replicants to serve again")
 
         rel.upgrade(BASE)
         assert selector() == CORES

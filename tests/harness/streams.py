@@ -34,6 +34,7 @@ SECONDS = {
     "tests/smoke/test_chart_testing.py": 70,
     "tests/smoke/test_upgrade_guards.py": 55,
     "cluster": 55,
+    "tests/smoke/test_switchover.py": 28,
     "tests/smoke/test_replicants.py": 27,
     "tests/smoke/test_rollback.py": 26,
     "tests/smoke/test_upgrade_values.py": 25,

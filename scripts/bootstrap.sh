@@ -6,7 +6,8 @@
 #                                   helm-docs, the NetworkPolicy engine, caddy, the OCI registry,
 #                                   kube-score, checkov and actionlint
 #   scripts/bootstrap.sh --cluster       also the kwok cluster's tools: the Kubernetes control plane,
-#                                        kubectl, etcd, kwok and CoreDNS (same as --cluster=kwok)
+#                                        kubectl, etcd, kwok and CoreDNS (same as --cluster=kwok), and
+#                                        its real node's (scripts/build-node-tools.sh)
 #   scripts/bootstrap.sh --cluster=kind  also the kind cluster's tools: kind and kubectl
 #   (scripts/cluster.sh up runs the one for the runtime it picks.)
 # One line per tool; each build's or install's full output goes to $CACHE/logs/<tool>-<version>.log,
@@ -52,11 +53,6 @@ debian_package() {
   step "$LOGS/apt-$name.log" "$name: installing Debian's package with apt" apt_install "$name" ||
     die "could not install $name; install it with your package manager"
 }
-apt_install() {
-  local apt="apt-get"
-  [[ $(id -u) == 0 ]] || apt="sudo apt-get"
-  $apt install -y --no-install-recommends "$1" || { $apt update && $apt install -y --no-install-recommends "$1"; }
-}
 
 python_env
 debian_package mosquitto
@@ -80,6 +76,10 @@ go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VER
 "$ROOT/scripts/build-actionlint.sh"
 if [[ -n $cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh" "$cluster"
+fi
+# The kwok cluster's real node (scripts/node.sh). The cluster comes up without it when they cannot be built.
+if [[ $cluster == kwok ]] && ! "$ROOT/scripts/build-node-tools.sh"; then
+  log "real node: its tools did not build (see above); the cluster comes up without it"
 fi
 tools=()
 for f in "$BIN"/*; do [[ $f == *.version ]] || tools+=("${f##*/}"); done

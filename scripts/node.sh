@@ -41,8 +41,6 @@ PY="$CACHE/venv/bin/python"
 # Label and taint of the node (tests/smoke/test_real_node.py): only pods that tolerate the taint go there.
 LABEL=emqx-ee/real-node
 POD_CIDR=10.244.0.0/24
-# A sandbox image built here (scripts/node-image.sh), never pulled.
-PAUSE_IMAGE=$("$ROOT/scripts/node-image.sh" ref pause)
 H=$(realpath -m "$STATE" | sha256sum | cut -c1-6)
 HOST_LINK=eenode$H # 12 characters; link names take 15
 CGROUP_ROOT=emqx-ee-node-$H
@@ -114,6 +112,8 @@ YAML
 }
 
 write_configs() {
+  local pause # the sandbox image, built here (scripts/node-image.sh), never pulled
+  pause=$("$ROOT/scripts/node-image.sh" ref pause) || return 1
   mkdir -p "$LOGDIR" "$NODE"/{pki,sysctl,cni/net.d,cni/ipam,containerd/root,containerd/state,kubelet,pods} &&
     cert kubelet "system:node:$NODE_NAME" system:nodes && cert kube-proxy system:kube-proxy || return 1
   kubeconfig kubelet >"$NODE/kubelet.kubeconfig"
@@ -129,7 +129,7 @@ state = "$NODE/containerd/state"
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = 'overlayfs'
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
-    sandbox = '$PAUSE_IMAGE'
+    sandbox = '$pause'
 [plugins.'io.containerd.cri.v1.runtime']
   # CAP_SYS_RESOURCE is not in this machine's bounding set: runc may not lower oom_score_adj below the
   # shim's (sandboxes failed with "nsexec: failed to update /proc/self/oom_score_adj: Permission denied").
@@ -220,6 +220,11 @@ COREFILE
   printf '1\n' >"$NODE/sysctl/kernel.panic_on_oops"
   printf '1000000\n' >"$NODE/sysctl/kernel.keys.root_maxkeys"
   printf '25000000\n' >"$NODE/sysctl/kernel.keys.root_maxbytes"
+  # The host's own values, which must stay as they are (tests/smoke/test_real_node.py).
+  local f
+  for f in "$NODE"/sysctl/*; do
+    echo "${f##*/}=$(cat "/proc/sys/$(basename "$f" | tr . /)")"
+  done >"$NODE/host-sysctl"
 }
 
 # _namespaces (run by unshare in new mount and network namespaces): mounts the node's view of the host,

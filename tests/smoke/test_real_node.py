@@ -3,9 +3,10 @@ by a real kubelet through containerd and runc, from an image built on this machi
 
 One pod, as restricted as Pod Security "restricted" asks (the namespace enforces it), writes what it sees from
 inside to its log, which the test reads through the API server (the API server asks the node's kubelet): its
-uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/status, what writing to / does,
-and a file it wrote to its emptyDir and read back. kwok would have marked the pod Succeeded without running
-anything: the container ID, the exit code and the log can only come from the runtime.
+uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/status, what writing to /
+does, a file it wrote to its emptyDir and read back, and the address cluster DNS gives the `kubernetes`
+Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
+and the log can only come from the runtime.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -28,7 +29,7 @@ NODE_SH = ROOT / "scripts" / "node.sh"
 UID = 1000
 # What the pod does: one JSON line of what it saw, then exit 0 (any exception fails the pod).
 SCRIPT = """
-import errno, json, os
+import errno, json, os, socket
 seen = {"uid": os.getuid(), "gid": os.getgid()}
 status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
 seen["cap_eff"] = int(status["CapEff"].strip(), 16)
@@ -42,6 +43,7 @@ except OSError as err:
 with open("/scratch/out.txt", "w") as f:
     f.write("written by python3 in a real container")
 seen["scratch"] = open("/scratch/out.txt").read()
+seen["dns"] = socket.gethostbyname("kubernetes.default.svc.cluster.local")
 print(json.dumps(seen), flush=True)
 """
 
@@ -124,6 +126,8 @@ def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, k
     assert seen["cap_eff"] == 0 and seen["cap_bnd"] == 0, f"capabilities left after dropping ALL: {seen}"
     assert seen["seccomp"] == 2, f"RuntimeDefault means a seccomp filter (mode 2): {seen}"
     assert seen["scratch"] == "written by python3 in a real container"
+    # The kubelet's clusterDNS is the cluster's CoreDNS (scripts/node.sh), which answers from the API server.
+    assert seen["dns"] == kubectl.get("service", "default", "kubernetes")["spec"]["clusterIP"], seen
 
 
 def test_the_taint_keeps_other_pods_off_the_real_node(real_node, kubectl, namespace):

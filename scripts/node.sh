@@ -199,6 +199,7 @@ clientConnection: {kubeconfig: "$NODE/kube-proxy.kubeconfig"}
 hostnameOverride: $NODE_NAME
 mode: iptables
 clusterCIDR: $POD_CIDR
+nodePortAddresses: [primary] # NodePorts on the node's address only, not on every local address
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 # nf_conntrack_max and the conntrack timeouts are the host's: leave them as they are.
@@ -265,6 +266,8 @@ node_ready() {
     -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True
 }
 
+ready_or_gone() { node_ready || ! alive kubelet; }
+
 # bring_up IMAGE_TARBALL...: every step fails the whole with a last line saying what failed (the caller
 # prints it as its one line, and cleans up).
 bring_up() {
@@ -290,7 +293,9 @@ bring_up() {
     --node-labels "$LABEL=true"
   start kube-proxy kube-proxy --config "$NODE/kube-proxy.yaml"
   start coredns coredns -conf "$NODE/Corefile"
-  wait_until 120 node_ready || { echo "$NODE_NAME did not become Ready in 120 s ($LOGDIR/kubelet.log)"; return 1; }
+  wait_until 120 ready_or_gone
+  alive kubelet || { echo "the kubelet exited: $(tail -n 1 "$LOGDIR/kubelet.log" | cut -c1-300)"; return 1; }
+  node_ready || { echo "$NODE_NAME did not become Ready in 120 s ($LOGDIR/kubelet.log)"; return 1; }
 }
 
 # import_images TARBALL...: the node's images (scripts/node-image.sh) into containerd's k8s.io namespace.

@@ -14,8 +14,8 @@
 # - the kubelet sets six kernel tunables it wants (k8s.io/kubernetes pkg/kubelet/cm/container_manager_linux.go
 #   setupKernelTunables) unless they already read right: files holding those values are bind-mounted over
 #   the /proc/sys entries in the node's mount namespace, so it reads them and writes nothing;
-# - /run and /var/lib are fresh tmpfs mounts in that namespace (shim sockets, runc state, the iptables lock,
-#   libcni's cache); the rest lives under $STATE/node;
+# - /run, /var/lib and /var/log are fresh tmpfs mounts in that namespace (shim sockets, runc state, the
+#   iptables lock, libcni's cache, the kubelet's /var/log/containers); the rest lives under $STATE/node;
 # - kube-proxy's and the CNI plugins' iptables rules and the forwarding switch are the node's network
 #   namespace's own; kube-proxy leaves conntrack sysctls alone (nf_conntrack_max is not writable here).
 # What the host sees: one veth pair (no `dummy` link type on this kernel) whose host end has a /30 private
@@ -237,6 +237,7 @@ namespaces_main() {
   done
   mount -t tmpfs -o mode=755 tmpfs /run
   mount -t tmpfs -o mode=755 tmpfs /var/lib
+  mount -t tmpfs -o mode=755 tmpfs /var/log # the kubelet's /var/log/containers links (a fixed path)
   mkdir -p /run/containerd
   ip link set lo up
   echo 1 >/proc/sys/net/ipv4/ip_forward # the node's namespace's own switch

@@ -158,7 +158,7 @@ down() {
   case $rt in
     kind) if command -v kind >/dev/null; then kind delete cluster --name "$NAME" || true; fi ;;
     kwok)
-      "$ROOT/scripts/node.sh" down || true
+      "$ROOT/scripts/node.sh" down || log "real node: scripts/node.sh down failed (above); see docs/real-node.md for what it leaves"
       if [[ -f "$STATE/coredns.pid" ]]; then kill "$(cat "$STATE/coredns.pid")" 2>/dev/null || true; fi
       if command -v kwokctl >/dev/null; then kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true; fi ;;
   esac

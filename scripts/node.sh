@@ -75,8 +75,9 @@ unsupported() {
   unshare --net ip link add name probe0 type veth peer name probe1 2>/dev/null || { echo "cannot make veth links"; return; }
   unshare --net iptables -t nat -S >/dev/null 2>&1 || { echo "iptables does not work in a network namespace"; return; }
   [[ -r $PKI/ca.key ]] || { echo "no cluster CA key at $PKI (the kwok cluster is not up)"; return; }
-  ip -4 addr show | grep -q " $HOST_IP/" && [[ ! -e /sys/class/net/$HOST_LINK ]] &&
-    { echo "$HOST_IP is already used on this machine"; return; }
+  local used # a route to the node's /30 through another link: that address range is taken here
+  used=$(ip -4 route show to match "$NODE_IP" | grep -v "^default" | grep -v " dev $HOST_LINK " | head -n1)
+  [[ -z $used ]] || { echo "the node's address range ${HOST_IP%.*}.x/30 is routed here already ($used)"; return; }
   true
 }
 
@@ -90,7 +91,8 @@ api_port() { sed -n 's#^ *server: https://127.0.0.1:\([0-9]*\).*#\1#p' "$KCFG" |
 cert() {
   openssl req -new -newkey rsa:2048 -nodes -keyout "$NODE/pki/$1.key" -subj "/CN=$2${3:+/O=$3}" \
     -out "$NODE/pki/$1.csr" 2>/dev/null &&
-    openssl x509 -req -in "$NODE/pki/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    openssl x509 -req -in "$NODE/pki/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+      -CAserial "$NODE/pki/ca.srl" -CAcreateserial \
       -days 365 -out "$NODE/pki/$1.crt" 2>/dev/null
 }
 
@@ -328,7 +330,7 @@ remove_cgroups() {
   local h p
   for h in $(hierarchies) /sys/fs/cgroup/unified; do
     [[ -d $h/$CGROUP_ROOT ]] || continue
-    find "$h/$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do
+    for p in $(find "$h/$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null || true); do
       kill -9 "$p" 2>/dev/null || true
     done
   done
@@ -367,19 +369,25 @@ up() {
   fi
 }
 
-# node_pids: the holder of the node's namespaces and every process in its mount namespace (the daemons
-# and containerd's shims, which outlive containerd by design), found by that namespace, not by name.
-node_pids() {
-  local holder mnt p
+# node_mnt: the node's mount namespace (mnt:[inode]), read from its holder; empty when the pid file is stale.
+node_mnt() {
+  local holder
   holder=$(pid_of namespaces) || return 0
   grep -qa "$HOLDER" "/proc/$holder/cmdline" 2>/dev/null || return 0 # a stale pid file: not ours
-  mnt=$(readlink "/proc/$holder/ns/mnt") || return 0
+  readlink "/proc/$holder/ns/mnt" || true
+}
+
+# pids_in MNT: every process in mount namespace MNT (the holder, the daemons and containerd's shims, which
+# outlive containerd by design), found by that namespace, not by name.
+pids_in() {
+  local p
   for p in /proc/[0-9]*; do
-    if [[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$mnt" ]]; then echo "${p#/proc/}"; fi
+    if [[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$1" ]]; then echo "${p#/proc/}"; fi
   done
 }
 
-any_alive() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+# forward_pid: the API server forward's pid, when its pid file still names it.
+forward_pid() { local p; p=$(pid_of forward) && grep -qa forward.py "/proc/$p/cmdline" 2>/dev/null && echo "$p"; }
 
 down_quietly() {
   local name p pids
@@ -387,20 +395,22 @@ down_quietly() {
     p=$(pid_of "$name") && grep -qa -- "$name" "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null || true
   done
   remove_cgroups # the pods' processes
-  pids=$(node_pids)
-  p=$(pid_of forward) && grep -qa forward.py "/proc/$p/cmdline" 2>/dev/null && pids+=" $p"
-  if [[ -n ${pids// /} ]]; then
+  local mnt signal end=$((SECONDS + 10))
+  mnt=$(node_mnt)
+  # TERM, up to 10 s for them to go, then KILL; each round looks the processes up again (no reused pid).
+  for signal in TERM KILL; do
+    pids="$(if [[ -n $mnt ]]; then pids_in "$mnt"; fi) $(forward_pid || true)"
+    [[ -n ${pids// /} ]] || break
     # shellcheck disable=SC2086
-    kill $pids 2>/dev/null || true
-    local end=$((SECONDS + 10))
-    # shellcheck disable=SC2086
-    while ((SECONDS < end)) && any_alive $pids; do sleep 0.3; done
-    # shellcheck disable=SC2086
-    kill -9 $pids 2>/dev/null || true
-  fi
+    kill -s "$signal" $pids 2>/dev/null || true
+    while [[ $signal == TERM ]] && ((SECONDS < end)); do
+      [[ -z "$(if [[ -n $mnt ]]; then pids_in "$mnt"; fi)$(forward_pid || true)" ]] && break
+      sleep 0.3
+    done
+  done
   remove_cgroups
   ip link del "$HOST_LINK" 2>/dev/null || true
-  if [[ -f $KCFG ]]; then kubectl --kubeconfig "$KCFG" delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true; fi
+  if [[ -f $KCFG ]]; then kubectl --kubeconfig "$KCFG" --request-timeout 5s delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true; fi
   rm -rf "$NODE"
   rm -f "$STATUS"
 }

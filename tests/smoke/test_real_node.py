@@ -6,7 +6,8 @@ inside to its log, which the test reads through the API server (the API server a
 uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/status, what writing to /
 does, a file it wrote to its emptyDir and read back, and the address cluster DNS gives the `kubernetes`
 Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
-and the log can only come from the runtime.
+and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe, and
+`kubectl exec` reaches it.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,7 @@ def image(name: str) -> str:
     ).stdout.strip()
 
 
-def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True) -> dict:
+def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True, script: str = SCRIPT) -> dict:
     label = node["NODE_LABEL"]
     spec = {
         "restartPolicy": "Never",
@@ -87,7 +89,7 @@ def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True) 
                 "name": "probe",
                 "image": image("debian"),
                 "imagePullPolicy": "Never",
-                "command": ["python3", "-c", SCRIPT],
+                "command": ["python3", "-c", script],
                 "securityContext": {
                     "readOnlyRootFilesystem": True,
                     "allowPrivilegeEscalation": False,
@@ -128,6 +130,45 @@ def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, k
     assert seen["scratch"] == "written by python3 in a real container"
     # The kubelet's clusterDNS is the cluster's CoreDNS (scripts/node.sh), which answers from the API server.
     assert seen["dns"] == kubectl.get("service", "default", "kubernetes")["spec"]["clusterIP"], seen
+
+
+# Ready only once the file exists: the kubelet's exec probe runs `test -f` in the container until it does.
+READY_AFTER = 3
+SERVE = f"""
+import time
+time.sleep({READY_AFTER})
+open("/scratch/ready", "w").close()
+time.sleep(3600)
+"""
+
+
+def test_the_kubelet_probes_and_execs_in_the_container(real_node, kubectl, namespace):
+    """Readiness comes from a real exec probe (not before the container makes its file), and `kubectl exec`
+    reaches the container through the API server, the kubelet and containerd's streaming server."""
+    spec = pod("serve", namespace, real_node, script=SERVE)
+    spec["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["test", "-f", "/scratch/ready"]},
+        "periodSeconds": 1,
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(spec))
+    ready = kubectl.wait_for(
+        lambda: (
+            (p := kubectl.get("pod", namespace, "serve"))
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            and p
+        ),
+        "the serving pod to become Ready through its exec probe",
+        namespace,
+        ("pods",),
+        timeout=120,
+    )
+    (state,) = ready["status"]["containerStatuses"]
+    started = datetime.fromisoformat(state["state"]["running"]["startedAt"])
+    (condition,) = [c for c in ready["status"]["conditions"] if c["type"] == "Ready"]
+    became_ready = datetime.fromisoformat(condition["lastTransitionTime"])
+    assert (became_ready - started).total_seconds() >= READY_AFTER - 1, (started, became_ready)
+    out = kubectl.run("exec", "-n", namespace, "serve", "--", "python3", "-c", "import os; print(os.getuid())")
+    assert out.stdout.strip() == str(UID), out
 
 
 def test_the_taint_keeps_other_pods_off_the_real_node(real_node, kubectl, namespace):

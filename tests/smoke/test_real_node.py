@@ -6,8 +6,8 @@ inside to its log, which the test reads through the API server (the API server a
 uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/status, what writing to /
 does, a file it wrote to its emptyDir and read back, and the address cluster DNS gives the `kubernetes`
 Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
-and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe, and
-`kubectl exec` reaches it.
+and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe,
+`kubectl exec` reaches it, and its Service answers by name.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster import STATE
+from harness.cluster import STATE, wait_until
 from harness.tools import ROOT
 
 pytestmark = pytest.mark.smoke
@@ -134,18 +134,25 @@ def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, k
 
 # Ready only once the file exists: the kubelet's exec probe runs `test -f` in the container until it does.
 READY_AFTER = 3
+PAGE = "served from the real node"
 SERVE = f"""
-import time
+import functools, http.server, time
 time.sleep({READY_AFTER})
+open("/scratch/index.html", "w").write({PAGE!r})
 open("/scratch/ready", "w").close()
-time.sleep(3600)
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory="/scratch")
+http.server.ThreadingHTTPServer(("", 8080), handler).serve_forever()
 """
+# Through cluster DNS and the Service's ClusterIP, which kube-proxy's iptables rules send back to the pod.
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
 
 
 def test_the_kubelet_probes_and_execs_in_the_container(real_node, kubectl, namespace):
-    """Readiness comes from a real exec probe (not before the container makes its file), and `kubectl exec`
-    reaches the container through the API server, the kubelet and containerd's streaming server."""
+    """Readiness comes from a real exec probe (not before the container makes its file); `kubectl exec`
+    reaches the container through the API server, the kubelet and containerd's streaming server; and from
+    there the pod's own Service answers by name, through CoreDNS and kube-proxy."""
     spec = pod("serve", namespace, real_node, script=SERVE)
+    spec["metadata"]["labels"] = {"app": "serve"}
     spec["spec"]["containers"][0]["readinessProbe"] = {
         "exec": {"command": ["test", "-f", "/scratch/ready"]},
         "periodSeconds": 1,
@@ -169,6 +176,25 @@ def test_the_kubelet_probes_and_execs_in_the_container(real_node, kubectl, names
     assert (became_ready - started).total_seconds() >= READY_AFTER - 1, (started, became_ready)
     out = kubectl.run("exec", "-n", namespace, "serve", "--", "python3", "-c", "import os; print(os.getuid())")
     assert out.stdout.strip() == str(UID), out
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"selector": {"app": "serve"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(service))
+    url = f"http://web.{namespace}.svc.cluster.local/"
+    fetched = wait_until(
+        lambda: (
+            (r := kubectl.run("exec", "-n", namespace, "serve", "--", "python3", "-c", FETCH, url, check=False))
+            and r.returncode == 0
+            and r.stdout.strip()
+        ),
+        f"{url} to answer from the pod through its Service",
+        timeout=60,
+        interval=1,
+    )
+    assert fetched == PAGE
 
 
 def test_the_taint_keeps_other_pods_off_the_real_node(real_node, kubectl, namespace):

@@ -81,6 +81,8 @@ def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True, 
     label = node["NODE_LABEL"]
     spec = {
         "restartPolicy": "Never",
+        # python3 is the container's pid 1, which ignores SIGTERM: no 30 s wait when the namespace goes.
+        "terminationGracePeriodSeconds": 1,
         "automountServiceAccountToken": False,
         "nodeSelector": {label: "true"},
         "securityContext": {"runAsUser": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},

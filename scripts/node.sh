@@ -75,6 +75,9 @@ unsupported() {
   unshare --net ip link add name probe0 type veth peer name probe1 2>/dev/null || { echo "cannot make veth links"; return; }
   unshare --net iptables -t nat -S >/dev/null 2>&1 || { echo "iptables does not work in a network namespace"; return; }
   [[ -r $PKI/ca.key ]] || { echo "no cluster CA key at $PKI (the kwok cluster is not up)"; return; }
+  # A cluster created before cluster.sh configured kwok for the node: kwok would play its kubelet too.
+  grep -q -- "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" "$STATE/kwok/clusters/$NAME/kwok.yaml" ||
+    { echo "the running kwok cluster manages every node (made before the real node): scripts/cluster.sh down, then up"; return; }
   local used # a route to the node's /30 through another link: that address range is taken here
   used=$(ip -4 route show to match "$NODE_IP" | grep -v "^default" | grep -v " dev $HOST_LINK " | head -n1)
   [[ -z $used ]] || { echo "the node's address range ${HOST_IP%.*}.x/30 is routed here already ($used)"; return; }

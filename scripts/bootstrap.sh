@@ -8,7 +8,8 @@
 #   scripts/bootstrap.sh --demo     only what the demo and the local cluster need: the Python venv
 #                                   and helm v4 (scripts/cluster.sh up runs this one)
 #   --cluster | --cluster=kwok      also the kwok cluster's tools: the Kubernetes control plane,
-#                                   kubectl, etcd, kwok and CoreDNS
+#                                   kubectl, etcd, kwok and CoreDNS, and its real node's
+#                                   (scripts/build-node-tools.sh)
 #   --cluster=kind                  also the kind cluster's tools: kind and kubectl
 # One line per tool; each build's or install's full output goes to $CACHE/logs/<tool>-<version>.log,
 # whose path and last lines are printed when it fails.
@@ -56,11 +57,6 @@ debian_package() {
   step "$LOGS/apt-$name.log" "$name: installing Debian's package with apt" apt_install "$name" ||
     die "could not install $name; install it with your package manager"
 }
-apt_install() {
-  local apt="apt-get"
-  [[ $(id -u) == 0 ]] || apt="sudo apt-get"
-  $apt install -y --no-install-recommends "$1" || { $apt update && $apt install -y --no-install-recommends "$1"; }
-}
 
 python_env
 helm_tool helm 4 "$HELM_VERSION"
@@ -86,6 +82,10 @@ go_install helm-docs "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS_VER
 fi
 if [[ -n $cluster ]]; then
   "$ROOT/scripts/build-cluster-tools.sh" "$cluster"
+fi
+# The kwok cluster's real node (scripts/node.sh). The cluster comes up without it when they cannot be built.
+if [[ $cluster == kwok ]] && ! "$ROOT/scripts/build-node-tools.sh"; then
+  log "real node: its tools did not build (see above); the cluster comes up without it"
 fi
 tools=()
 for f in "$BIN"/*; do [[ $f == *.version ]] || tools+=("${f##*/}"); done

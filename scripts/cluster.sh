@@ -4,7 +4,8 @@
 #   scripts/cluster.sh down     removes the cluster and everything it wrote
 #   scripts/cluster.sh status
 #   scripts/cluster.sh runtime  prints the runtime `up` takes (kind or kwok)
-# Writes $STATE/kubeconfig and $STATE/cluster.env (runtime, kubeconfig, DNS server) for the tests.
+# Writes $STATE/kubeconfig and $STATE/cluster.env (runtime, kubeconfig, DNS server) for the tests, and on
+# kwok $STATE/real-node.env (whether the real node of scripts/node.sh is up).
 # Runtime: kind where a Docker engine answers, otherwise kwok running the real control plane
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built from source) plus CoreDNS.
 # Force one with CLUSTER_RUNTIME=kind or CLUSTER_RUNTIME=kwok. Either way `up` first builds or
@@ -66,6 +67,22 @@ options:
   kubectlBinary: $BIN/kubectl
   etcdBinary: $BIN/etcd
   kwokControllerBinary: $BIN/kwok
+componentsPatches:
+# The API server's client certificate towards kubelets (pod logs, exec, port-forward): the real node's
+# kubelet authenticates callers by the cluster CA (scripts/node.sh); kwok's nodes are never called. It
+# reaches a kubelet at the node's InternalIP: its Hostname address (the API server's first choice by
+# default) resolves nowhere on this machine.
+- name: kube-apiserver
+  extraArgs:
+  - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
+  - {key: kubelet-client-certificate, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.crt}
+  - {key: kubelet-client-key, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.key}
+# kwok plays the kubelet only for its own nodes (scripts/cluster/kwok-nodes.yaml and the drills' copies carry
+# the annotation), never for the real node, whose status and pods its kubelet owns.
+- name: kwok-controller
+  extraArgs:
+  - {key: manage-all-nodes, value: "false"}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
 ---
 YAML
   cat "$ROOT/scripts/cluster/kwok-stages.yaml"
@@ -108,9 +125,12 @@ up_kwok() {
     wait_for 120 "kube-apiserver /readyz" api_ready
   fi
   kubectl --kubeconfig "$KCFG" apply -f "$ROOT/scripts/cluster/kwok-nodes.yaml" -f "$ROOT/scripts/cluster/storageclass.yaml" >/dev/null
-  wait_for 120 "3 Ready nodes" kubectl --kubeconfig "$KCFG" wait --for=condition=Ready node --all --timeout=2s
+  wait_for 120 "3 Ready nodes" kubectl --kubeconfig "$KCFG" wait --for=condition=Ready node -l type=kwok --timeout=2s
   (cd "$ROOT/tests" && "$PY" -m harness.volumes --kubeconfig "$KCFG" --free 24)
   start_coredns
+  # One node run by a real kubelet (containerd, runc, kube-proxy), where the kernel and privileges allow it;
+  # it prints one line and the cluster goes on without it where they do not.
+  "$ROOT/scripts/node.sh" up || log "real node: scripts/node.sh up failed (above); the cluster comes up without it"
   write_env kwok "$(cat "$STATE/dns-server")"
 }
 
@@ -138,6 +158,7 @@ down() {
   case $rt in
     kind) if command -v kind >/dev/null; then kind delete cluster --name "$NAME" || true; fi ;;
     kwok)
+      "$ROOT/scripts/node.sh" down || log "real node: scripts/node.sh down failed (above); see docs/real-node.md for what it leaves"
       if [[ -f "$STATE/coredns.pid" ]]; then kill "$(cat "$STATE/coredns.pid")" 2>/dev/null || true; fi
       if command -v kwokctl >/dev/null; then kwokctl delete cluster --name "$NAME" >/dev/null 2>&1 || true; fi ;;
   esac
@@ -150,7 +171,7 @@ case ${1:-} in
   runtime) runtime ;;
   down) down ;;
   status)
-    if api_ready; then cat "$STATE/cluster.env"; kubectl --kubeconfig "$KCFG" get nodes -L topology.kubernetes.io/zone
+    if api_ready; then cat "$STATE/cluster.env" "$STATE/real-node.env" 2>/dev/null; kubectl --kubeconfig "$KCFG" get nodes -L topology.kubernetes.io/zone
     else echo "no cluster running"; exit 1; fi ;;
   *) echo "usage: $0 up|down|status|runtime" >&2; exit 2 ;;
 esac

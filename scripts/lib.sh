@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/versions.env"
 CACHE=${EMQX_EE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emqx-ee}
 BIN="$CACHE/bin"
+# The real node's CNI plugins: outside $BIN, whose `bridge` and `loopback` would shadow iproute2's on PATH.
+CNI_BIN="$CACHE/cni/bin"
 # Full output of every build and install; the terminal gets one line per tool.
 LOGS="$CACHE/logs"
 mkdir -p "$BIN"
@@ -144,3 +146,62 @@ go_module() {
 # make_venv DIR REQUIREMENTS: a fresh Python venv in DIR with REQUIREMENTS installed from PyPI (run it
 # under step: pip is verbose).
 make_venv() { python3 -m venv --clear "$1" && "$1/bin/pip" install --disable-pip-version-check -r "$2"; }
+
+# kubernetes BINARY...: the named binaries of k8s.io/kubernetes at KUBERNETES_VERSION (kubectl may come from
+# PATH). k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces staging modules with local paths), so
+# a throwaway wrapper module requires it and maps each staging module to its v0.x tag. The control plane,
+# kubectl, the kubelet and kube-proxy all build in that one module and share its Go build cache.
+kubernetes() {
+  local missing=() b
+  for b in "$@"; do
+    if [[ $b == kubectl ]]; then
+      reuse kubectl "$KUBERNETES_VERSION" kubectl_version || missing+=(kubectl)
+    elif have_version "$b" "$KUBERNETES_VERSION"; then
+      log "$b $KUBERNETES_VERSION cached"
+    else
+      missing+=("$b")
+    fi
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  step "$LOGS/kubernetes-$KUBERNETES_VERSION.log" "${missing[*]} $KUBERNETES_VERSION: building from k8s.io/kubernetes through a wrapper module" \
+    build_kubernetes "${missing[@]}"
+}
+kubectl_version() { "$1" version --client -o json | sed -n 's/^ *"gitVersion": "\([^"]*\)".*/\1/p'; }
+
+# build_kubernetes BINARY...: runs under step, so every failure is an explicit return.
+build_kubernetes() {
+  local src="$CACHE/src/kubernetes-$KUBERNETES_VERSION" gomod b
+  mkdir -p "$src" || return 1
+  echo "wrapper module for k8s.io/kubernetes $KUBERNETES_VERSION in $src"
+  gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p') || return 1
+  [[ -f $gomod ]] || { echo "go mod download k8s.io/kubernetes@$KUBERNETES_VERSION gave no go.mod"; return 1; }
+  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  {
+    echo "module local/kubetools"
+    grep -E '^(go|godebug) ' "$gomod"
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo "replace ("
+    # Every local staging replace (k8s.io/x => ./staging/...) becomes k8s.io/x => k8s.io/x v0.Y.Z.
+    sed -n 's#^\s*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\t\1 => \1 '"$staging_version"'#p' "$gomod"
+    echo ")"
+  } >"$src/go.mod" || return 1
+  echo "package kubetools" >"$src/doc.go" || return 1
+  local pkgs=(); for b in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  (cd "$src" && go get "${pkgs[@]/%/@$KUBERNETES_VERSION}") || return 1
+  local vpkg=k8s.io/component-base/version
+  local ldflags="-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+  # Cold: tens of minutes on 2 cores; later builds reuse the Go build cache. Links to reused binaries
+  # go first: `go build -o` could write through them.
+  for b in "$@"; do rm -f "$BIN/$b" "$BIN/$b.version" || return 1; done
+  (cd "$src" && go build -trimpath -ldflags "$ldflags" -o "$BIN/" "${pkgs[@]}") || return 1
+  for b in "$@"; do stamp "$b" "$KUBERNETES_VERSION" || return 1; done
+}
+
+# apt_install PACKAGE: one Debian package with apt (through sudo when not root), refreshing the lists once
+# when the package is not found.
+apt_install() {
+  local apt="apt-get"
+  [[ $(id -u) == 0 ]] || apt="sudo apt-get"
+  $apt install -y --no-install-recommends "$1" || { $apt update && $apt install -y --no-install-recommends "$1"; }
+}

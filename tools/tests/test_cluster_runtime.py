@@ -36,6 +36,13 @@ KWOK_ONLY = {
     "kwok": "sigs.k8s.io/kwok",
     "kwokctl": "sigs.k8s.io/kwok",
     "coredns": "github.com/coredns/coredns",
+    # The real node's (scripts/build-node-tools.sh).
+    "runc": "github.com/opencontainers/runc",
+    "containerd": "github.com/containerd/containerd/v2/cmd/containerd",
+    "ctr": "github.com/containerd/containerd/v2/cmd/ctr",
+    "containerd-shim-runc-v2": "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
+    "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+    "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
 }
 # Cluster tools left out of the scratch cache, so that preparing them shows.
 LEFT_OUT = {*KWOK_ONLY, "kubectl", "kind"}

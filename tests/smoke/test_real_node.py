@@ -1,0 +1,235 @@
+"""The real node of the kwok cluster (scripts/node.sh): a pod scheduled there runs in a real container, started
+by a real kubelet through containerd and runc, from an image built on this machine (scripts/node-image.sh).
+
+One pod, as restricted as Pod Security "restricted" asks (the namespace enforces it), writes what it sees from
+inside to its log, which the test reads through the API server (the API server asks the node's kubelet): its
+uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/status, what writing to /
+does, a file it wrote to its emptyDir and read back, and the address cluster DNS gives the `kubernetes`
+Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
+and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe,
+`kubectl exec` reaches it, and its Service answers by name.
+
+When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
+On kind there is no such node (every kind node already runs containers; this image is not loaded there).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from harness.cluster import STATE, wait_until
+from harness.tools import ROOT
+
+pytestmark = pytest.mark.smoke
+
+NODE_SH = ROOT / "scripts" / "node.sh"
+UID = 1000
+# What the pod does: one JSON line of what it saw, then exit 0 (any exception fails the pod).
+SCRIPT = """
+import errno, json, os, socket
+seen = {"uid": os.getuid(), "gid": os.getgid()}
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+seen["cap_eff"] = int(status["CapEff"].strip(), 16)
+seen["cap_bnd"] = int(status["CapBnd"].strip(), 16)
+seen["seccomp"] = int(status["Seccomp"].strip())
+try:
+    open("/written-to-root", "w")
+    seen["root_write"] = "succeeded"
+except OSError as err:
+    seen["root_write"] = errno.errorcode[err.errno]
+with open("/scratch/out.txt", "w") as f:
+    f.write("written by python3 in a real container")
+seen["scratch"] = open("/scratch/out.txt").read()
+seen["dns"] = socket.gethostbyname("kubernetes.default.svc.cluster.local")
+print(json.dumps(seen), flush=True)
+"""
+
+
+def node_status() -> dict[str, str]:
+    path = STATE / "real-node.env"
+    if not path.exists():
+        return {"NODE_STATUS": "down", "NODE_REASON": f"{path} is missing: scripts/cluster.sh up did not start it"}
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="module")
+def real_node(cluster, kubectl) -> dict[str, str]:
+    """The node's name, label and address; the test fails (never skips) on kwok when the node is not up."""
+    if cluster.runtime != "kwok":
+        pytest.skip("REAL NODE: scripts/node.sh runs on the kwok runtime only; on kind every node is real")
+    status = node_status()
+    if status.get("NODE_STATUS") != "up":
+        pytest.fail(f"the real node is not up: {status.get('NODE_REASON') or 'no reason recorded'}")
+    node = kubectl.get("node", None, status["NODE_NAME"])
+    ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "True", f"{status['NODE_NAME']} is not Ready: {ready}"
+    return status
+
+
+def image(name: str) -> str:
+    return subprocess.run(
+        [str(ROOT / "scripts" / "node-image.sh"), "ref", name], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True, script: str = SCRIPT) -> dict:
+    label = node["NODE_LABEL"]
+    spec = {
+        "restartPolicy": "Never",
+        # python3 is the container's pid 1, which ignores SIGTERM: no 30 s wait when the namespace goes.
+        "terminationGracePeriodSeconds": 1,
+        "automountServiceAccountToken": False,
+        "nodeSelector": {label: "true"},
+        "securityContext": {"runAsUser": UID, "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "probe",
+                "image": image("debian"),
+                "imagePullPolicy": "Never",
+                "command": ["python3", "-c", script],
+                "securityContext": {
+                    "readOnlyRootFilesystem": True,
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}],
+            }
+        ],
+        "volumes": [{"name": "scratch", "emptyDir": {}}],
+    }
+    if tolerate:
+        spec["tolerations"] = [{"key": label, "operator": "Exists", "effect": "NoSchedule"}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, kubectl, namespace):
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(pod("probe", namespace, real_node)))
+    done = kubectl.wait_for(
+        lambda: (p := kubectl.get("pod", namespace, "probe"))["status"].get("phase") in ("Succeeded", "Failed") and p,
+        "the probe pod to finish on the real node",
+        namespace,
+        ("pods",),
+        timeout=120,
+    )
+    logs = kubectl.run("logs", "-n", namespace, "probe", check=False)
+    assert done["spec"]["nodeName"] == real_node["NODE_NAME"]
+    (state,) = done["status"]["containerStatuses"]
+    assert done["status"]["phase"] == "Succeeded", f"{state}\nlogs: {logs.stdout}{logs.stderr}"
+    assert state["containerID"].startswith("containerd://"), state
+    assert state["state"]["terminated"]["exitCode"] == 0
+    assert logs.returncode == 0, f"the API server could not read the log from the kubelet: {logs.stderr}"
+    seen = json.loads(logs.stdout.strip().splitlines()[-1])
+    assert seen["uid"] == UID, seen
+    assert seen["root_write"] == "EROFS", f"writing to / must fail on a read-only root: {seen}"
+    # A non-root process has no effective capabilities anyway; dropping ALL empties the bounding set too.
+    assert seen["cap_eff"] == 0 and seen["cap_bnd"] == 0, f"capabilities left after dropping ALL: {seen}"
+    assert seen["seccomp"] == 2, f"RuntimeDefault means a seccomp filter (mode 2): {seen}"
+    assert seen["scratch"] == "written by python3 in a real container"
+    # The kubelet's clusterDNS is the cluster's CoreDNS (scripts/node.sh), which answers from the API server.
+    assert seen["dns"] == kubectl.get("service", "default", "kubernetes")["spec"]["clusterIP"], seen
+
+
+# Ready only once the file exists: the kubelet's exec probe runs `test -f` in the container until it does.
+READY_AFTER = 3
+PAGE = "served from the real node"
+SERVE = f"""
+import functools, http.server, time
+time.sleep({READY_AFTER})
+open("/scratch/index.html", "w").write({PAGE!r})
+open("/scratch/ready", "w").close()
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory="/scratch")
+http.server.ThreadingHTTPServer(("", 8080), handler).serve_forever()
+"""
+# Through cluster DNS and the Service's ClusterIP, which kube-proxy's iptables rules send back to the pod.
+FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+
+
+def test_the_kubelet_probes_and_execs_in_the_container(real_node, kubectl, namespace):
+    """Readiness comes from a real exec probe (not before the container makes its file); `kubectl exec`
+    reaches the container through the API server, the kubelet and containerd's streaming server; and from
+    there the pod's own Service answers by name, through CoreDNS and kube-proxy."""
+    spec = pod("serve", namespace, real_node, script=SERVE)
+    spec["metadata"]["labels"] = {"app": "serve"}
+    spec["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["test", "-f", "/scratch/ready"]},
+        "periodSeconds": 1,
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(spec))
+    ready = kubectl.wait_for(
+        lambda: (
+            (p := kubectl.get("pod", namespace, "serve"))
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            and p
+        ),
+        "the serving pod to become Ready through its exec probe",
+        namespace,
+        ("pods",),
+        timeout=120,
+    )
+    (state,) = ready["status"]["containerStatuses"]
+    started = datetime.fromisoformat(state["state"]["running"]["startedAt"])
+    (condition,) = [c for c in ready["status"]["conditions"] if c["type"] == "Ready"]
+    became_ready = datetime.fromisoformat(condition["lastTransitionTime"])
+    assert (became_ready - started).total_seconds() >= READY_AFTER - 1, (started, became_ready)
+    out = kubectl.run("exec", "-n", namespace, "serve", "--", "python3", "-c", "import os; print(os.getuid())")
+    assert out.stdout.strip() == str(UID), out
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"selector": {"app": "serve"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(service))
+    url = f"http://web.{namespace}.svc.cluster.local/"
+    fetched = wait_until(
+        lambda: (
+            (r := kubectl.run("exec", "-n", namespace, "serve", "--", "python3", "-c", FETCH, url, check=False))
+            and r.returncode == 0
+            and r.stdout.strip()
+        ),
+        f"{url} to answer from the pod through its Service",
+        timeout=60,
+        interval=1,
+    )
+    assert fetched == PAGE
+
+
+def test_the_taint_keeps_other_pods_off_the_real_node(real_node, kubectl, namespace):
+    """Only pods that tolerate the node's taint go there: the chart's pods (whose image is not on the node) never
+    land on it by accident."""
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(pod("untolerated", namespace, real_node, tolerate=False)))
+    message = kubectl.wait_for(
+        lambda: next(
+            (
+                c.get("message", "")
+                for c in kubectl.get("pod", namespace, "untolerated")["status"].get("conditions", [])
+                if c["type"] == "PodScheduled" and c["status"] == "False"
+            ),
+            None,
+        ),
+        "the scheduler to refuse the untolerated pod",
+        namespace,
+        ("pods",),
+        timeout=60,
+    )
+    # The selector leaves the real node only, and the scheduler turns it down for its taint.
+    assert "1 node(s) had untolerated taint" in message, message
+
+
+def test_the_kubelet_left_the_hosts_kernel_settings_alone(real_node):
+    """The kubelet sets six kernel tunables unless they read right; it reads them from files bind-mounted in
+    the node's mount namespace, so the host's values are those scripts/node.sh recorded before it started."""
+    node = STATE / "node"
+    before = dict(line.split("=", 1) for line in (node / "host-sysctl").read_text().splitlines())
+    holder = (node / "namespaces.pid").read_text().strip()
+    for name, value in before.items():
+        path = "/proc/sys/" + name.replace(".", "/")
+        assert Path(path).read_text().strip() == value, f"the host's {name} changed"
+        inside = subprocess.run(["nsenter", "-t", holder, "-m", "cat", path], capture_output=True, text=True)
+        wanted = (node / "sysctl" / name).read_text().strip()
+        assert inside.stdout.strip() == wanted, f"the node's {name} is not the kubelet's value: {inside}"

@@ -74,6 +74,7 @@ them are reported at once, in one failure. */ -}}
 {{- $errors = append $errors (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
 {{- end -}}
 {{- $errors = concat $errors (include "emqx-ee.podExtensionProblems" . | fromJsonArray) -}}
+{{- $errors = concat $errors (include "emqx-ee.drainProblems" . | fromJsonArray) -}}
 {{- if $errors -}}
 {{- fail (printf "\n%s" (join "\n" $errors)) -}}
 {{- end -}}

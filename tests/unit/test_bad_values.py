@@ -128,6 +128,15 @@ CASES = {
         {"extraInitContainers": [{"name": "s", "image": "x"}], "extraContainers": [{"name": "s", "image": "x"}]},
         "extraContainers[0] s: extraInitContainers[0] has a container of that name",
     ),
+    "grace-period-below-the-drain": (
+        {"terminationGracePeriodSeconds": 60},
+        "gracefulShutdown.timeoutSeconds=90 + 30 s for EMQX's own stop = 120 s",
+    ),
+    "drain-rate-zero": ({"gracefulShutdown": {"sessEvictRate": 0}}, "gracefulShutdown/sessEvictRate"),
+    "batch-above-the-budget": (
+        {"replicaCount": 3, "license": {"key": "e"}, "updateStrategy": {"rollingUpdate": {"maxUnavailable": 2}}},
+        "updateStrategy.rollingUpdate.maxUnavailable=2 would stop 2 of 3 cores at once",
+    ),
 }
 
 ALL_AT_ONCE = {

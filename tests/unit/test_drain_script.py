@@ -455,3 +455,11 @@ def test_the_hook_is_posix_sh():
     assert found, "shellcheck is missing: run scripts/bootstrap.sh (it installs Debian's shellcheck package)"
     done = subprocess.run([found, "-s", "sh", str(SCRIPT)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("args", [["--timeout"], ["--no-such-option", "1"]])
+def test_bad_arguments_never_fail_the_hook(tmp_path, args):
+    """A failing preStop hook only adds an event before the kill: the script says what is wrong and exits 0."""
+    node = Node(tmp_path)
+    node.run_hook(["sh", str(SCRIPT), *args])
+    assert not node.calls(), "nothing was sent to EMQX"

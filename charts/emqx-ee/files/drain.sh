@@ -38,6 +38,7 @@
 conn_rate=500 sess_rate=500 wait_hc=5 wait_takeover=10 redirect_to="" wait_sessions=yes
 timeout_s=90 poll=2 ctl_timeout=15
 while [ "$#" -gt 0 ]; do
+  [ "$#" -ge 2 ] || { echo "drain: $1 needs a value" >&2; exit 0; }
   case "$1" in
     --conn-evict-rate) conn_rate=$2 ;;
     --sess-evict-rate) sess_rate=$2 ;;
@@ -50,7 +51,7 @@ while [ "$#" -gt 0 ]; do
     --ctl-timeout) ctl_timeout=$2 ;;
     *) echo "drain: unknown option $1" >&2; exit 0 ;;
   esac
-  shift 2 || { echo "drain: $1 needs a value" >&2; exit 0; }
+  shift 2
 done
 
 log_to=${DRAIN_LOG:-/proc/1/fd/1}

@@ -39,6 +39,8 @@ SECONDS = {
     "tests/smoke/test_ordering.py": 25,
     "tests/smoke/test_helm_test.py": 21,
     "tests/smoke/test_lifecycle.py": 18,
+    "tests/smoke/test_drain_upgrades.py": 15,
+    "tests/smoke/test_batch_rolls.py": 15,
     "tests/smoke/test_upgrade_from_release.py": 13,
     "tests/unit/test_static_analysis.py": 13,
     "tests/publish/test_version_increment.py": 12,

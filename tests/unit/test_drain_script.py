@@ -241,7 +241,7 @@ def test_the_hook_is_the_chart_file_with_the_configured_rates(template):
     command = pre_stop(template, values)
     assert command[:2] == ["sh", "-c"]
     code = [line for line in SCRIPT.read_text().splitlines() if not line.lstrip().startswith("#")]
-    assert command[2] == "\n".join(code) + "\n", "the hook runs files/drain.sh, without its comment lines"
+    assert command[2] == "\n".join(code).strip() + "\n", "the hook runs files/drain.sh, without its comment lines"
     g = values["gracefulShutdown"]
     assert option(command, "--conn-evict-rate") == "1200"
     assert option(command, "--sess-evict-rate") == "300"

@@ -43,7 +43,7 @@ lifecycle:
         - sh
         - -c
         {{- /* The script without its comment lines (they stay in files/drain.sh). */}}
-        - {{ regexReplaceAll "(?m)^[ \t]*#.*\n" (.Files.Get "files/drain.sh") "" | toJson }}
+        - {{ printf "%s\n" (regexReplaceAll "(?m)^[ \t]*#.*\n" (.Files.Get "files/drain.sh") "" | trim) | toJson }}
         - drain
         - --conn-evict-rate
         - {{ $g.connEvictRate | quote }}

@@ -126,8 +126,10 @@ objects before the Deployment, so it is refused here first. */ -}}
 {{- end -}}
 
 {{- /* A count given as a number or a percentage of "total", as Kubernetes scales it
-(intstr.GetScaledValueFromIntOrPercent: a percentage rounds up with "roundUp", down otherwise). Called with
-dict "value" "total" "roundUp". */ -}}
+(intstr.GetScaledValueFromIntOrPercent: a percentage rounds up with "roundUp", down otherwise). A budget
+rounds up (pkg/controller/disruption getExpectedPodCount); a StatefulSet's maxUnavailable rounds down, at
+least 1 (pkg/controller/statefulset getStatefulSetMaxUnavailable), as does a Deployment's (deployment util
+ResolveFenceposts). Called with dict "value" "total" "roundUp". */ -}}
 {{- define "emqx-ee.scaledCount" -}}
 {{- $s := toString .value -}}
 {{- if hasSuffix "%" $s -}}

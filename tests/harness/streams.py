@@ -35,6 +35,7 @@ SECONDS = {
     "tests/smoke/test_upgrade_guards.py": 55,
     "cluster": 55,
     "tests/smoke/test_replicants.py": 27,
+    "tests/unit/test_drain_script.py": 24,
     "tests/smoke/test_upgrade_values.py": 25,
     "tests/smoke/test_ordering.py": 25,
     "tests/smoke/test_helm_test.py": 21,

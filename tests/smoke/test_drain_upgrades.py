@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.helm import HelmError
 from harness.statefulset import pods, wait_ready, wait_updated
-from harness.tools import chart_from_git
+from harness.tools import CHART, chart_from_git
 
 pytestmark = pytest.mark.smoke
 
@@ -30,6 +31,15 @@ def test_upgrades_from_0_3_0_and_drain_changes_roll_and_say_so(release, kubectl,
     rel.install(BASE, chart=chart_from_git("0.3.0", tmp_path))
     wait_ready(kubectl, namespace, 3)
     assert all(command is None for command, _ in hooks(kubectl, namespace).values()), "0.3.0 has no hook"
+
+    # --reuse-values keeps 0.3.0's values, without this version's new blocks: refused by name, nothing changes.
+    before = rel.state(kubectl)
+    with pytest.raises(HelmError) as refused:
+        rel._helm("upgrade", rel.name, str(CHART), "--reuse-values")
+    assert "the values lack gracefulShutdown" in str(refused.value) and "--reset-then-reuse-values" in str(
+        refused.value
+    ), refused.value
+    assert rel.state(kubectl) == before, "a refused upgrade changed the release or its objects"
 
     out = rel.upgrade(BASE)
     assert "the nodes now drain before they stop (gracefulShutdown: clients leave at 500 connections/s)" in out, out

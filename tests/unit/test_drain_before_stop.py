@@ -146,3 +146,11 @@ def test_every_drain_and_roll_problem_is_reported_at_once(template):
     message = refused(template, {**LICENSED, "replicaCount": 5, "terminationGracePeriodSeconds": 30,
                                  "updateStrategy": {"rollingUpdate": {"maxUnavailable": 4}}})  # fmt: skip
     assert "terminationGracePeriodSeconds=30" in message and "maxUnavailable=4" in message, message
+
+
+def test_values_without_the_new_blocks_are_named_not_a_stack_trace(template):
+    """`helm upgrade --reuse-values` from chart 0.3.0 brings 0.3.0's values, without gracefulShutdown and
+    replicants.updateStrategy (null removes a key from the values in the same way)."""
+    message = refused(template, {"gracefulShutdown": None, "replicants": {"updateStrategy": None}})
+    assert "the values lack gracefulShutdown, replicants.updateStrategy, which this chart version adds" in message
+    assert "--reset-then-reuse-values" in message and "nil pointer" not in message, message

@@ -25,7 +25,7 @@ the applications, then the VM). */ -}}
 
 {{- /* The args and lifecycle keys of the emqx container (YAML at container level). */ -}}
 {{- define "emqx-ee.drainContainer" -}}
-{{- $g := .Values.gracefulShutdown -}}
+{{- $g := .Values.gracefulShutdown | default dict -}}
 # Boot step: a node never starts with an evacuation left from its last stop (templates/_drain.tpl).
 args:
   - sh
@@ -67,8 +67,16 @@ lifecycle:
 {{- /* Problems with gracefulShutdown and batch rolls (JSON list of messages, empty when none). */ -}}
 {{- define "emqx-ee.drainProblems" -}}
 {{- $v := .Values -}}
-{{- $g := $v.gracefulShutdown -}}
+{{- $g := $v.gracefulShutdown | default dict -}}
 {{- $out := list -}}
+{{- /* `helm upgrade --reuse-values` from an older chart version takes that version's values as they were,
+without the defaults of the blocks this version adds: name them instead of failing on a missing key. */ -}}
+{{- $missing := list -}}
+{{- if not (hasKey $v "gracefulShutdown") -}}{{- $missing = append $missing "gracefulShutdown" -}}{{- end -}}
+{{- if not (hasKey $v.replicants "updateStrategy") -}}{{- $missing = append $missing "replicants.updateStrategy" -}}{{- end -}}
+{{- if $missing -}}
+{{- $out = append $out (printf "the values lack %s, which this chart version adds: `helm upgrade --reuse-values` keeps the values of the chart version the release was installed with, without the new defaults. Upgrade with --reset-then-reuse-values (Helm 3.14+ and 4), or pass your values file again" (join ", " $missing)) -}}
+{{- end -}}
 {{- if $g.enabled -}}
 {{- $stop := include "emqx-ee.drainStopSeconds" . | int -}}
 {{- $need := add (int $g.timeoutSeconds) $stop -}}
@@ -109,7 +117,7 @@ pods of a roll itself, without the eviction API, so the budget does not hold a r
 objects before the Deployment, so it is refused here first. */ -}}
 {{- $r := $v.replicants -}}
 {{- if $r.enabled -}}
-{{- $rru := $r.updateStrategy.rollingUpdate -}}
+{{- $rru := dig "updateStrategy" "rollingUpdate" (dict "maxSurge" 1 "maxUnavailable" 0) $r -}}
 {{- if and (eq (toString $rru.maxSurge) "0") (eq (toString $rru.maxUnavailable) "0") -}}
 {{- $out = append $out "replicants.updateStrategy.rollingUpdate: maxSurge and maxUnavailable are both 0, so no replicant could ever be replaced: set maxSurge (new replicants join before old ones leave) or maxUnavailable" -}}
 {{- end -}}

@@ -1,7 +1,7 @@
 """Day 2 of the drain before stop: a release of chart 0.3.0 (from git history, before the drain) upgraded to the
 working tree gets the hook, the boot step and the longer grace period in one roll, and NOTES say so; changing
 the drain's settings, batch size and turning it off each roll the pods, and NOTES say which pods still drain
-the old way (a roll stops the old pods with the old template's hook)."""
+the old way (a roll stops the old pods with the old template's hook); a rollback to 0.3.0 takes it all back."""
 
 from __future__ import annotations
 
@@ -70,3 +70,12 @@ def test_upgrades_from_0_3_0_and_drain_changes_roll_and_say_so(release, kubectl,
     wait_updated(kubectl, namespace, 3)
     assert all(command is None for command, _ in hooks(kubectl, namespace).values())
     assert "The pod template is unchanged: no node restarts." in rel.upgrade(off)
+
+    # helm rollback to 0.3.0 (revision 1) applies its manifests as they were: no hook, no boot step, the old
+    # grace period (docs/operations.md: a node killed mid-drain then needs `emqx ctl rebalance stop`).
+    rel._helm("rollback", rel.name, "1")
+    wait_updated(kubectl, namespace, 3)
+    for pod in pods(kubectl, namespace):
+        emqx = next(c for c in pod["spec"]["containers"] if c["name"] == "emqx")
+        assert "lifecycle" not in emqx and "args" not in emqx, pod["metadata"]["name"]
+        assert pod["spec"]["terminationGracePeriodSeconds"] == 60, pod["metadata"]["name"]

@@ -61,6 +61,9 @@ options:
   bindAddress: 127.0.0.1   # nothing listens beyond loopback
   kubeAuthorization: true
   kubeAdmission: true      # PodSecurity admission judges the pods for real
+  # StatefulSet rollingUpdate.maxUnavailable (KEP-961): beta but off by default in Kubernetes 1.36
+  # (kube-apiserver --help), and the API server drops the field while it is off.
+  kubeFeatureGates: MaxUnavailableStatefulSet=true
   kubeApiserverBinary: $BIN/kube-apiserver
   kubeControllerManagerBinary: $BIN/kube-controller-manager
   kubeSchedulerBinary: $BIN/kube-scheduler

@@ -166,10 +166,14 @@ class Release:
         extra = (f"--dry-run={dry_run}",) if dry_run else ()
         return self._helm("install", *extra, self.name, str(chart), values=self._values(values or {}, chart))
 
-    def upgrade(self, values: Mapping[str, Any] | None = None, install: bool = False) -> str:
-        """Upgrade with exactly these values (not --reuse-values: the values file is the truth)."""
+    def upgrade(
+        self, values: Mapping[str, Any] | None = None, install: bool = False, reuse_values: bool = False
+    ) -> str:
+        """Upgrade with exactly these values (the values file is the truth), or with reuse_values on top of the
+        release's own (`--reuse-values`, as a user upgrading in place types it)."""
         progress(f"{self.helm} upgrade {self.name} in {self.namespace}")
         extra = ("--install",) if install else ()
+        extra += ("--reuse-values",) if reuse_values else ()
         return self._helm("upgrade", *extra, self.name, str(CHART), values=self._values(values or {}, CHART))
 
     def uninstall(self) -> str:

@@ -135,6 +135,15 @@ CASES = {
         {"extraInitContainers": [{"name": "s", "image": "x"}], "extraContainers": [{"name": "s", "image": "x"}]},
         "extraContainers[0] s: extraInitContainers[0] has a container of that name",
     ),
+    "grace-period-below-the-drain": (
+        {"terminationGracePeriodSeconds": 60},
+        "gracefulShutdown.timeoutSeconds=90 + 30 s for EMQX's own stop = 120 s",
+    ),
+    "drain-rate-zero": ({"gracefulShutdown": {"sessEvictRate": 0}}, "gracefulShutdown/sessEvictRate"),
+    "batch-above-the-budget": (
+        {"replicaCount": 3, "license": {"key": "e"}, "updateStrategy": {"rollingUpdate": {"maxUnavailable": 2}}},
+        "updateStrategy.rollingUpdate.maxUnavailable=2 would stop 2 of 3 cores at once",
+    ),
 }
 
 # The cases that values.schema.json refuses by itself (editors and `helm lint --strict` see them too), with the
@@ -179,6 +188,7 @@ SCHEMA_REFUSES = {
     "extra-volume-without-name": ["/extraVolumes/0"],
     "init-container-without-name": ["/extraInitContainers/0"],
     "sidecar-without-name": ["/extraContainers/0"],
+    "drain-rate-zero": ["/gracefulShutdown/sessEvictRate"],
 }
 
 ALL_AT_ONCE = {

@@ -2,7 +2,8 @@
 
 Run it through scripts/bench.sh, which provides the venvs:
   scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite]
-  scripts/bench.sh rollout [--replicas 1,3,5,9] [--repeat 3] [--boot-delay 12] [--upgrade-replicas 3,9] [--scale 3:9]
+  scripts/bench.sh rollout [--replicas 1,3,5,9] [--repeat 3] [--boot-delay 12] [--upgrade-replicas 3,9]
+                           [--upgrade-batches 1,3] [--scale 3:9]
   scripts/bench.sh setup   [--commands demo,test] [--modes cold,warm] [--reuse-cluster]
   scripts/bench.sh all     (render, rollout, then setup)
   scripts/bench.sh report DIR   (redraw the figures and tables of a results folder)
@@ -87,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"seconds each pod takes to become Ready (kwok), default {DEFAULT_BOOT_DELAY:g}",
     )
     g.add_argument("--upgrade-replicas", type=numbers, default=[3, 9], help="release sizes of the rolling upgrade")
+    g.add_argument(
+        "--upgrade-batches",
+        type=numbers,
+        default=[1, 3],
+        help="pods replaced at once in the rolling upgrade (updateStrategy.rollingUpdate.maxUnavailable)",
+    )
     g.add_argument("--scale", type=scale_range, default=(3, 9), help="FROM:TO of the scale-up ('' to skip)")
     g = p.add_argument_group("setup")
     g.add_argument("--commands", type=one_or_more("demo", "test"), default=["demo", "test"])
@@ -145,6 +152,7 @@ def main() -> None:
                 args.boot_delay,
                 args.upgrade_replicas,
                 args.scale,
+                args.upgrade_batches,
             )
         if "setup" in chosen:
             setup_time.run(bench, args.commands, args.modes, args.reuse_cluster, args.scratch, args.keep_scratch)

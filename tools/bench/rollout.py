@@ -29,13 +29,19 @@ RELEASE = "emqx-ee"
 POLICIES = ("Parallel", "OrderedReady")
 
 
-def values(replicas: int, policy: str, boot_delay: float, revision: int = 1) -> dict[str, Any]:
-    return {
+def values(replicas: int, policy: str, boot_delay: float, revision: int = 1, batch: int = 1) -> dict[str, Any]:
+    """The release's values; `batch` > 1 rolls that many pods at once, with a disruption budget that allows it
+    (the chart refuses a batch above the budget)."""
+    out: dict[str, Any] = {
         "replicaCount": replicas,
         "license": {"key": "evaluation"},
         "podManagementPolicy": policy,
         "podAnnotations": {BOOT_DELAY: f"{boot_delay:g}s", REVISION: str(revision)},
     }
+    if batch > 1:
+        out["updateStrategy"] = {"rollingUpdate": {"maxUnavailable": batch}}
+        out["podDisruptionBudget"] = {"maxUnavailable": batch}
+    return out
 
 
 def api_time(stamp: str) -> float:
@@ -93,6 +99,29 @@ class Cluster:
             ref = pv.spec.claim_ref
             if ref and ref.namespace == name and pv.status.phase == "Released":
                 self.core.delete_persistent_volume(pv.metadata.name)
+
+    def check_batch_rolls(self) -> None:
+        """Batch rolls need the MaxUnavailableStatefulSet feature gate (off by default in Kubernetes 1.36): without
+        it the API server drops rollingUpdate.maxUnavailable and the 'batch' runs would roll one at a time."""
+        apps = client.AppsV1Api(self.core.api_client)
+        probe = {
+            "metadata": {"name": "bench-gate-probe"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "probe"}},
+                "serviceName": "probe",
+                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2}},
+                "template": {
+                    "metadata": {"labels": {"app": "probe"}},
+                    "spec": {"containers": [{"name": "c", "image": "probe"}]},
+                },
+            },
+        }
+        kept = apps.create_namespaced_stateful_set("default", probe, dry_run="All")
+        if kept.spec.update_strategy.rolling_update.max_unavailable != 2:
+            raise BenchError(
+                "the API server drops StatefulSet rollingUpdate.maxUnavailable (feature gate MaxUnavailableStatefulSet "
+                "off): re-create the cluster with scripts/cluster.sh, which turns it on"
+            )
 
     def wait_for_quiet_nodes(self, timeout: float = 600) -> None:
         """Other people's failure drills cordon, taint or silence nodes for a while: wait until every node is Ready
@@ -199,8 +228,11 @@ def run(
     boot_delay: float,
     upgrade_replicas: list[int],
     scale: tuple[int, int] | None,
+    upgrade_batches: tuple[int, ...] | list[int] = (1,),
 ) -> dict[str, Any]:
     cluster = Cluster(bench, kubeconfig)
+    if any(b > 1 for b in upgrade_batches):
+        cluster.check_batch_rolls()
     result: dict[str, Any] = {
         "boot_delay": boot_delay,
         "min_ready_seconds": chart_min_ready_seconds(),
@@ -253,16 +285,18 @@ def run(
                 policy=policy,
             )
     for n in upgrade_replicas:
-        # A rolling upgrade replaces the pods one at a time, highest ordinal first, under either policy.
-        series(
-            "upgrade",
-            f"rolling upgrade of {n}",
-            f"bench-upgrade-{n}",
-            helm("install", values(n, "Parallel", boot_delay)),
-            helm("upgrade", values(n, "Parallel", boot_delay, revision=2)),
-            replicas=n,
-            policy="Parallel",
-        )
+        # A rolling upgrade replaces the pods `batch` at a time (one by default), highest ordinal first.
+        for batch in upgrade_batches:
+            series(
+                "upgrade",
+                f"rolling upgrade of {n}" + (f", {batch} at a time" if batch > 1 else ""),
+                f"bench-upgrade-{n}" + (f"-by-{batch}" if batch > 1 else ""),
+                helm("install", values(n, "Parallel", boot_delay, batch=batch)),
+                helm("upgrade", values(n, "Parallel", boot_delay, revision=2, batch=batch)),
+                replicas=n,
+                policy="Parallel",
+                batch=batch,
+            )
     if scale:
         low, high = scale
         for policy in policies:

@@ -6,6 +6,8 @@ differs by role is this list, and nothing else:
     DNS name and is EMQX_NAME@<pod IP>, with EMQX_NODE__ROLE=replicant (emqx-ee.emqxEnv);
   - data: a core keeps /opt/emqx/data on its claim (an emptyDir without persistence); a replicant keeps no
     data, always an emptyDir;
+  - nothing for the drain before stop (templates/_drain.tpl): cores and replicants both serve clients and
+    keep the evacuation state in their data directory across container restarts;
   - resources and scheduling: `resources`, `nodeSelector`, `tolerations`, `affinity` (or
     `podAntiAffinityPreset`) and `topologySpreadConstraints` for cores; the same keys under `replicants` for
     replicants, whose default affinity spreads them over hosts (preferred).
@@ -126,6 +128,8 @@ spec:
     - name: emqx
       image: {{ include "emqx-ee.image" . }}
       imagePullPolicy: {{ .Values.image.pullPolicy }}
+      {{- /* Drain before stop and the boot step that undoes a saved evacuation (templates/_drain.tpl). */}}
+      {{- include "emqx-ee.drainContainer" . | nindent 6 }}
       {{- with .Values.containerSecurityContext }}
       securityContext:
         {{- toYaml . | nindent 8 }}

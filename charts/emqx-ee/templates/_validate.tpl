@@ -74,6 +74,7 @@ them are reported at once, in one failure. */ -}}
 {{- $errors = append $errors (printf "node host %s is longer than 253 characters: shorten fullnameOverride, namespaceOverride or clusterDomain" $host) -}}
 {{- end -}}
 {{- $errors = concat $errors (include "emqx-ee.podExtensionProblems" . | fromJsonArray) -}}
+{{- $errors = concat $errors (include "emqx-ee.drainProblems" . | fromJsonArray) -}}
 {{- with include "emqx-ee.secretProblems" . | fromJsonArray -}}
 {{- $errors = append $errors (printf "refused before anything was applied: Secrets that the values name are missing or lack keys, so pods could not start (or Prometheus could not scrape):\n  - %s\nCreate them or change the values, then run the command again (docs/operations.md \"Secrets the chart checks\")." (join "\n  - " .)) -}}
 {{- end -}}

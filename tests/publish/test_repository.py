@@ -19,8 +19,8 @@ from harness.tools import CHART
 
 pytestmark = pytest.mark.publish
 
-PUBLISHED = ("0.1.0", "0.2.0")  # what the "production" index already lists
-NEW = "0.3.0"
+PUBLISHED = ("0.1.0", "0.2.0", "0.3.0")  # what the "production" index already lists
+NEW = yaml.safe_load((CHART / "Chart.yaml").read_text())["version"]  # this release
 
 
 def index_entries(index: Path) -> dict[str, str]:
@@ -39,7 +39,7 @@ def site(tmp_path_factory, tls) -> Iterator[ChartRepositoryServer]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, package, helm4) -> Path:
-    """The index.yaml production serves before this release: 0.1.0 and 0.2.0, signed."""
+    """The index.yaml production serves before this release: PUBLISHED, signed."""
     from harness.publish import HelmHome
 
     home = HelmHome(helm4, tmp_path_factory.mktemp("published-home"))

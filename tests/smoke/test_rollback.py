@@ -26,7 +26,7 @@ import yaml
 from kubernetes.client import CoreV1Api
 
 from harness.cluster import Kubectl, Release, wait_until
-from harness.helm import HelmError
+from harness.helm import HelmError, emqx_settings
 from harness.scenarios import effective_values
 from harness.statefulset import pods, wait_ready
 
@@ -270,20 +270,20 @@ def test_rollback_across_api_key_and_identity_changes_is_refused_and_after_a_fai
     assert "API key" not in message, "revisions 2 and 3 share the key"
     refused(run_guard(kubectl, rel, 1, tmp_path), 1, "emqxName", "API key")
 
-    # 4: an upgrade the API server refuses half-way (its ConfigMap already applied), which also drops the
+    # 4: an upgrade the API server refuses half-way (its StatefulSet already applied), which also drops the
     # guard from its own revision: the hook that runs on the rollback can only be revision 3's.
     failing = {"emqxName": "broker", "emqxConfig": {"log.console.level": "debug"}, "rollbackGuard": {"enabled": False}}
     with pytest.raises(HelmError):
         rel.upgrade(with_values(ONE, failing, {"extraObjects": [REFUSED_OBJECT]}))
     assert rel.record(kubectl) == (4, "failed")
-    assert kubectl.get("configmap", namespace, "emqx-ee-config")["data"]["EMQX_LOG__CONSOLE__LEVEL"] == "debug"
+    assert emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))["EMQX_LOG__CONSOLE__LEVEL"] == "debug"
     passed(run_guard(kubectl, rel, 3, tmp_path), 3)
 
     out = rel.rollback(3)
     assert "Rollback was a success" in out, out
     assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
     assert rel.record(kubectl) == (5, "deployed")
-    assert "EMQX_LOG__CONSOLE__LEVEL" not in kubectl.get("configmap", namespace, "emqx-ee-config")["data"]
+    assert "EMQX_LOG__CONSOLE__LEVEL" not in emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))
 
 
 def test_guard_reads_across_namespaces_under_namespace_override(helm4, release, kubectl, namespace, tmp_path):

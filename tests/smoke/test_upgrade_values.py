@@ -55,9 +55,11 @@ def test_listener_dashboard_replicant_autoscaling_and_tls_changes_on_a_running_r
         ("deployments",),
     )
     selector = kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"]
-    assert selector["app.kubernetes.io/name"] == "emqx-ee-replicant", "the client Service moves to the replicants"
+    assert selector["app.kubernetes.io/name"] == "emqx-ee", "held on the cores by the upgrade that creates them"
 
     upgrade({"replicants": {"autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 6}}})
+    selector = kubectl.get("service", namespace, "emqx-ee")["spec"]["selector"]
+    assert selector["app.kubernetes.io/name"] == "emqx-ee-replicant", "the next upgrade moves the clients to them"
     assert replicant_count(kubectl, namespace) == 4, "turning autoscaling on keeps the running replicants"
     assert kubectl.get("hpa", namespace, "emqx-ee-replicant")["spec"]["minReplicas"] == 2
     upgrade({})

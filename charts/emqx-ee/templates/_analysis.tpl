@@ -49,7 +49,8 @@ also ignores its ephemeral-storage check (kube-score implies that), hence the na
 {{- end -}}
 {{- else -}}
 {{- $guard := eq .for "rollback-guard" -}}
-{{- $image := ternary $v.rollbackGuard.image $v.tests.image $guard -}}
+{{- /* A release upgraded with --reuse-values from 0.3.0 has no rollbackGuard (validation names it). */ -}}
+{{- $image := ternary ($v.rollbackGuard | default dict).image $v.tests.image $guard -}}
 {{- $key := ternary "rollbackGuard.image" "tests.image" $guard -}}
 {{- $pod := ternary "The rollback guard's Pod" "The helm test Pod" $guard -}}
 {{- $script := ternary "rollback guard" "test" $guard -}}

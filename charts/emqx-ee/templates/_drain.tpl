@@ -69,14 +69,6 @@ lifecycle:
 {{- $v := .Values -}}
 {{- $g := $v.gracefulShutdown | default dict -}}
 {{- $out := list -}}
-{{- /* `helm upgrade --reuse-values` from an older chart version takes that version's values as they were,
-without the defaults of the blocks this version adds: name them instead of failing on a missing key. */ -}}
-{{- $missing := list -}}
-{{- if not (hasKey $v "gracefulShutdown") -}}{{- $missing = append $missing "gracefulShutdown" -}}{{- end -}}
-{{- if not (hasKey $v.replicants "updateStrategy") -}}{{- $missing = append $missing "replicants.updateStrategy" -}}{{- end -}}
-{{- if $missing -}}
-{{- $out = append $out (printf "the values lack %s, which this chart version adds: `helm upgrade --reuse-values` keeps the values of the chart version the release was installed with, without the new defaults. Upgrade with --reset-then-reuse-values (Helm 3.14+ and 4), or pass your values file again" (join ", " $missing)) -}}
-{{- end -}}
 {{- if $g.enabled -}}
 {{- $stop := include "emqx-ee.drainStopSeconds" . | int -}}
 {{- $need := add (int $g.timeoutSeconds) $stop -}}

@@ -8,6 +8,16 @@ reported in one failure.
 them are reported at once, in one failure. */ -}}
 {{- define "emqx-ee.validate" -}}
 {{- $v := .Values -}}
+{{- /* `helm upgrade --reuse-values` from an older chart version takes that version's values as they were,
+without the defaults of the blocks this version adds: name them, before anything reads them. */ -}}
+{{- $missing := list -}}
+{{- range $block := list "gracefulShutdown" "rollbackGuard" "emqxConfigCheck" -}}
+{{- if not (hasKey $v $block) -}}{{- $missing = append $missing $block -}}{{- end -}}
+{{- end -}}
+{{- if not (hasKey $v.replicants "updateStrategy") -}}{{- $missing = append $missing "replicants.updateStrategy" -}}{{- end -}}
+{{- if $missing -}}
+{{- fail (printf "\nthe values lack %s, which this chart version adds: `helm upgrade --reuse-values` keeps the values of the chart version the release was installed with, without the new defaults. Upgrade with --reset-then-reuse-values (Helm 3.14+ and 4), or pass your values file again" (join ", " $missing)) -}}
+{{- end -}}
 {{- $errors := (include "emqx-ee.userConfig" . | fromJson).problems -}}
 {{- if not (kindIs "string" $v.image.tag) -}}
 {{- $errors = append $errors (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}

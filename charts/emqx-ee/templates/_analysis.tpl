@@ -43,7 +43,7 @@ also ignores its ephemeral-storage check (kube-score implies that), hence the na
 {{- if and $v.networkPolicy.enabled (not $v.networkPolicy.egress.enabled) -}}
 {{- $out = append $out (dict "kubeScore" "pod-networkpolicy" "reason" "The NetworkPolicy fences ingress only: egress stays open because EMQX's rule engine and data integrations connect to databases and brokers the chart cannot know. Set networkPolicy.egress.enabled to fence it too.") -}}
 {{- end -}}
-{{- $out = append $out (dict "checkov" "CKV_K8S_35" "reason" "EMQX reads the Erlang cookie, the dashboard password and the license key from EMQX_* environment variables at boot; they come from Secrets through secretKeyRef (never from the ConfigMap), and the API key is mounted as a file.") -}}
+{{- $out = append $out (dict "checkov" "CKV_K8S_35" "reason" "EMQX reads the Erlang cookie, the dashboard password and the license key from EMQX_* environment variables at boot; they come from Secrets through secretKeyRef (never as plain values in the pod template), and the API key is mounted as a file.") -}}
 {{- if and (eq .for "replicant") $v.replicants.autoscaling.enabled -}}
 {{- $out = append $out (dict "kubeScore" "deployment-targeted-by-hpa-does-not-have-replicas-configured" "reason" "The HPA owns the count: replicas renders the live count back within the HPA's bounds, because leaving it out would reset a running Deployment to one replicant on the upgrade that turns autoscaling on.") -}}
 {{- end -}}

@@ -127,3 +127,8 @@ def test_the_test_needs_the_api_key(template):
     with pytest.raises(HelmError, match=r"tests.enabled: .*set apiKey.enabled=true, or tests.enabled=false"):
         template({"apiKey": {"enabled": False}})
     assert template({"apiKey": {"enabled": False}, "tests": {"enabled": False}}).maybe("Pod") is None
+
+
+def test_each_check_retries_for_the_configured_seconds(template):
+    assert env(template(LICENSED).one("Pod"))["TEST_TIMEOUT"] == "120"
+    assert env(template(LICENSED | {"tests": {"timeoutSeconds": 15}}).one("Pod"))["TEST_TIMEOUT"] == "15"

@@ -312,3 +312,26 @@ def test_the_drain_script_evacuates_and_ends_the_evacuation_on_the_standin(stand
     log = (tmp_path / "drain.log").read_text()
     assert "evacuating: 500 connections/s" in log and "drained: no connections" in log, log
     assert not (s.data / ".evacuation").exists()
+
+
+def test_the_dashboard_over_https_only_when_http_binds_port_0(standin):
+    certs = STANDIN / "certs"
+    s = standin(EMQX_DASHBOARD__LISTENERS__HTTP__BIND="0")
+    s.env |= {
+        "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND": str(s.dashboard),
+        "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE": json.dumps(str(certs / "cert.pem")),
+        "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE": json.dumps(str(certs / "key.pem")),
+    }
+    s.start()
+    assert "dashboard http off (bind port 0)" in s.output()
+    assert f"dashboard https on 0.0.0.0:{s.dashboard}" in s.output()
+    result = s.helm_test(
+        API_SCHEME="https", API_CA=str(certs / "cacert.pem"), STATUS_HOSTS="localhost", API_HOST="localhost"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_log_shows_secrets_by_their_length_and_files_by_their_path(standin):
+    s = standin(EMQX_LICENSE__KEY="evaluation-key").start()
+    assert "read EMQX_LICENSE__KEY=<14 characters> as license.key" in s.output()
+    assert f"read EMQX_API_KEY__BOOTSTRAP_FILE={json.dumps(str(s.bootstrap))} as api_key.bootstrap_file" in s.output()

@@ -67,6 +67,7 @@ LISTENER_DEFAULTS = {"tcp": 1883, "ssl": 8883, "ws": 8083, "wss": 8084}
 TLS_TYPES = ("ssl", "wss")
 # The default ssl_options files (emqx_schema.erl, "${EMQX_ETC_DIR}/certs/..."), shipped in the image.
 DEFAULT_TLS = {"certfile": "cert.pem", "keyfile": "key.pem", "cacertfile": "cacert.pem"}
+# Variables logged by their length only: the last path segment names a secret (node.cookie, license.key, ...).
 SECRET_WORDS = ("password", "cookie", "secret", "key")
 
 
@@ -100,7 +101,8 @@ def read_config(environ: dict[str, str]) -> dict[tuple[str, ...], object]:
         text = environ[name]
         if not name.startswith("EMQX_"):
             continue
-        shown = f"<{len(text)} characters>" if any(w in name.lower() for w in SECRET_WORDS) else text
+        last = name.lower().rsplit("__", 1)[-1]
+        shown = f"<{len(text)} characters>" if any(last.endswith(w) for w in SECRET_WORDS) else text
         if name in emqx_config.START_SCRIPT_VARS or name == "EMQX_SECURITY_PROFILE":
             log(f"read {name}={shown} (start script)")
             continue
@@ -176,7 +178,7 @@ def listeners(config, hardened: bool) -> list[dict]:
     out = []
     for kind, name in sorted(names):
         prefix = ("listeners", kind, name)
-        if config.get(prefix + ("enable",), True) is False or config.get(prefix + ("enabled",)) is False:
+        if config.get(prefix + ("enable",), True) is False:
             log(f"listener {kind}:{name} disabled")
             continue
         address = bind_address(config.get(prefix + ("bind",)), LISTENER_DEFAULTS[kind], hardened)
@@ -186,13 +188,14 @@ def listeners(config, hardened: bool) -> list[dict]:
 
 
 def dashboard(config, hardened: bool) -> list[dict]:
+    """The dashboard's listeners: emqx_dashboard_schema.erl binds http on 18083 and https on 0 by default, and
+    a bind of port 0 is a listener that is off (their `enable` fields are deprecated and ignored)."""
     out = []
-    for kind, port, enabled in (("http", 18083, True), ("https", 0, False)):
+    for kind, port in (("http", 18083), ("https", 0)):
         prefix = ("dashboard", "listeners", kind)
-        if not config.get(prefix + ("enable",), enabled):
-            continue
         address = bind_address(config.get(prefix + ("bind",)), port, hardened)
-        if address[1] == 0:  # emqx_dashboard.erl: port 0 is a listener that is off
+        if address[1] == 0:
+            log(f"dashboard {kind} off (bind port 0)")
             continue
         out.append({"type": kind, "address": address, "tls": tls_files(config, prefix) if kind == "https" else None})
     return out

@@ -82,6 +82,29 @@ def logs(kubectl, namespace: str, pod: str, *extra: str) -> str:
     return kubectl.run("logs", "-n", namespace, pod, "-c", "emqx", *extra, check=False).stdout
 
 
+def up(kubectl, namespace: str, replicas: int) -> None:
+    """Wait for `replicas` Ready cores; fail at once, with the stand-in's own words, when one exits (it refuses to
+    start where EMQX would, and the kubelet restarts it)."""
+
+    def ready_or_exited() -> dict | bool:
+        for pod in kubectl.get("pods", namespace):
+            for c in pod["status"].get("containerStatuses") or []:
+                ended = c.get("lastState", {}).get("terminated") or c["state"].get("terminated")
+                if c["name"] == "emqx" and ended and ended.get("exitCode"):
+                    return pod
+        cores = [p for p in kubectl.get("pods", namespace) if p["metadata"]["name"] != "emqx-ee-test"]
+        return len(cores) == replicas and all(
+            c["ready"] for p in cores for c in p["status"].get("containerStatuses") or [{"ready": False}]
+        )
+
+    found = kubectl.wait_for(ready_or_exited, f"{replicas} Ready cores in {namespace}", namespace, timeout=120)
+    if isinstance(found, dict):
+        name = found["metadata"]["name"]
+        said = kubectl.run("logs", "-n", namespace, name, "-c", "emqx", "--previous", check=False).stdout
+        pytest.fail(f"{name}: the emqx container exited:\n{said or logs(kubectl, namespace, name)}")
+    wait_ready(kubectl, namespace, replicas, timeout=60)
+
+
 def env_of(pod: dict) -> dict[str, str]:
     return {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"] if "value" in e}
 
@@ -94,7 +117,7 @@ def tls(standin_node, cluster, kubectl, module_namespace, helm4):
     scenario = next(s for s in scenarios() if s.name == "15-tls-existing-secret")
     release = Release(helm4, cluster.kubeconfig, module_namespace)
     release.install(on_real_node(standin_node, **scenario.values))
-    wait_ready(kubectl, module_namespace, 1, timeout=120)
+    up(kubectl, module_namespace, 1)
     return release, module_namespace
 
 
@@ -223,7 +246,7 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
         gracefulShutdown={"timeoutSeconds": 20, "waitHealthCheck": 1},
     )
     r.install(base | {"emqxConfig": {"log.console.level": "warning"}})
-    wait_ready(kubectl, namespace, 2, timeout=120)
+    up(kubectl, namespace, 2)
     grace = pod_of(kubectl, namespace, "emqx-ee-1")["spec"]["terminationGracePeriodSeconds"]
     # The roll of pod 1: its log is followed from before the kubelet runs its preStop hook until it stops.
     follow = subprocess.Popen(

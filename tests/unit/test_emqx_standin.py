@@ -332,6 +332,8 @@ def test_the_dashboard_over_https_only_when_http_binds_port_0(standin):
 
 
 def test_the_log_shows_secrets_by_their_length_and_files_by_their_path(standin):
-    s = standin(EMQX_LICENSE__KEY="evaluation-key").start()
+    s = standin(EMQX_LICENSE__KEY="evaluation-key", EMQX_DASHBOARD__DEFAULT_PASSWORD="2Secret#word").start()
     assert "read EMQX_LICENSE__KEY=<14 characters> as license.key" in s.output()
+    assert "EMQX_DASHBOARD__DEFAULT_PASSWORD: EMQX reads its text as something other than written" in s.output()
+    assert "2Secret" not in s.output() and "evaluation-key" not in s.output()
     assert f"read EMQX_API_KEY__BOOTSTRAP_FILE={json.dumps(str(s.bootstrap))} as api_key.bootstrap_file" in s.output()

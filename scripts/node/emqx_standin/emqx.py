@@ -116,10 +116,10 @@ def read_config(environ: dict[str, str]) -> dict[tuple[str, ...], object]:
         try:
             value = emqx_config.parse_value(text)
         except emqx_config.Misparse as err:
-            log(f"warning {name}: {err}")
+            log(f"warning {name}: {err if shown == text else 'EMQX reads its text as something other than written'}")
             value = emqx_config.Value("raw", text)
         if not any(emqx_config.accepts(node, value, data) for node in emqx_config.resolve(path, data)):
-            problems.append(f"{name}={text}: {'.'.join(path)} does not take this value")
+            problems.append(f"{name}={shown}: {'.'.join(path)} does not take this value")
             continue
         config[tuple(path)] = _python(value)
         log(f"read {name}={shown} as {'.'.join(path)}")

@@ -2,7 +2,7 @@
 model of EMQX 6.2.2, not EMQX) as their image: a real kubelet mounts the Secrets, runs the probes, the
 preStop hook and the `helm test` Pod, and a real container shows the security context.
 
-Two releases, each checked several ways:
+Three releases, each checked once or several ways:
 - `tls`: scenario 15 (the user's TLS Secret, mutual TLS, the dashboard over HTTPS) with one core. Its pod
   passes its real HTTPS probes; every file EMQX is told to read is readable inside the container (the stand-in
   would refuse to start otherwise, as EMQX does); uid, read-only root and capabilities hold; `helm test --logs`
@@ -11,6 +11,8 @@ Two releases, each checked several ways:
 - `canary`: two cores, a partition holding pod 0 back on the first revision: pod 0, restarted, keeps its own
   revision's settings while pod 1 runs the new ones; the roll of pod 1 runs the preStop drain within the
   grace period.
+- `discovery`: scenario 13 (k8s discovery) with one core and one replicant: both pass their probes, run in
+  their role, and hold the projected service account token k8s discovery reads.
 """
 
 from __future__ import annotations
@@ -82,9 +84,10 @@ def logs(kubectl, namespace: str, pod: str, *extra: str) -> str:
     return kubectl.run("logs", "-n", namespace, pod, "-c", "emqx", *extra, check=False).stdout
 
 
-def up(kubectl, namespace: str, replicas: int) -> None:
-    """Wait for `replicas` Ready cores; fail at once, with the stand-in's own words, when one exits (it refuses to
-    start where EMQX would, and the kubelet restarts it)."""
+def up(kubectl, namespace: str, replicas: int, cores: int | None = None) -> None:
+    """Wait for `replicas` Ready EMQX pods, `cores` of them the StatefulSet's (all by default); fail at once,
+    with the stand-in's own words, when one exits (it refuses to start where EMQX would, and the kubelet
+    restarts it)."""
 
     def ready_or_exited() -> dict | bool:
         for pod in kubectl.get("pods", namespace):
@@ -97,12 +100,12 @@ def up(kubectl, namespace: str, replicas: int) -> None:
             c["ready"] for p in cores for c in p["status"].get("containerStatuses") or [{"ready": False}]
         )
 
-    found = kubectl.wait_for(ready_or_exited, f"{replicas} Ready cores in {namespace}", namespace, timeout=120)
+    found = kubectl.wait_for(ready_or_exited, f"{replicas} Ready EMQX pods in {namespace}", namespace, timeout=120)
     if isinstance(found, dict):
         name = found["metadata"]["name"]
         said = kubectl.run("logs", "-n", namespace, name, "-c", "emqx", "--previous", check=False).stdout
         pytest.fail(f"{name}: the emqx container exited:\n{said or logs(kubectl, namespace, name)}")
-    wait_ready(kubectl, namespace, replicas, timeout=60)
+    wait_ready(kubectl, namespace, replicas if cores is None else cores, timeout=60)
 
 
 def env_of(pod: dict) -> dict[str, str]:
@@ -297,3 +300,30 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
     assert sts["status"]["currentRevision"] != sts["status"]["updateRevision"]
     assert level_read(logs(kubectl, namespace, "emqx-ee-0")) == "warning"
     assert level_read(logs(kubectl, namespace, "emqx-ee-1")) == "error"
+
+
+# --- k8s discovery with a replicant ----------------------------------------------------------------------
+
+
+def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_the_api_token(
+    standin_node, release, kubectl, namespace
+):
+    """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node."""
+    scenario = next(s for s in scenarios() if s.name == "13-k8s-discovery")
+    values = on_real_node(standin_node, **scenario.values)
+    placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
+    values |= {"replicaCount": 1, "replicants": {"enabled": True, "replicaCount": 1, **placement}}
+    release().install(values)
+    up(kubectl, namespace, 2, cores=1)
+    pods = {p["metadata"]["labels"]["app.kubernetes.io/component"]: p for p in kubectl.get("pods", namespace)}
+    assert set(pods) == {"core", "replicant"}
+    for role, pod in pods.items():
+        name = pod["metadata"]["name"]
+        assert pod["spec"]["nodeName"] == standin_node["NODE_NAME"], name
+        out = logs(kubectl, namespace, name)
+        assert f"({role}, profile legacy) is running" in out, out
+        assert "read EMQX_CLUSTER__DISCOVERY_STRATEGY=k8s as cluster.discovery_strategy" in out, out
+        # k8s discovery asks the API server with the pod's projected service account token.
+        token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        seen = exec_in(kubectl, namespace, name, "python3", "-c", f"print(len(open('{token}').read().split('.')))")
+        assert seen.stdout.strip() == "3", f"{name}: {token} is not a JWT"

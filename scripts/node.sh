@@ -317,7 +317,7 @@ import_images() {
 # changed since the node started has a new tag: the stand-in's is the hash of its inputs).
 import_missing() {
   local have name ref tar
-  have=$(in_node ctr --address /run/containerd/containerd.sock -n k8s.io images ls -q) || return 1
+  have=$(in_node ctr --address /run/containerd/containerd.sock -n k8s.io images ls -q 2>/dev/null) || return 1
   for name in pause debian standin; do
     ref=$("$ROOT/scripts/node-image.sh" ref "$name") || return 1
     grep -qxF "$ref" <<<"$have" && continue

@@ -190,9 +190,10 @@ class Release:
         text = self._helm("get", "hooks", self.name, "--revision", str(revision))
         return [d for d in yaml.safe_load_all(text) if d]
 
-    def test(self) -> str:
+    def test(self, logs: bool = False) -> str:
+        """`helm test` (with `--logs`: the test Pod's output follows Helm's)."""
         progress(f"{self.helm} test {self.name}")
-        return self._helm("test", self.name, "--timeout", "300s")
+        return self._helm("test", self.name, "--timeout", "300s", *(("--logs",) if logs else ()))
 
     def status(self) -> dict[str, Any]:
         return json.loads(self._helm("status", self.name, "-o", "json"))

@@ -34,6 +34,7 @@ from harness.cluster import (
     diagnostics,
     port_forward_dns,
 )
+from harness.real_node import node_status
 from harness.tools import Helm, go_module_dir, tool, versions
 from harness.volumes import ensure_free_volumes
 
@@ -154,3 +155,17 @@ def cert_manager_crds(cluster: ClusterInfo, kubectl: Kubectl) -> Path:
     kubectl.wait_for(lambda: kubectl.established("certificates.cert-manager.io"), "the Certificate CRD", None, ("crd",))
     kubectl.wait_for(lambda: kubectl.established("issuers.cert-manager.io"), "the Issuer CRD", None, ("crd",))
     return crds
+
+
+@pytest.fixture(scope="module")
+def real_node(cluster: ClusterInfo, kubectl: Kubectl) -> dict[str, str]:
+    """The node's name, label and address; the test fails (never skips) on kwok when the node is not up."""
+    if cluster.runtime != "kwok":
+        pytest.skip("REAL NODE: scripts/node.sh runs on the kwok runtime only; on kind every node is real")
+    status = node_status()
+    if status.get("NODE_STATUS") != "up":
+        pytest.fail(f"the real node is not up: {status.get('NODE_REASON') or 'no reason recorded'}")
+    node = kubectl.get("node", None, status["NODE_NAME"])
+    ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
+    assert ready and ready[0]["status"] == "True", f"{status['NODE_NAME']} is not Ready: {ready}"
+    return status

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import STATE, wait_until
+from harness.real_node import image
 from harness.tools import ROOT
 
 pytestmark = pytest.mark.smoke
@@ -48,33 +49,6 @@ seen["scratch"] = open("/scratch/out.txt").read()
 seen["dns"] = socket.gethostbyname("kubernetes.default.svc.cluster.local")
 print(json.dumps(seen), flush=True)
 """
-
-
-def node_status() -> dict[str, str]:
-    path = STATE / "real-node.env"
-    if not path.exists():
-        return {"NODE_STATUS": "down", "NODE_REASON": f"{path} is missing: scripts/cluster.sh up did not start it"}
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-
-
-@pytest.fixture(scope="module")
-def real_node(cluster, kubectl) -> dict[str, str]:
-    """The node's name, label and address; the test fails (never skips) on kwok when the node is not up."""
-    if cluster.runtime != "kwok":
-        pytest.skip("REAL NODE: scripts/node.sh runs on the kwok runtime only; on kind every node is real")
-    status = node_status()
-    if status.get("NODE_STATUS") != "up":
-        pytest.fail(f"the real node is not up: {status.get('NODE_REASON') or 'no reason recorded'}")
-    node = kubectl.get("node", None, status["NODE_NAME"])
-    ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
-    assert ready and ready[0]["status"] == "True", f"{status['NODE_NAME']} is not Ready: {ready}"
-    return status
-
-
-def image(name: str) -> str:
-    return subprocess.run(
-        [str(ROOT / "scripts" / "node-image.sh"), "ref", name], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True, script: str = SCRIPT) -> dict:

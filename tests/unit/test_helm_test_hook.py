@@ -127,3 +127,19 @@ def test_the_test_needs_the_api_key(template):
     with pytest.raises(HelmError, match=r"tests.enabled: .*set apiKey.enabled=true, or tests.enabled=false"):
         template({"apiKey": {"enabled": False}})
     assert template({"apiKey": {"enabled": False}, "tests": {"enabled": False}}).maybe("Pod") is None
+
+
+def test_each_check_retries_for_the_configured_seconds(template):
+    assert env(template(LICENSED).one("Pod"))["TEST_TIMEOUT"] == "120"
+    assert env(template(LICENSED | {"tests": {"timeoutSeconds": 15}}).one("Pod"))["TEST_TIMEOUT"] == "15"
+
+
+def test_the_test_pod_runs_where_the_cores_may_run(template):
+    placement = {
+        "nodeSelector": {"pool": "mqtt"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "mqtt", "effect": "NoSchedule"}],
+    }
+    spec = template(LICENSED | placement).one("Pod")["spec"]
+    assert (spec["nodeSelector"], spec["tolerations"]) == (placement["nodeSelector"], placement["tolerations"])
+    default = template(LICENSED).one("Pod")["spec"]
+    assert "nodeSelector" not in default and "tolerations" not in default

@@ -164,3 +164,33 @@ def test_network_policy_can_be_turned_off(template):
 def test_restricted_egress_with_k8s_discovery_needs_the_api_server(template):
     with pytest.raises(HelmError, match=r"networkPolicy.egress.apiServer: discovery=k8s reads Endpoints"):
         template({"discovery": "k8s", "networkPolicy": {"egress": {"enabled": True}}})
+
+
+# Every port of the values moved off its default (the render truth table above uses the defaults only).
+MOVED = {
+    "listeners": {
+        "mqtt": {"containerPort": 11883},
+        "mqtts": {"containerPort": 18883},
+        "ws": {"containerPort": 18084},
+        "wss": {"containerPort": 18085},
+    },
+    "dashboard": {"containerPort": 28083},
+}
+
+
+def test_a_release_that_moves_every_port_admits_the_moved_ports_and_not_the_defaults(template):
+    moved_mqtt = tuple(v["containerPort"] for v in MOVED["listeners"].values())
+    moved_dashboard = MOVED["dashboard"]["containerPort"]
+    ports = [(p, "TCP", "") for p in (*CLUSTER_PORTS, *MQTT_PORTS, DASHBOARD, *moved_mqtt, moved_dashboard)]
+    m = template({"replicants": {"enabled": True}, "license": {"key": "evaluation"}, **MOVED})
+    t = truth_table(m.of_kind("NetworkPolicy"), NAMESPACES, PODS, ports, externals=[INTERNET], default_namespace=NS)
+    for dst in (CORE, REPLICANT):
+        for port in moved_mqtt:
+            assert reach(t, CLIENT, dst, port) and reach(t, INTERNET, dst, port), (dst.name, port)
+        for src in (TEST_POD, OTHER_RELEASE, PROMETHEUS):
+            assert reach(t, src, dst, moved_dashboard), f"{src.name} -> {dst.name}:{moved_dashboard}"
+        for outsider in (CLIENT, INGRESS, INTERNET):
+            assert not reach(t, outsider, dst, moved_dashboard), (outsider.name, dst.name)
+        for port in (*MQTT_PORTS, DASHBOARD):
+            for src in (CLIENT, INTERNET, TEST_POD, PROMETHEUS):
+                assert not reach(t, src, dst, port), f"{src.name} -> {dst.name}:{port}: a default port left open"

@@ -122,3 +122,53 @@ def test_the_pause_image_rebuilds_identically_from_its_inputs(tmp_path):
     assert digest.startswith("sha256:")
     again = node_image(tmp_path / "a", "pause")
     assert again.returncode == 0 and "cached" in again.stderr and "building" not in again.stderr, again.stderr
+
+
+def standin_inputs() -> list[str]:
+    text = NODE_IMAGE.read_text()
+    listed = re.search(r"STANDIN_FILES=\(([^)]*)\)", text)
+    assert listed, "node-image.sh lists no STANDIN_FILES"
+    return listed.group(1).split()
+
+
+def test_the_standin_image_tag_hashes_every_file_it_holds():
+    """The stand-in's tag is the hash of its inputs: every repository file build_standin copies into the
+    image, and every file of scripts/node/emqx_standin, is one of STANDIN_FILES (hashed by `key standin`)."""
+    inputs = standin_inputs()
+    body = re.search(r"build_standin\(\) \{(.*?)\n\}", NODE_IMAGE.read_text(), re.S).group(1)
+    copied = {f"scripts/node/emqx_standin/{m}" for m in re.findall(r'"\$s"?/([^" ]+)', body)}
+    copied |= set(re.findall(r'"\$ROOT/([^"]+)"', body)) - {"scripts/oci_image.py"}
+    expanded = {str(p.relative_to(ROOT)) for pattern in copied for p in ROOT.glob(pattern) if p.is_file()}
+    assert "scripts/node/emqx_standin/emqx.py" in expanded and "tests/harness/emqx_config.py" in expanded
+    assert expanded and expanded <= set(inputs), f"copied into the image but not hashed: {expanded - set(inputs)}"
+    shipped = {str(p.relative_to(ROOT)) for p in (ROOT / "scripts" / "node" / "emqx_standin").rglob("*") if p.is_file()}
+    assert shipped <= set(inputs), f"stand-in files outside the image's hash: {shipped - set(inputs)}"
+
+
+def test_the_standin_tag_changes_with_an_input(tmp_path):
+    """`ref standin` is docker.io/emqx-ee-local/emqx-standin:<16 hex>, and a changed input gives another tag."""
+    copy = tmp_path / "repo"
+    for rel in [
+        "scripts/node-image.sh",
+        "scripts/lib.sh",
+        "scripts/versions.env",
+        "scripts/oci_image.py",
+        *standin_inputs(),
+    ]:
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (copy / rel).write_bytes((ROOT / rel).read_bytes())
+    (copy / "scripts" / "node-image.sh").chmod(0o755)
+
+    def ref() -> str:
+        return subprocess.run(
+            [str(copy / "scripts" / "node-image.sh"), "ref", "standin"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    before = ref()
+    assert re.fullmatch(r"docker\.io/emqx-ee-local/emqx-standin:[0-9a-f]{16}", before), before
+    for rel in standin_inputs():
+        original = (copy / rel).read_bytes()
+        (copy / rel).write_bytes(original + b"\n")
+        assert ref() != before, f"changing {rel} left the tag {before}"
+        (copy / rel).write_bytes(original)
+    assert ref() == before

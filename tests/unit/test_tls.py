@@ -121,7 +121,7 @@ def test_dashboard_over_https_only(template):
     m = template({"tls": {"enabled": True, "existingSecret": "broker-tls", "dashboard": True}})
     c = config(m)
     assert c["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "0", "plain HTTP is switched off"
-    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "18083"
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == '"0.0.0.0:18083"'
     assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE"] == f'"{DIR}/tls.crt"'
     assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE"] == f'"{DIR}/tls.key"'
     container = m.statefulset["spec"]["template"]["spec"]["containers"][0]
@@ -131,7 +131,7 @@ def test_dashboard_over_https_only(template):
     assert (test["API_SCHEME"], test["API_CA"]) == ("https", "/opt/test/tls/ca.crt")
     moved = config(template({"tls": {"enabled": True, "existingSecret": "t", "dashboard": True},
                              "dashboard": {"containerPort": 28083}}))  # fmt: skip
-    assert moved["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "28083"
+    assert moved["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == '"0.0.0.0:28083"'
 
 
 def test_dashboard_https_alone_is_a_use_of_the_certificate(template):

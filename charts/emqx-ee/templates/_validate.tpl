@@ -114,7 +114,8 @@ are refused here, at render, before anything changes.
   (list "^EMQX_API_KEY__" "apiKey")
   (list "__SSL_OPTIONS__" "tls.*")
   (list "^EMQX_DASHBOARD__LISTENERS__" "dashboard.containerPort and tls.dashboard")
-  (list "^EMQX_LISTENERS__" "listeners.*") -}}
+  (list "^EMQX_LISTENERS__" "listeners.*")
+  (list "^EMQX_SECURITY_PROFILE$" "securityProfile") -}}
 {{- range $name, $_ := include "emqx-ee.settingsEnv" . | fromYaml -}}
 {{- if hasKey $user $name -}}
 {{- $_ := set $owners $name (printf "emqxConfig.%s" (get $user $name).path) -}}

@@ -14,6 +14,7 @@ import pytest
 
 from harness.emqx_config import check_variable, parse_value
 from harness.helm import HelmError
+from harness.scenarios import effective_values, served
 
 pytestmark = pytest.mark.unit
 
@@ -50,8 +51,9 @@ def binds(settings: dict[str, str]) -> dict[str, str]:
         MOVED,
         {"tls": {"enabled": True, "existingSecret": "broker-tls", "dashboard": True}},
         {"listeners": {"mqtts": {"enabled": False}, "wss": {"enabled": False}, "ws": {"enabled": False}}},
+        {"tls": {"testCertificate": True}},
     ],
-    ids=["default", "moved-ports", "dashboard-https", "mqtt-only"],
+    ids=["default", "moved-ports", "dashboard-https", "mqtt-only", "test-certificate"],
 )
 def test_every_bind_serves_on_the_pod_ip_under_both_profiles(template, profile, values):
     m = template({**values, "securityProfile": profile})
@@ -63,7 +65,7 @@ def test_every_bind_serves_on_the_pod_ip_under_both_profiles(template, profile, 
     dashboard_port = values.get("dashboard", {}).get("containerPort", 18083)
     expected = {}
     for name, listener in listeners.items():
-        if listener["enabled"]:
+        if served(effective_values(values), name):
             expected[f"EMQX_LISTENERS__{TYPES[name].upper()}__DEFAULT__BIND"] = f"0.0.0.0:{listener['containerPort']}"
     https = values.get("tls", {}).get("dashboard", False)
     expected[f"EMQX_DASHBOARD__LISTENERS__{'HTTPS' if https else 'HTTP'}__BIND"] = f"0.0.0.0:{dashboard_port}"
@@ -71,13 +73,13 @@ def test_every_bind_serves_on_the_pod_ip_under_both_profiles(template, profile, 
     if https:
         http = found.pop("EMQX_DASHBOARD__LISTENERS__HTTP__BIND")
         assert http == "0", "bind 0: HTTP off (emqx_dashboard.erl listeners/1)"
-    served = {k: address_under(profile, v, k) for k, v in found.items()}
-    assert served == expected
+    listening = {k: address_under(profile, v, k) for k, v in found.items()}
+    assert listening == expected
     for name, text in settings.items():
         assert check_variable(name, text) == [], (name, text)
     ports = {p["name"]: p["containerPort"] for p in m.statefulset["spec"]["template"]["spec"]["containers"][0]["ports"]}
     for name, listener in listeners.items():
-        if listener["enabled"]:
+        if served(effective_values(values), name):
             assert ports[name] == listener["containerPort"], name
     assert ports["dashboard"] == dashboard_port
 

@@ -610,7 +610,7 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- /* Paths are quoted for HOCON: an unquoted value starting with "/" is not a HOCON string. */ -}}
 {{- $dir := include "emqx-ee.tlsDir" . -}}
 {{- range $name := list "mqtts" "wss" -}}
-{{- if (get $.Values.listeners $name).enabled -}}
+{{- if (get (include "emqx-ee.listeners" $ | fromJson).listeners $name).enabled -}}
 {{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__SSL_OPTIONS__" (include "emqx-ee.listenerType" $name | upper) -}}
 {{- $_ := set $env (printf "%sCERTFILE" $prefix) (printf "%q" (printf "%s/tls.crt" $dir)) -}}
 {{- $_ := set $env (printf "%sKEYFILE" $prefix) (printf "%q" (printf "%s/tls.key" $dir)) -}}
@@ -643,7 +643,7 @@ listener whose bind is 0). */ -}}
 {{- else -}}
 {{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" (include "emqx-ee.anyBind" .Values.dashboard.containerPort) -}}
 {{- end -}}
-{{- range $name, $listener := .Values.listeners -}}
+{{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners -}}
 {{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__" (include "emqx-ee.listenerType" $name | upper) -}}
 {{- if $listener.enabled -}}
 {{- $_ := set $env (printf "%sBIND" $prefix) (include "emqx-ee.anyBind" $listener.containerPort) -}}

@@ -135,7 +135,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
-        {{- range $name, $listener := .Values.listeners }}
+        {{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners }}
         {{- if $listener.enabled }}
         - name: {{ $name }}
           containerPort: {{ $listener.containerPort }}

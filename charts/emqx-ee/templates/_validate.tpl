@@ -12,10 +12,22 @@ them are reported at once, in one failure. */ -}}
 {{- if not (kindIs "string" $v.image.tag) -}}
 {{- $errors = append $errors (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
 {{- end -}}
-{{- range $name, $_ := $v.service.nodePorts -}}
-{{- if not (dig $name "enabled" false $v.listeners) -}}
-{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
+{{- $served := include "emqx-ee.listeners" . | fromJson -}}
+{{- $tlsOff := "" -}}
+{{- range $name := list "mqtts" "wss" -}}
+{{- if and (get $v.listeners $name).enabled (not (get $served.listeners $name).enabled) -}}
+{{- $tlsOff = " (TLS listeners are off while tls.enabled is false: set tls.enabled with a certificate, or tls.testCertificate to serve EMQX's test certificate)" -}}
 {{- end -}}
+{{- end -}}
+{{- range $name, $_ := $v.service.nodePorts -}}
+{{- if not (dig $name "enabled" false $served.listeners) -}}
+{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not served (listeners.%s.enabled)%s, so the Service has no such port" $name $name $name (ternary $tlsOff "" (has $name (list "mqtts" "wss")))) -}}
+{{- end -}}
+{{- end -}}
+{{- $any := false -}}
+{{- range $name, $l := $served.listeners -}}{{- if $l.enabled -}}{{- $any = true -}}{{- end -}}{{- end -}}
+{{- if not $any -}}
+{{- $errors = append $errors (printf "listeners: no listener would be served, so the brokers would accept no client%s; enable listeners.mqtt or listeners.ws" $tlsOff) -}}
 {{- end -}}
 {{- $ports := dict (toString (int $v.dashboard.containerPort)) "dashboard.containerPort" "4370" "the Erlang distribution" "5369" "gen_rpc" -}}
 {{- range $name, $listener := $v.listeners -}}

@@ -13,7 +13,7 @@ kwok runs no container, so EMQX's side is shown against its source (tag 6.2.2) a
 import pytest
 
 from harness.emqx_config import check_variable, parse_value
-from harness.helm import HelmError
+from harness.helm import HelmError, notes
 from harness.scenarios import effective_values, served
 
 pytestmark = pytest.mark.unit
@@ -104,3 +104,17 @@ def test_other_profiles_and_a_second_source_are_refused(template):
     assert "extraEnv[0] EMQX_SECURITY_PROFILE: the chart sets this variable itself, from securityProfile" in (
         caught.value.stderr
     ), caught.value.stderr
+
+
+AUTHN = {
+    "authentication": [{"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "username"}]
+}
+
+
+def test_hardened_without_an_authenticator_warns_that_clients_are_refused(helm4):
+    """emqx_authn_chains.erl authenticate/2: no authenticator and policy authn_not_configured = deny under
+    hardened. The chart configures none (a dashboard one is invisible to it), so NOTES warn."""
+    warning = "WARNING: securityProfile=hardened and emqxConfig configures no authentication"
+    assert warning in notes(helm4, {"securityProfile": "hardened"})
+    assert warning not in notes(helm4, {"securityProfile": "hardened", "emqxConfig": AUTHN})
+    assert warning not in notes(helm4)

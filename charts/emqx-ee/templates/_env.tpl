@@ -665,3 +665,10 @@ listener whose bind is 0). */ -}}
 {{- define "emqx-ee.anyBind" -}}
 {{- printf "%q" (printf "0.0.0.0:%d" (int .)) -}}
 {{- end -}}
+
+{{- /* "true" when emqxConfig configures MQTT authentication (any path under authentication). */ -}}
+{{- define "emqx-ee.userAuthentication" -}}
+{{- range $name, $_ := (include "emqx-ee.userConfig" . | fromJson).env -}}
+{{- if or (eq $name "EMQX_AUTHENTICATION") (hasPrefix "EMQX_AUTHENTICATION__" $name) -}}true{{- end -}}
+{{- end -}}
+{{- end -}}

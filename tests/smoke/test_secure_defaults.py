@@ -1,4 +1,9 @@
-"""Secure defaults on the live cluster, where `lookup` reads the release's objects (templates/_listeners.tpl).
+"""Secure defaults on the live cluster, where `lookup` reads the release's objects (templates/_listeners.tpl,
+emqx-ee.mqttAuthOn in templates/_credentials.tpl).
+
+MQTT authentication: a new install carries the chart's authenticator (the base.hocon annotation, mounted
+with the users file); an upgrade of a release that allowed anonymous clients (chart 0.3.0) keeps them
+allowed, with a NOTES warning, until the user turns authentication on, after which it stays on.
 
 Without a certificate (tls.enabled false) EMQX would serve mqtts and wss with the test certificate it ships,
 whose private key is public: a new install leaves them off, while an upgrade of a release whose pods serve
@@ -11,6 +16,7 @@ client Service; the settings' meaning is covered by the render tests against EMQ
 import pytest
 
 from harness.helm import emqx_settings
+from harness.kubelet import assert_startable
 from harness.statefulset import wait_ready
 from harness.tools import chart_from_git
 
@@ -29,6 +35,14 @@ def served(kubectl, namespace):
     return {p["name"] for p in container["ports"]}, {p["name"] for p in service["spec"]["ports"]}, emqx_settings(sts)
 
 
+def authenticator(kubectl, namespace):
+    """(the pod template's base.hocon annotation or None, names of the emqx container's volume mounts)."""
+    template = kubectl.get("statefulset", namespace, "emqx-ee")["spec"]["template"]
+    container = next(c for c in template["spec"]["containers"] if c["name"] == "emqx")
+    base = template["metadata"].get("annotations", {}).get("emqx-ee/base-hocon")
+    return base, {m["name"] for m in container["volumeMounts"]}
+
+
 def test_an_upgrade_from_0_3_0_keeps_the_tls_listeners_its_clients_may_use(release, kubectl, namespace, tmp_path):
     rel = release()
     rel.install(BASE, chart=chart_from_git("0.3.0", tmp_path))
@@ -43,6 +57,10 @@ def test_an_upgrade_from_0_3_0_keeps_the_tls_listeners_its_clients_may_use(relea
         container, service, settings = served(kubectl, namespace)
         assert TLS_PORTS <= container and TLS_PORTS <= service
         assert not OFF & set(settings), settings
+        assert "WARNING: MQTT clients connect without credentials" in out, out
+        base, mounts = authenticator(kubectl, namespace)
+        assert base is None and not {"base-hocon", "mqtt-users"} & mounts, "anonymous clients keep connecting"
+        assert "EMQX_AUTHENTICATION" not in settings
 
     rel.upgrade({**BASE, "listeners": {"wss": {"enabled": False}}})
     container, service, settings = served(kubectl, namespace)
@@ -50,6 +68,13 @@ def test_an_upgrade_from_0_3_0_keeps_the_tls_listeners_its_clients_may_use(relea
         "wss" not in container and "wss" not in service and settings["EMQX_LISTENERS__WSS__DEFAULT__ENABLE"] == "false"
     ), "the user turns a kept listener off"
     assert "mqtts" in container
+
+    out = rel.upgrade({**BASE, "mqttAuth": {"enabled": True}})
+    base, mounts = authenticator(kubectl, namespace)
+    assert base and "built_in_database" in base and {"base-hocon", "mqtt-users"} <= mounts, "turned on"
+    assert "mqtt-users" in kubectl.get("secret", namespace, "emqx-ee")["data"]
+    rel.upgrade(BASE)
+    assert authenticator(kubectl, namespace)[0] == base, "auto keeps it on once the release has it"
 
 
 def test_a_new_install_serves_no_port_with_the_test_certificate(release, kubectl, namespace):
@@ -59,3 +84,8 @@ def test_a_new_install_serves_no_port_with_the_test_certificate(release, kubectl
     assert not TLS_PORTS & container and not TLS_PORTS & service
     assert {settings[k] for k in OFF} == {"false"}
     assert {"mqtt", "ws"} <= container
+    base, mounts = authenticator(kubectl, namespace)
+    assert base and "bootstrap_file" in base and {"base-hocon", "mqtt-users"} <= mounts, "secure by default"
+    assert "WARNING: MQTT clients connect without credentials" not in out
+    wait_ready(kubectl, namespace, 1)
+    assert_startable(kubectl, namespace)  # the users file's Secret and key exist, as a kubelet needs them

@@ -79,6 +79,7 @@ RULES = {
         {
             "auth": {"generate": False, "erlangCookie": {"existingSecret": "c"}, "dashboard": {"existingSecret": "d"}},
             "apiKey": {"existingSecret": "k"},
+            "mqttAuth": {"enabled": True, "existingSecret": "m"},
         },
     ),
 }

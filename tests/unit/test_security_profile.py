@@ -113,8 +113,11 @@ AUTHN = {
 
 def test_hardened_without_an_authenticator_warns_that_clients_are_refused(helm4):
     """emqx_authn_chains.erl authenticate/2: no authenticator and policy authn_not_configured = deny under
-    hardened. The chart configures none (a dashboard one is invisible to it), so NOTES warn."""
-    warning = "WARNING: securityProfile=hardened and emqxConfig configures no authentication"
-    assert warning in notes(helm4, {"securityProfile": "hardened"})
-    assert warning not in notes(helm4, {"securityProfile": "hardened", "emqxConfig": AUTHN})
+    hardened. With mqttAuth off the chart configures none (a dashboard one is invisible to it): NOTES warn."""
+    warning = "WARNING: securityProfile=hardened, mqttAuth off and emqxConfig configures no authentication"
+    off = {"securityProfile": "hardened", "mqttAuth": {"enabled": False}}
+    assert warning in notes(helm4, off)
+    assert "connects, publishes and subscribes without credentials" not in notes(helm4, off), "hardened refuses"
+    assert warning not in notes(helm4, {**off, "emqxConfig": AUTHN})
+    assert warning not in notes(helm4, {"securityProfile": "hardened"}), "the chart's own authenticator"
     assert warning not in notes(helm4)

@@ -93,9 +93,11 @@ doing so. Cached on the root context (it looks up the live StatefulSet). */ -}}
 {{- define "emqx-ee.mqttAuthOn" -}}
 {{- if not (hasKey . "emqxEeMqttAuth") -}}
 {{- $on := false -}}
-{{- $v := .Values.mqttAuth.enabled -}}
+{{- $v := dig "enabled" "auto" (.Values.mqttAuth | default dict) -}}
 {{- if kindIs "bool" $v -}}
 {{- $on = $v -}}
+{{- else if not .Values.mqttAuth -}}
+{{- /* Values without the block (--reuse-values from an older chart): emqx-ee.drainProblems names it. */ -}}
 {{- else -}}
 {{- $sts := include "emqx-ee.liveStatefulSet" . | fromJson -}}
 {{- $on = or (not $sts) (hasKey (dig "spec" "template" "metadata" "annotations" dict $sts) "emqx-ee/base-hocon") -}}

@@ -74,6 +74,8 @@ without the defaults of the blocks this version adds: name them instead of faili
 {{- $missing := list -}}
 {{- if not (hasKey $v "gracefulShutdown") -}}{{- $missing = append $missing "gracefulShutdown" -}}{{- end -}}
 {{- if not (hasKey $v.replicants "updateStrategy") -}}{{- $missing = append $missing "replicants.updateStrategy" -}}{{- end -}}
+{{- if not (hasKey $v "securityProfile") -}}{{- $missing = append $missing "securityProfile" -}}{{- end -}}
+{{- if not (hasKey $v "mqttAuth") -}}{{- $missing = append $missing "mqttAuth" -}}{{- end -}}
 {{- if $missing -}}
 {{- $out = append $out (printf "the values lack %s, which this chart version adds: `helm upgrade --reuse-values` keeps the values of the chart version the release was installed with, without the new defaults. Upgrade with --reset-then-reuse-values (Helm 3.14+ and 4), or pass your values file again" (join ", " $missing)) -}}
 {{- end -}}

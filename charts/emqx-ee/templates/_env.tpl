@@ -624,7 +624,7 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- end -}}
 {{- /* The security profile, read by EMQX with os:getenv before its config
 (apps/emqx/src/emqx_security_profile.erl cache_profile/0: legacy, hardened, anything else stops the node). */ -}}
-{{- $_ := set $env "EMQX_SECURITY_PROFILE" .Values.securityProfile -}}
+{{- $_ := set $env "EMQX_SECURITY_PROFILE" (.Values.securityProfile | default "legacy") -}}
 {{- /* Every bind the chart writes names its address. Under the hardened profile a bare port binds
 127.0.0.1 only: MQTT listeners through emqx_schema.erl listener_ip_port_converter/2 and
 mqtt_default_bind_config/1, the dashboard's HTTP listener in emqx_dashboard.erl ip_port/2

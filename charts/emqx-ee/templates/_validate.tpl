@@ -51,10 +51,11 @@ them are reported at once, in one failure. */ -}}
 {{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
 {{- $errors = append $errors "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
 {{- end -}}
-{{- if and (not $v.auth.generate) (not (kindIs "bool" $v.mqttAuth.enabled)) -}}
+{{- $mqttAuth := $v.mqttAuth | default dict -}}
+{{- if and (not $v.auth.generate) $v.mqttAuth (not (kindIs "bool" $mqttAuth.enabled)) -}}
 {{- $errors = append $errors "mqttAuth.enabled=auto needs the live release to tell a new install (on) from a release that allows anonymous clients (kept), and auth.generate=false (GitOps) renders without it: set mqttAuth.enabled=true (with mqttAuth.existingSecret) or false" -}}
 {{- end -}}
-{{- if and (not $v.auth.generate) (include "emqx-ee.mqttAuthOn" .) (not $v.mqttAuth.existingSecret) -}}
+{{- if and (not $v.auth.generate) (include "emqx-ee.mqttAuthOn" .) (not $mqttAuth.existingSecret) -}}
 {{- $errors = append $errors "mqttAuth.enabled with auth.generate=false (GitOps): the chart generates no MQTT user; set mqttAuth.existingSecret (a users file, CSV user_id,password,is_superuser)" -}}
 {{- end -}}
 {{- if and $v.tests.enabled (not $v.apiKey.enabled) -}}

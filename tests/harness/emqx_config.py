@@ -30,7 +30,12 @@ START_SCRIPT_VARS = {
     "EMQX_NODE_COOKIE": "cookie read by bin/emqx before the config (bin/emqx)",
     "EMQX_LOG_DIR": "log directory (bin/emqx)",
     "EMQX_WAIT_FOR_START": "seconds bin/emqx waits for the node to start (bin/emqx)",
+    # Read with os:getenv, not through the config loader (apps/emqx/src/emqx_security_profile.erl
+    # cache_profile/0); its values are checked by SECURITY_PROFILES below.
+    "EMQX_SECURITY_PROFILE": "legacy or hardened (emqx_security_profile.erl cache_profile/0)",
 }
+# The values cache_profile/0 takes; any other value stops the node (exit invalid_security_profile).
+SECURITY_PROFILES = ("legacy", "hardened")
 
 # The HOCON scanner's rules (hocon 0.45.9, src/hocon_scanner.xrl, the version EMQX 6.2.2 pins in mix.exs), in
 # its order: the longest match wins, the earlier rule on a tie. Text no rule matches is a scan error.
@@ -308,6 +313,8 @@ def _scalar_accepts(node: dict[str, Any], value: Value) -> bool:
 def check_variable(name: str, text: str | None, data: dict[str, Any] | None = None) -> list[str]:
     """Problems EMQX would have with one variable (`text` None: the value comes from a Secret)."""
     data = data or schema()
+    if name == "EMQX_SECURITY_PROFILE" and text not in SECURITY_PROFILES:
+        return [f"{name}={text}: emqx_security_profile takes only {', '.join(SECURITY_PROFILES)}; EMQX would stop"]
     if name in START_SCRIPT_VARS or not name.startswith("EMQX_"):
         return []
     path = env_path(name)

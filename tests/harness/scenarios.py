@@ -26,6 +26,16 @@ def effective_values(override: dict[str, Any], base: dict[str, Any] = DEFAULTS) 
     return out
 
 
+def served(values: dict[str, Any], name: str) -> bool:
+    """Whether the pods serve listener `name` of effective `values` rendered without a cluster: the TLS
+    listeners need a certificate (tls.enabled) or the opt-in to EMQX's test certificate (tls.testCertificate);
+    templates/_listeners.tpl."""
+    if not values["listeners"][name]["enabled"]:
+        return False
+    tls = values["tls"]
+    return name not in ("mqtts", "wss") or tls["enabled"] or tls.get("testCertificate", False)
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str

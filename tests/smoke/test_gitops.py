@@ -21,6 +21,8 @@ GITOPS = {
         "dashboard": {"existingSecret": "emqx-dashboard"},
     },
     "apiKey": {"existingSecret": "emqx-api-key"},
+    # GitOps cannot see the live release, so MQTT authentication is chosen explicitly.
+    "mqttAuth": {"enabled": True, "existingSecret": "emqx-mqtt-users"},
 }
 
 
@@ -42,6 +44,7 @@ def user_secrets(kubectl, namespace):
         ("emqx-dashboard", "dashboard-password", "gitops-password"),
         ("emqx-license", "license-key", "evaluation"),
         ("emqx-api-key", "bootstrap.txt", "gitops:api-secret-0123456789:viewer"),
+        ("emqx-mqtt-users", "users.csv", "user_id,password,is_superuser\ngitops,mqtt-secret-0123456789,false\n"),
     ):
         kubectl.run("create", "secret", "generic", name, "-n", namespace, f"--from-literal={key}={value}")
 

@@ -13,6 +13,7 @@ VALUES = {
     "minReadySeconds": 0,
     "license": {"key": "evaluation"},
     "listeners": {"mqtt": {"enabled": False}, "wss": {"containerPort": 8085}},
+    "tls": {"testCertificate": True},  # the TLS listeners without a certificate (test_secure_defaults.py)
     "dashboard": {"service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["192.0.2.0/24"]}},
 }
 

@@ -39,6 +39,7 @@ BASE = {
     "replicaCount": 2,
     "minReadySeconds": 0,
     "license": {"key": "evaluation"},
+    "tls": {"testCertificate": True},  # mqtts without a certificate (test_secure_defaults.py)
     "podAnnotations": {"kwok.emqx-ee.test/boot-delay": f"{BOOT_DELAY}s"},
 }
 CORES = {"app.kubernetes.io/name": "emqx-ee", "app.kubernetes.io/instance": "emqx-ee"}

@@ -295,7 +295,11 @@ def test_switch_to_gitops_mode_keeps_the_running_cookie(release, kubectl, namesp
     create_secret(kubectl, namespace, "gitops-dashboard", **{"dashboard-password": "from-git"})
     create_secret(kubectl, namespace, "gitops-api-key", **{"bootstrap.txt": "ops:from-git-0123456789:viewer"})
     gitops = {"generate": False, "dashboard": {"existingSecret": "gitops-dashboard"}}
-    api_key = {"apiKey": {"existingSecret": "gitops-api-key"}}
+    # The chart's own Secret keeps the generated MQTT users file; GitOps names a Secret explicitly.
+    api_key = {
+        "apiKey": {"existingSecret": "gitops-api-key"},
+        "mqttAuth": {"enabled": True, "existingSecret": "emqx-ee", "existingSecretKey": "mqtt-users"},
+    }
     with pytest.raises(HelmError) as caught:
         rel.upgrade(with_values({"auth": {**gitops, "erlangCookie": {"existingSecret": "other-cookie"}}, **api_key}))
     assert "auth.erlangCookie.existingSecret" in caught.value.stderr, caught.value.stderr

@@ -14,7 +14,8 @@ from harness.statefulset import pods, wait_ready, wait_updated
 
 pytestmark = pytest.mark.smoke
 
-BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
+# mqtts and wss without a certificate: EMQX's test certificate, asked for (test_secure_defaults.py).
+BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}, "tls": {"testCertificate": True}}
 
 
 def endpoint_ports(kubectl, namespace, service):

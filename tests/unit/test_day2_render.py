@@ -22,6 +22,7 @@ GITOPS = {
         "dashboard": {"existingSecret": "vault-dashboard"},
     },
     "apiKey": {"existingSecret": "vault-api-key"},
+    "mqttAuth": {"enabled": True, "existingSecret": "vault-mqtt-users"},
     "license": {"key": "evaluation"},
     "replicaCount": 3,
 }

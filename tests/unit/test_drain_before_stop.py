@@ -149,8 +149,10 @@ def test_every_drain_and_roll_problem_is_reported_at_once(template):
 
 
 def test_values_without_the_new_blocks_are_named_not_a_stack_trace(template):
-    """`helm upgrade --reuse-values` from chart 0.3.0 brings 0.3.0's values, without gracefulShutdown and
-    replicants.updateStrategy (null removes a key from the values in the same way)."""
-    message = refused(template, {"gracefulShutdown": None, "replicants": {"updateStrategy": None}})
-    assert "the values lack gracefulShutdown, replicants.updateStrategy, which this chart version adds" in message
+    """`helm upgrade --reuse-values` from chart 0.3.0 brings 0.3.0's values, without the blocks 0.4.0 adds
+    (null removes a key from the values in the same way)."""
+    blocks = ("gracefulShutdown", "rollbackGuard", "emqxConfigCheck", "securityProfile", "mqttAuth")
+    message = refused(template, {**dict.fromkeys(blocks), "replicants": {"updateStrategy": None}})
+    lack = f"the values lack {', '.join(blocks)}, replicants.updateStrategy, which this chart"
+    assert lack in message, message
     assert "--reset-then-reuse-values" in message and "nil pointer" not in message, message

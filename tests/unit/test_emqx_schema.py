@@ -63,6 +63,7 @@ def test_every_variable_of_each_feature_is_one_emqx_reads(helm4, name):
         ("EMQX_DASHBOARD__DEFAULT_USERNAME", "ops#1", "comment"),
         ("EMQX_LOG__CONSOLE__LEVEL", "${LEVEL}", "substitution"),
         ("EMQX_NAMEX", "emqx", "no config root 'namex'"),
+        ("EMQX_SECURITY_PROFILE", "Hardened", "EMQX would stop"),  # emqx_security_profile cache_profile/0
     ],
 )
 def test_the_check_refuses_what_emqx_would_ignore_or_misread(name, text, says):
@@ -77,6 +78,7 @@ def test_the_check_refuses_what_emqx_would_ignore_or_misread(name, text, says):
         ("EMQX_CLUSTER__STATIC__SEEDS", '["emqx@a.b.svc.cluster.local"]'),
         ("EMQX_PLUGINS__INSTALL_DIR", "/opt/emqx/data/plugins"),  # HOCON cannot scan it, so EMQX takes it as is
         ("EMQX_NAME", "emqx"),  # read by the start scripts, not the config loader
+        ("EMQX_SECURITY_PROFILE", "hardened"),  # read with os:getenv, not the config loader
     ],
 )
 def test_the_check_accepts_what_emqx_reads(name, text):

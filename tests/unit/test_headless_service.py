@@ -77,9 +77,8 @@ def test_every_scenario_publishes_its_services_as_its_values_say(every_scenario)
 
 
 def test_container_ports_are_emqx_defaults(template):
-    cports = {
-        p["name"]: p["containerPort"] for p in jp(template().statefulset, "$.spec.template.spec.containers[0].ports[*]")
-    }
+    m = template({"tls": {"testCertificate": True}})
+    cports = {p["name"]: p["containerPort"] for p in jp(m.statefulset, "$.spec.template.spec.containers[0].ports[*]")}
     assert cports == {
         "mqtt": 1883,
         "mqtts": 8883,
@@ -94,6 +93,8 @@ def test_container_ports_are_emqx_defaults(template):
 def test_client_service_defaults_to_cluster_ip_with_all_mqtt_listeners(template):
     svc = template().one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "ClusterIP"
+    assert {n: p["port"] for n, p in ports(svc).items()} == {"mqtt": 1883, "ws": 8083}, "TLS needs a certificate"
+    svc = template({"tls": {"testCertificate": True}}).one("Service", "emqx-ee")
     assert {n: p["port"] for n, p in ports(svc).items()} == {"mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084}
 
 
@@ -127,7 +128,8 @@ def test_load_balancer_options_reach_the_service(template):
 
 
 def test_node_port_service(template):
-    svc = template({"service": {"type": "NodePort", "nodePorts": {"wss": 31084}}}).one("Service", "emqx-ee")
+    values = {"service": {"type": "NodePort", "nodePorts": {"wss": 31084}}, "tls": {"testCertificate": True}}
+    svc = template(values).one("Service", "emqx-ee")
     assert svc["spec"]["type"] == "NodePort"
     assert ports(svc)["wss"]["nodePort"] == 31084
     assert "loadBalancerSourceRanges" not in svc["spec"]

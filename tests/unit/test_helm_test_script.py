@@ -77,10 +77,17 @@ def certs(tmp_path_factory) -> Path:
 
 
 class Broker:
-    def __init__(self, workdir: Path, certs: Path | None = None, deny_publish: bool = False):
+    def __init__(
+        self, workdir: Path, certs: Path | None = None, deny_publish: bool = False, user: tuple[str, str] | None = None
+    ):
         self.port, self.tls_port = free_port(), free_port()
         # Started as root, mosquitto would switch to user "mosquitto", who cannot read pytest's files.
-        lines = [f"user {getpass.getuser()}", "per_listener_settings false", "allow_anonymous true"]
+        lines = [f"user {getpass.getuser()}", "per_listener_settings false", f"allow_anonymous {str(not user).lower()}"]
+        if user:
+            # Only this user may connect (mosquitto's password file, made by mosquitto_passwd).
+            passwords = workdir / "passwords"
+            subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), *user], check=True, capture_output=True)
+            lines.append(f"password_file {passwords}")
         lines.append(f"listener {self.port} 127.0.0.1")
         if certs:
             lines += [
@@ -310,3 +317,38 @@ def test_api_over_https_verifies_the_certificate(https_api, bootstrap, certs):
     assert "GET https://localhost:" in ok.stdout and "running cores" in ok.stdout
     untrusted = run_script(https_api, bootstrap, None, **https)
     assert untrusted.returncode != 0 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+
+
+MQTT_USER = ("emqx-ee", 'generated,pass"word')  # a comma and a quote: the CSV must be read as CSV
+
+
+@pytest.fixture(scope="module")
+def auth_broker(tmp_path_factory):
+    b = Broker(tmp_path_factory.mktemp("auth-broker"), user=MQTT_USER)
+    yield b
+    b.stop()
+
+
+def users_file(tmp_path: Path, password: str) -> Path:
+    """A users file as EMQX's built-in database reads it (bootstrap_type plain: header, then one user a line;
+    emqx_authn_mnesia.erl reader_fn/2 and find_password_hash/3), with an empty row first like EMQX's sample."""
+    path = tmp_path / "users.csv"
+    quoted = '"' + password.replace('"', '""') + '"'
+    path.write_text(f"user_id,password,is_superuser\n,,\n{MQTT_USER[0]},{quoted},false\n")
+    return path
+
+
+def test_round_trip_connects_with_the_first_user_of_the_users_file(api, bootstrap, auth_broker, tmp_path):
+    result = run_script(api, bootstrap, auth_broker.port, MQTT_USERS_FILE=str(users_file(tmp_path, MQTT_USER[1])))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"MQTT clients connect as {MQTT_USER[0]}" in result.stdout
+    assert "published and received one message" in result.stdout
+
+
+def test_a_broker_that_requires_a_password_refuses_anonymous_and_wrong_ones(api, bootstrap, auth_broker, tmp_path):
+    anonymous = run_script(api, bootstrap, auth_broker.port)
+    assert anonymous.returncode != 0 and "connection refused (CONNACK return code 5)" in anonymous.stdout + (
+        anonymous.stderr
+    )
+    wrong = run_script(api, bootstrap, auth_broker.port, MQTT_USERS_FILE=str(users_file(tmp_path, "not-it")))
+    assert wrong.returncode != 0 and "CONNACK return code" in wrong.stdout + wrong.stderr

@@ -8,12 +8,12 @@ import pytest
 
 from harness.helm import HelmError
 from harness.query import jp
-from harness.scenarios import effective_values
+from harness.scenarios import effective_values, served
 
 pytestmark = pytest.mark.unit
 
 EMQX_TYPES = {"mqtt": "tcp", "mqtts": "ssl", "ws": "ws", "wss": "wss"}
-# EMQX's default binds (0.0.0.0:<port>; dashboard 18083): the chart writes a bind only where it differs.
+# EMQX's default ports; the chart writes every bind explicitly as 0.0.0.0:<containerPort>.
 EMQX_PORTS = {"mqtt": 1883, "mqtts": 8883, "ws": 8083, "wss": 8084, "dashboard": 18083}
 
 
@@ -29,11 +29,9 @@ def check_agreement(m, values):
     headless = ports_by_name(m.one("Service", "emqx-ee-headless"), "$.spec.ports[*]")
     for name, listener in values["listeners"].items():
         prefix = f"EMQX_LISTENERS__{EMQX_TYPES[name].upper()}__DEFAULT__"
-        if listener["enabled"]:
-            if listener["containerPort"] == EMQX_PORTS[name]:
-                assert f"{prefix}BIND" not in config, f"{name}: EMQX's default needs no setting"
-            else:
-                assert config[f"{prefix}BIND"] == f'"0.0.0.0:{listener["containerPort"]}"', f"{name}: quoted for HOCON"
+        if served(values, name):
+            # Always explicit: under the hardened profile a bare port binds 127.0.0.1 (test_security_profile.py).
+            assert config[f"{prefix}BIND"] == f'"0.0.0.0:{listener["containerPort"]}"', f"{name}: quoted for HOCON"
             assert f"{prefix}ENABLE" not in config, name
             assert container[name]["containerPort"] == listener["containerPort"], name
             assert client[name]["targetPort"] == name and client[name]["port"] == values["service"]["ports"][name]
@@ -47,10 +45,9 @@ def check_agreement(m, values):
     bind = config.get("EMQX_DASHBOARD__LISTENERS__HTTP__BIND")
     if values["tls"]["enabled"] and values["tls"]["dashboard"]:
         assert bind == "0", "HTTPS only: plain HTTP is switched off"
-        assert config["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == str(dashboard["containerPort"])
+        assert config["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == f'"0.0.0.0:{dashboard["containerPort"]}"'
     else:
-        expected = None if dashboard["containerPort"] == EMQX_PORTS["dashboard"] else str(dashboard["containerPort"])
-        assert bind == expected
+        assert bind == f'"0.0.0.0:{dashboard["containerPort"]}"'
     assert container["dashboard"]["containerPort"] == dashboard["containerPort"]
     admin = ports_by_name(m.one("Service", "emqx-ee-dashboard"), "$.spec.ports[*]")
     assert set(admin) == {"dashboard"} and admin["dashboard"]["port"] == dashboard["service"]["port"]
@@ -71,18 +68,29 @@ def test_listeners_agree_everywhere_in_every_scenario(every_scenario):
     ids=lambda c: "+".join(c),
 )
 def test_listeners_agree_everywhere_for_every_combination(template, enabled):
-    values = {"listeners": {n: {"enabled": n in enabled, "containerPort": 10000 + i} for i, n in enumerate(EMQX_TYPES)}}
+    values = {
+        "listeners": {n: {"enabled": n in enabled, "containerPort": 10000 + i} for i, n in enumerate(EMQX_TYPES)},
+        "tls": {"testCertificate": True},
+    }
     check_agreement(template(values), effective_values(values))
 
 
-def test_default_listeners_write_no_emqx_setting(template):
-    """Upgrading from chart 0.1.0, which wrote none, must not change the config checksum and roll the nodes."""
-    assert not [k for k in template().settings() if "LISTENERS" in k]
+def test_default_listeners_write_only_their_binds(template):
+    """Default listeners get an explicit bind each (so the hardened profile cannot move them to 127.0.0.1)
+    and no other listener setting."""
+    listeners = {k: v for k, v in template().settings().items() if "LISTENERS" in k}
+    expected = {
+        f"EMQX_LISTENERS__{EMQX_TYPES[n].upper()}__DEFAULT__BIND": f'"0.0.0.0:{EMQX_PORTS[n]}"' for n in ("mqtt", "ws")
+    }
+    # Without a certificate the TLS listeners are off (no test certificate with a public key on a port).
+    expected |= {"EMQX_LISTENERS__SSL__DEFAULT__ENABLE": "false", "EMQX_LISTENERS__WSS__DEFAULT__ENABLE": "false"}
+    expected["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] = f'"0.0.0.0:{EMQX_PORTS["dashboard"]}"'
+    assert listeners == expected
 
 
 def test_a_moved_dashboard_port_reaches_emqx_probes_and_helm_test(template):
     m = template({"dashboard": {"containerPort": 18084}})
-    assert m.settings()["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "18084"
+    assert m.settings()["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == '"0.0.0.0:18084"'
     test_env = {e["name"]: e.get("value") for e in m.one("Pod")["spec"]["containers"][0]["env"]}
     assert test_env["API_PORT"] == "18084"
     probe = m.statefulset["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
@@ -120,7 +128,7 @@ def test_dashboard_node_port(template):
         ({"listeners": {"wss": {"containerPort": 4370}}}, "is already taken by the Erlang distribution"),
         (
             {"listeners": {"ws": {"enabled": False}}, "service": {"type": "NodePort", "nodePorts": {"ws": 30083}}},
-            "service.nodePorts.ws: listener ws is not enabled",
+            "service.nodePorts.ws: listener ws is not served (listeners.ws.enabled), so",
         ),
         ({"emqxConfig": {"listeners.tcp.default.bind": "0.0.0.0:1884"}}, "emqxConfig.listeners.tcp.default.bind"),
         ({"emqxConfig": {"listeners.ssl.default.enable": False}}, "emqxConfig.listeners.ssl.default.enable"),

@@ -58,10 +58,18 @@ def test_cluster_ports_only_between_members(default):
         assert not reach(default, INTERNET, CORE, port)
 
 
-def test_mqtt_listeners_are_open_to_every_client(default):
+def test_mqtt_listeners_are_open_to_every_client(template):
+    served = table(template, {"tls": {"testCertificate": True}})
     for port in MQTT_PORTS:
         for src in (CLIENT, INTERNET, TEST_POD, OTHER_RELEASE):
-            assert reach(default, src, CORE, port) and reach(default, src, REPLICANT, port), (src, port)
+            assert reach(served, src, CORE, port) and reach(served, src, REPLICANT, port), (src, port)
+
+
+def test_tls_ports_without_a_certificate_are_closed(default):
+    """mqtts and wss are off without a certificate, and the policy admits no port nothing serves."""
+    for port in (8883, 8084):
+        assert not reach(default, CLIENT, CORE, port), port
+    assert reach(default, CLIENT, CORE, 1883) and reach(default, CLIENT, CORE, 8083)
 
 
 def test_dashboard_only_from_the_release_namespace_and_metrics_from_monitoring(default):
@@ -175,6 +183,8 @@ MOVED = {
         "wss": {"containerPort": 18085},
     },
     "dashboard": {"containerPort": 28083},
+    # mqtts and wss are served without a certificate of the user's only on purpose.
+    "tls": {"testCertificate": True},
 }
 
 

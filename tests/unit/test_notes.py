@@ -58,6 +58,8 @@ def test_node_port_mqtt_commands(helm4):
 
 def test_connect_command_follows_the_first_enabled_listener(helm4):
     text = notes(helm4, {"listeners": {"mqtt": {"enabled": False}}})
+    assert "mqttx conn -l ws -h 127.0.0.1 -p 8083" in text, "mqtts is off without a certificate"
+    text = notes(helm4, {"listeners": {"mqtt": {"enabled": False}}, "tls": {"testCertificate": True}})
     assert "mqttx conn -l mqtts -h 127.0.0.1 -p 8883 --insecure" in text
     assert "port-forward svc/emqx-ee-dashboard 18083:18083" in text
 

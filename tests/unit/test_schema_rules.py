@@ -61,7 +61,7 @@ RULES = {
     "some-listener-stays-enabled": (
         {"listeners": {n: {"enabled": False} for n in ("mqtt", "mqtts", "ws", "wss")}},
         ["/listeners/mqtt/enabled", "/listeners/wss/enabled"],
-        {"listeners": {n: {"enabled": n == "wss"} for n in ("mqtt", "mqtts", "ws", "wss")}},
+        {"listeners": {n: {"enabled": n == "ws"} for n in ("mqtt", "mqtts", "ws", "wss")}},
     ),
     "dashboard-node-port-needs-node-port": (
         {"dashboard": {"service": {"nodePort": 31083}}},
@@ -79,6 +79,7 @@ RULES = {
         {
             "auth": {"generate": False, "erlangCookie": {"existingSecret": "c"}, "dashboard": {"existingSecret": "d"}},
             "apiKey": {"existingSecret": "k"},
+            "mqttAuth": {"enabled": True, "existingSecret": "m"},
         },
     ),
 }

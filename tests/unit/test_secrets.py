@@ -47,6 +47,9 @@ def test_generated_secret_holds_cookie_and_password_and_is_kept_on_uninstall(tem
         "api-key-name",
         "api-key-secret",
         "api-key-bootstrap",
+        "mqtt-username",
+        "mqtt-password",
+        "mqtt-users",
     }
     assert len(base64.b64decode(secret["data"]["erlang-cookie"])) >= 32
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
@@ -75,6 +78,7 @@ def test_existing_secrets_replace_the_generated_one(template):
             },
             "license": {"existingSecret": "vault-license", "existingSecretKey": "l", "key": "ignored"},
             "apiKey": {"existingSecret": "vault-api", "existingSecretKey": "k"},
+            "mqttAuth": {"existingSecret": "vault-mqtt", "existingSecretKey": "u"},
         }
     )
     assert m.maybe("Secret") is None, "every credential comes from an existing Secret"

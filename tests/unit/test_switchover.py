@@ -41,7 +41,8 @@ def test_without_a_cluster_the_client_service_selects_the_replicants_at_once(tem
 
 
 def test_without_a_cluster_a_port_change_admits_the_new_ports_only(template, helm4):
-    values = {**LICENSED, "listeners": {"mqtts": {"containerPort": 9883}}, "dashboard": {"containerPort": 18084}}
+    tls = {"tls": {"testCertificate": True}}
+    values = {**LICENSED, **tls, "listeners": {"mqtts": {"containerPort": 9883}}, "dashboard": {"containerPort": 18084}}
     assert admitted(template(values)) == {CLIENT.key: {9883}, NEIGHBOUR.key: {9883, 18084}}
-    assert admitted(template(LICENSED)) == {CLIENT.key: {8883}, NEIGHBOUR.key: {8883, 18083}}
+    assert admitted(template({**LICENSED, **tls})) == {CLIENT.key: {8883}, NEIGHBOUR.key: {8883, 18083}}
     assert "still admits" not in notes(helm4, values)

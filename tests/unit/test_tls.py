@@ -3,7 +3,7 @@ mounted read-only into the EMQX container, with EMQX settings whose file paths H
 
 import pytest
 
-from harness.helm import HelmError
+from harness.helm import HelmError, notes
 from harness.query import jp1
 from harness.scenarios import effective_values
 
@@ -121,7 +121,7 @@ def test_dashboard_over_https_only(template):
     m = template({"tls": {"enabled": True, "existingSecret": "broker-tls", "dashboard": True}})
     c = config(m)
     assert c["EMQX_DASHBOARD__LISTENERS__HTTP__BIND"] == "0", "plain HTTP is switched off"
-    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "18083"
+    assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == '"0.0.0.0:18083"'
     assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE"] == f'"{DIR}/tls.crt"'
     assert c["EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE"] == f'"{DIR}/tls.key"'
     container = m.statefulset["spec"]["template"]["spec"]["containers"][0]
@@ -131,7 +131,7 @@ def test_dashboard_over_https_only(template):
     assert (test["API_SCHEME"], test["API_CA"]) == ("https", "/opt/test/tls/ca.crt")
     moved = config(template({"tls": {"enabled": True, "existingSecret": "t", "dashboard": True},
                              "dashboard": {"containerPort": 28083}}))  # fmt: skip
-    assert moved["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == "28083"
+    assert moved["EMQX_DASHBOARD__LISTENERS__HTTPS__BIND"] == '"0.0.0.0:28083"'
 
 
 def test_dashboard_https_alone_is_a_use_of_the_certificate(template):
@@ -142,3 +142,45 @@ def test_dashboard_https_alone_is_a_use_of_the_certificate(template):
         template({"tls": {"dashboard": True}})
     with pytest.raises(HelmError, match="cannot be set here"):
         template({"emqxConfig": {"dashboard.listeners.https.bind": 18084}})
+
+
+def test_without_a_certificate_no_port_serves_emqx_test_certificate(template, helm4):
+    """EMQX ships a test certificate whose private key is public (etc/certs in its repository): without
+    tls.enabled the TLS listeners are off, and NOTES say why (templates/_listeners.tpl)."""
+    settings = config(template())
+    assert settings["EMQX_LISTENERS__SSL__DEFAULT__ENABLE"] == "false"
+    assert settings["EMQX_LISTENERS__WSS__DEFAULT__ENABLE"] == "false"
+    text = notes(helm4)
+    assert "NOTE: mqtts and wss are off: there is no certificate (tls.enabled=false)" in text
+    assert "test certificate EMQX ships" not in text
+
+
+def test_the_test_certificate_only_when_asked_and_with_a_warning(template, helm4):
+    settings = config(template({"tls": {"testCertificate": True}, "listeners": {"wss": {"enabled": False}}}))
+    assert "EMQX_LISTENERS__SSL__DEFAULT__ENABLE" not in settings
+    assert settings["EMQX_LISTENERS__SSL__DEFAULT__BIND"] == '"0.0.0.0:8883"'
+    text = notes(helm4, {"tls": {"testCertificate": True}, "listeners": {"wss": {"enabled": False}}})
+    assert "WARNING: mqtts is served with the test certificate EMQX ships" in text
+    assert "stays on because" not in text, "asked for, not kept"
+    assert "NOTE: mqtts and wss are off" not in text
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            {"service": {"type": "NodePort", "nodePorts": {"mqtts": 30883}}},
+            "service.nodePorts.mqtts: listener mqtts is not served (listeners.mqtts.enabled) (TLS listeners are off",
+        ),
+        (
+            {"listeners": {"mqtt": {"enabled": False}, "ws": {"enabled": False}}},
+            "listeners: no listener would be served, so the brokers would accept no client (TLS listeners are off",
+        ),
+    ],
+    ids=["node-port", "no-listener"],
+)
+def test_values_that_need_the_tls_listeners_without_a_certificate_are_refused(template, values, message):
+    with pytest.raises(HelmError) as caught:
+        template(values)
+    assert message in caught.value.stderr, caught.value.stderr
+    template({**values, "tls": {"testCertificate": True}})

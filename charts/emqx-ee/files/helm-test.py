@@ -4,7 +4,8 @@
 2. The REST API (GET /api/v5/nodes, with the bootstrap API key) lists exactly the expected running core
    and replicant nodes.
 3. A message published through the client Service reaches a subscriber connected through it (MQTT 3.1.1,
-   QoS 1, over TLS when the chart's TLS is on).
+   QoS 1, over TLS when the chart's TLS is on), as the first user of MQTT_USERS_FILE when it is set (the
+   users file of EMQX's built-in database authenticator), else anonymously.
 
 Settings come from the environment (the chart's test Pod sets them); exit status 0 only when all pass.
 """
@@ -12,6 +13,7 @@ Settings come from the environment (the chart's test Pod sets them); exit status
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import secrets
@@ -107,8 +109,28 @@ def _utf8(text: str) -> bytes:
     return struct.pack("!H", len(data)) + data
 
 
+def mqtt_user(path: str) -> tuple[str, str]:
+    """User and password of the first user in a users file of EMQX's built-in database authenticator, in the
+    CSV form EMQX reads with bootstrap_type plain: a header naming the columns (user_id, password, ...), then
+    one user a line (EMQX 6.2.2 apps/emqx_auth_mnesia/src/emqx_authn_mnesia.erl, reader_fn/2 for .csv and
+    find_password_hash/3 for plain). Rows without a user_id are skipped, as EMQX's own sample file has one."""
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("user_id") and row.get("password") is not None:
+                return row["user_id"], row["password"]
+    raise SystemExit(f"FAIL: {path} holds no user (header user_id,password,... and a row)")
+
+
 class Mqtt:
-    def __init__(self, host: str, port: int, client_id: str, context: ssl.SSLContext | None, server_name: str):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        context: ssl.SSLContext | None,
+        server_name: str,
+        user: tuple[str, str] | None = None,
+    ):
         sock = socket.create_connection((host, port), timeout=10)
         if os.environ.get("MQTT_PROXY_PROTOCOL") == "true":
             # The listener expects a PROXY protocol v1 header first (listeners.*.proxyProtocol).
@@ -116,7 +138,12 @@ class Mqtt:
             family = "TCP6" if sock.family == socket.AF_INET6 else "TCP4"
             sock.sendall(f"PROXY {family} {src[0]} {dst[0]} {src[1]} {dst[1]}\r\n".encode())
         self.sock = context.wrap_socket(sock, server_hostname=server_name) if context else sock
-        self.send(0x10, _utf8("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 30) + _utf8(client_id))
+        # MQTT 3.1.1 CONNECT: clean session, and with a user the username and password flags and fields.
+        flags, payload = 0x02, _utf8(client_id)
+        if user:
+            flags |= 0xC0
+            payload += _utf8(user[0]) + _utf8(user[1])
+        self.send(0x10, _utf8("MQTT") + bytes([4, flags]) + struct.pack("!H", 30) + payload)
         kind, body = self.read()
         if kind != 0x20 or body[1] != 0:
             raise ValueError(f"connection refused (CONNACK return code {body[1] if len(body) > 1 else '?'})")
@@ -186,13 +213,15 @@ def tls_context() -> ssl.SSLContext | None:
     return context
 
 
-def round_trip(host: str, port: int, context: ssl.SSLContext | None, server_name: str) -> None:
+def round_trip(
+    host: str, port: int, context: ssl.SSLContext | None, server_name: str, user: tuple[str, str] | None = None
+) -> None:
     topic = f"emqx-ee/helm-test/{secrets.token_hex(4)}"
     payload = secrets.token_hex(8).encode()
-    subscriber = Mqtt(host, port, f"helm-test-sub-{secrets.token_hex(3)}", context, server_name)
+    subscriber = Mqtt(host, port, f"helm-test-sub-{secrets.token_hex(3)}", context, server_name, user)
     try:
         subscriber.subscribe(topic)
-        publisher = Mqtt(host, port, f"helm-test-pub-{secrets.token_hex(3)}", context, server_name)
+        publisher = Mqtt(host, port, f"helm-test-pub-{secrets.token_hex(3)}", context, server_name, user)
         try:
             publisher.publish(topic, payload)
         finally:
@@ -223,7 +252,12 @@ def main() -> int:
     else:
         host, port = env["MQTT_HOST"], int(env["MQTT_PORT"])
         context = tls_context()
-        retry("MQTT round trip", lambda: round_trip(host, port, context, env.get("MQTT_SERVER_NAME", host)))
+        # MQTT_USERS_FILE: the users file of the built-in database authenticator; without it, anonymous.
+        user = mqtt_user(env["MQTT_USERS_FILE"]) if env.get("MQTT_USERS_FILE") else None
+        if user:
+            log(f"MQTT clients connect as {user[0]} (first user of {env['MQTT_USERS_FILE']})")
+        server_name = env.get("MQTT_SERVER_NAME", host)
+        retry("MQTT round trip", lambda: round_trip(host, port, context, server_name, user))
     log("PASS")
     return 0
 

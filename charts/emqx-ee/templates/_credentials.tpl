@@ -79,4 +79,64 @@ or "" when there are none to give. */ -}}
 {{- end -}}
 
 {{- /* Where the pods find the API bootstrap file. */ -}}
+{{- define "emqx-ee.mqttAuthDir" -}}/opt/emqx/etc/mqtt-auth{{- end -}}
+
+{{- /* Source of the MQTT users file (JSON {name, key}). */ -}}
+{{- define "emqx-ee.mqttUsersSecretRef" -}}
+{{- include "emqx-ee.secretRef" (dict "ctx" . "source" .Values.mqttAuth "key" "mqtt-users") -}}
+{{- end -}}
+
+{{- /* "true" when the chart's MQTT authenticator is on. mqttAuth.enabled auto: on for a new install (no live
+StatefulSet, also under helm template), and on an upgrade exactly when the live pod template carries the
+chart's base.hocon (annotation emqx-ee/base-hocon), so a release that allowed anonymous clients keeps
+doing so. Cached on the root context (it looks up the live StatefulSet). */ -}}
+{{- define "emqx-ee.mqttAuthOn" -}}
+{{- if not (hasKey . "emqxEeMqttAuth") -}}
+{{- $on := false -}}
+{{- $v := dig "enabled" "auto" (.Values.mqttAuth | default dict) -}}
+{{- if kindIs "bool" $v -}}
+{{- $on = $v -}}
+{{- else if not .Values.mqttAuth -}}
+{{- /* Values without the block (--reuse-values from an older chart): emqx-ee.drainProblems names it. */ -}}
+{{- else -}}
+{{- $sts := include "emqx-ee.liveStatefulSet" . | fromJson -}}
+{{- $on = or (not $sts) (hasKey (dig "spec" "template" "metadata" "annotations" dict $sts) "emqx-ee/base-hocon") -}}
+{{- end -}}
+{{- $_ := set . "emqxEeMqttAuth" (ternary "true" "" $on) -}}
+{{- end -}}
+{{- get . "emqxEeMqttAuth" -}}
+{{- end -}}
+
+{{- /* EMQX's base.hocon with the chart's authenticator: the lowest layer of EMQX's config (emqx_config.erl
+init_load/2 reads base.hocon, then cluster.hocon, where the dashboard saves changes, then etc/emqx.conf, and
+merges the EMQX_* variables on top, overlay_v1/2), so an authentication made in the dashboard or in
+emqxConfig replaces this one and the chart never overwrites it. The first part is EMQX 6.2.2's own
+base.hocon (apps/emqx_conf/etc/base.hocon), which this file replaces in the container. The authenticator
+is the built-in database's password_based one (emqx_authn_mnesia_schema.erl fields/1, bootstrap_fields/0);
+EMQX imports the users file at boot with override false (emqx_authn_mnesia.erl bootstrap_user_from_file/2),
+and picks the CSV reader from the file's extension (reader_fn/2). */ -}}
+{{- define "emqx-ee.baseHocon" -}}
+log {
+  file {}
+  console {}
+}
+dashboard {
+  listeners {
+    http.bind = 18083
+    https {
+      ssl_options {
+        certfile = "${EMQX_ETC_DIR}/certs/cert.pem"
+        keyfile = "${EMQX_ETC_DIR}/certs/key.pem"
+      }
+    }
+  }
+}
+authentication = {{ include "emqx-ee.chartAuthentication" . }}
+{{ end -}}
+
+{{- /* The chart's authenticator list (JSON, which HOCON reads as is). */ -}}
+{{- define "emqx-ee.chartAuthentication" -}}
+{{- toJson (list (dict "mechanism" "password_based" "backend" "built_in_database" "user_id_type" "username" "bootstrap_type" "plain" "bootstrap_file" (printf "%s/users.csv" (include "emqx-ee.mqttAuthDir" .)))) -}}
+{{- end -}}
+
 {{- define "emqx-ee.apiKeyDir" -}}/opt/emqx/etc/api-key{{- end -}}

@@ -610,7 +610,7 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- /* Paths are quoted for HOCON: an unquoted value starting with "/" is not a HOCON string. */ -}}
 {{- $dir := include "emqx-ee.tlsDir" . -}}
 {{- range $name := list "mqtts" "wss" -}}
-{{- if (get $.Values.listeners $name).enabled -}}
+{{- if (get (include "emqx-ee.listeners" $ | fromJson).listeners $name).enabled -}}
 {{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__SSL_OPTIONS__" (include "emqx-ee.listenerType" $name | upper) -}}
 {{- $_ := set $env (printf "%sCERTFILE" $prefix) (printf "%q" (printf "%s/tls.crt" $dir)) -}}
 {{- $_ := set $env (printf "%sKEYFILE" $prefix) (printf "%q" (printf "%s/tls.key" $dir)) -}}
@@ -622,25 +622,31 @@ default (https://kubernetes.default.svc:443): unquoted, its "//" would start a H
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- /* Listener settings only where they differ from EMQX's defaults, so that a chart upgrade over
-unchanged values changes no setting and restarts no node. */ -}}
+{{- /* The security profile, read by EMQX with os:getenv before its config
+(apps/emqx/src/emqx_security_profile.erl cache_profile/0: legacy, hardened, anything else stops the node). */ -}}
+{{- $_ := set $env "EMQX_SECURITY_PROFILE" (.Values.securityProfile | default "legacy") -}}
+{{- /* Every bind the chart writes names its address. Under the hardened profile a bare port binds
+127.0.0.1 only: MQTT listeners through emqx_schema.erl listener_ip_port_converter/2 and
+mqtt_default_bind_config/1, the dashboard's HTTP listener in emqx_dashboard.erl ip_port/2
+(policy dashboard_http_default_bind); probes, Services and peers would find nothing on the pod IP.
+0.0.0.0 is what a bare port binds under legacy (IPv4 any), so legacy releases serve exactly as before;
+an IPv6-only cluster would need [::], which the chart does not offer (no IPv6 pod networking value).
+Quoted: EMQX reads the value as HOCON, where an unquoted ":" is a separator. */ -}}
 {{- if include "emqx-ee.dashboardHttps" . -}}
-{{- /* HTTPS only: bind 0 switches EMQX's HTTP listener off (apps/emqx_dashboard/src/emqx_dashboard_schema.erl). */ -}}
+{{- /* HTTPS only: bind 0 switches EMQX's HTTP listener off (emqx_dashboard.erl listeners/1 drops a
+listener whose bind is 0). */ -}}
 {{- $dir := include "emqx-ee.tlsDir" . -}}
 {{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" "0" -}}
-{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" (printf "%d" (int .Values.dashboard.containerPort)) -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__BIND" (include "emqx-ee.anyBind" .Values.dashboard.containerPort) -}}
 {{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__CERTFILE" (include "emqx-ee.hoconString" (printf "%s/tls.crt" $dir)) -}}
 {{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTPS__SSL_OPTIONS__KEYFILE" (include "emqx-ee.hoconString" (printf "%s/tls.key" $dir)) -}}
-{{- else if ne (int .Values.dashboard.containerPort) 18083 -}}
-{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" (printf "%d" (int .Values.dashboard.containerPort)) -}}
+{{- else -}}
+{{- $_ := set $env "EMQX_DASHBOARD__LISTENERS__HTTP__BIND" (include "emqx-ee.anyBind" .Values.dashboard.containerPort) -}}
 {{- end -}}
-{{- range $name, $listener := .Values.listeners -}}
+{{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners -}}
 {{- $prefix := printf "EMQX_LISTENERS__%s__DEFAULT__" (include "emqx-ee.listenerType" $name | upper) -}}
 {{- if $listener.enabled -}}
-{{- if ne (toString (int $listener.containerPort)) (include "emqx-ee.listenerDefaultPort" $name) -}}
-{{- /* Quoted: EMQX reads the value as HOCON, where an unquoted ":" is a separator. */ -}}
-{{- $_ := set $env (printf "%sBIND" $prefix) (printf "%q" (printf "0.0.0.0:%d" (int $listener.containerPort))) -}}
-{{- end -}}
+{{- $_ := set $env (printf "%sBIND" $prefix) (include "emqx-ee.anyBind" $listener.containerPort) -}}
 {{- if $listener.proxyProtocol -}}
 {{- $_ := set $env (printf "%sPROXY_PROTOCOL" $prefix) "true" -}}
 {{- end -}}
@@ -652,4 +658,17 @@ unchanged values changes no setting and restarts no node. */ -}}
 {{- $_ := set $env $name $entry.text -}}
 {{- end -}}
 {{- toYaml $env -}}
+{{- end -}}
+
+
+{{- /* A bind on every IPv4 address of the pod, quoted for HOCON: "0.0.0.0:<port>". */ -}}
+{{- define "emqx-ee.anyBind" -}}
+{{- printf "%q" (printf "0.0.0.0:%d" (int .)) -}}
+{{- end -}}
+
+{{- /* "true" when emqxConfig configures MQTT authentication (any path under authentication). */ -}}
+{{- define "emqx-ee.userAuthentication" -}}
+{{- range $name, $_ := (include "emqx-ee.userConfig" . | fromJson).env -}}
+{{- if or (eq $name "EMQX_AUTHENTICATION") (hasPrefix "EMQX_AUTHENTICATION__" $name) -}}true{{- end -}}
+{{- end -}}
 {{- end -}}

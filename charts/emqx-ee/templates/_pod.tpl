@@ -99,6 +99,11 @@ metadata:
     # EMQX reads the API bootstrap file at boot: a new key name or role rolls the nodes to load it.
     checksum/api-key: {{ printf "%s:%s" .Values.apiKey.key .Values.apiKey.role | sha256sum }}
     {{- end }}
+    {{- if include "emqx-ee.mqttAuthOn" . }}
+    # EMQX's base.hocon with the chart's MQTT authenticator, mounted from here (downward API), so each
+    # revision keeps its own; it also tells the next upgrade that the release has it (emqx-ee.mqttAuthOn).
+    emqx-ee/base-hocon: {{ include "emqx-ee.baseHocon" . | quote }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -135,7 +140,7 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       ports:
-        {{- range $name, $listener := .Values.listeners }}
+        {{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners }}
         {{- if $listener.enabled }}
         - name: {{ $name }}
           containerPort: {{ $listener.containerPort }}
@@ -193,6 +198,15 @@ spec:
           mountPath: {{ include "emqx-ee.apiKeyDir" . }}
           readOnly: true
         {{- end }}
+        {{- if include "emqx-ee.mqttAuthOn" . }}
+        - name: base-hocon
+          mountPath: /opt/emqx/etc/base.hocon
+          subPath: base.hocon
+          readOnly: true
+        - name: mqtt-users
+          mountPath: {{ include "emqx-ee.mqttAuthDir" . }}
+          readOnly: true
+        {{- end }}
         {{- if eq .Values.discovery "k8s" }}
         - name: kube-api-access
           mountPath: /var/run/secrets/kubernetes.io/serviceaccount
@@ -232,6 +246,24 @@ spec:
         items:
           - key: {{ $apiKey.key }}
             path: bootstrap.txt
+    {{- end }}
+    {{- if include "emqx-ee.mqttAuthOn" . }}
+    {{- $users := include "emqx-ee.mqttUsersSecretRef" . | fromJson }}
+    - name: base-hocon
+      downwardAPI:
+        defaultMode: 0444
+        items:
+          - path: base.hocon
+            fieldRef:
+              fieldPath: metadata.annotations['emqx-ee/base-hocon']
+    # The users file keeps the .csv name: EMQX picks its reader by the extension.
+    - name: mqtt-users
+      secret:
+        secretName: {{ $users.name }}
+        defaultMode: 0440
+        items:
+          - key: {{ $users.key }}
+            path: users.csv
     {{- end }}
     {{- if .Values.tls.enabled }}
     # The certificate, read-only; a renewed Secret reaches the files without a restart.

@@ -67,12 +67,12 @@ first upgrade after the roll drops it. A listener turned off is not kept: its cl
 {{- $live := include "emqx-ee.livePodPorts" . | fromJson -}}
 {{- $clients := list -}}
 {{- $kept := list -}}
-{{- range $name, $listener := .Values.listeners -}}
+{{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners -}}
 {{- if $listener.enabled -}}
 {{- $clients = append $clients (int $listener.containerPort) -}}
 {{- end -}}
 {{- end -}}
-{{- range $name, $listener := .Values.listeners -}}
+{{- range $name, $listener := (include "emqx-ee.listeners" . | fromJson).listeners -}}
 {{- if $listener.enabled -}}
 {{- range get $live $name | default list -}}
 {{- if not (has (int .) $clients) -}}

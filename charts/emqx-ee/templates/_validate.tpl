@@ -11,7 +11,7 @@ them are reported at once, in one failure. */ -}}
 {{- /* `helm upgrade --reuse-values` from an older chart version takes that version's values as they were,
 without the defaults of the blocks this version adds: name them, before anything reads them. */ -}}
 {{- $missing := list -}}
-{{- range $block := list "gracefulShutdown" "rollbackGuard" "emqxConfigCheck" -}}
+{{- range $block := list "gracefulShutdown" "rollbackGuard" "emqxConfigCheck" "securityProfile" "mqttAuth" -}}
 {{- if not (hasKey $v $block) -}}{{- $missing = append $missing $block -}}{{- end -}}
 {{- end -}}
 {{- if not (hasKey $v.replicants "updateStrategy") -}}{{- $missing = append $missing "replicants.updateStrategy" -}}{{- end -}}
@@ -22,10 +22,22 @@ without the defaults of the blocks this version adds: name them, before anything
 {{- if not (kindIs "string" $v.image.tag) -}}
 {{- $errors = append $errors (printf "image.tag was read as the number %v, which loses digits (6.10 becomes 6.1): pass it as text, with --set-string image.tag=... or quotes in YAML" $v.image.tag) -}}
 {{- end -}}
-{{- range $name, $_ := $v.service.nodePorts -}}
-{{- if not (dig $name "enabled" false $v.listeners) -}}
-{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not enabled (listeners.%s.enabled), so the Service has no such port" $name $name $name) -}}
+{{- $served := include "emqx-ee.listeners" . | fromJson -}}
+{{- $tlsOff := "" -}}
+{{- range $name := list "mqtts" "wss" -}}
+{{- if and (get $v.listeners $name).enabled (not (get $served.listeners $name).enabled) -}}
+{{- $tlsOff = " (TLS listeners are off while tls.enabled is false: set tls.enabled with a certificate, or tls.testCertificate to serve EMQX's test certificate)" -}}
 {{- end -}}
+{{- end -}}
+{{- range $name, $_ := $v.service.nodePorts -}}
+{{- if not (dig $name "enabled" false $served.listeners) -}}
+{{- $errors = append $errors (printf "service.nodePorts.%s: listener %s is not served (listeners.%s.enabled)%s, so the Service has no such port" $name $name $name (ternary $tlsOff "" (has $name (list "mqtts" "wss")))) -}}
+{{- end -}}
+{{- end -}}
+{{- $any := false -}}
+{{- range $name, $l := $served.listeners -}}{{- if $l.enabled -}}{{- $any = true -}}{{- end -}}{{- end -}}
+{{- if not $any -}}
+{{- $errors = append $errors (printf "listeners: no listener would be served, so the brokers would accept no client%s; enable listeners.mqtt or listeners.ws" $tlsOff) -}}
 {{- end -}}
 {{- $ports := dict (toString (int $v.dashboard.containerPort)) "dashboard.containerPort" "4370" "the Erlang distribution" "5369" "gen_rpc" -}}
 {{- range $name, $listener := $v.listeners -}}
@@ -48,6 +60,13 @@ without the defaults of the blocks this version adds: name them, before anything
 {{- end -}}
 {{- if and $v.tls.verifyClients (not $v.tls.enabled) -}}
 {{- $errors = append $errors "tls.verifyClients needs tls.enabled (and a ca.crt in the certificate's Secret)" -}}
+{{- end -}}
+{{- $mqttAuth := $v.mqttAuth | default dict -}}
+{{- if and (not $v.auth.generate) $v.mqttAuth (not (kindIs "bool" $mqttAuth.enabled)) -}}
+{{- $errors = append $errors "mqttAuth.enabled=auto needs the live release to tell a new install (on) from a release that allows anonymous clients (kept), and auth.generate=false (GitOps) renders without it: set mqttAuth.enabled=true (with mqttAuth.existingSecret) or false" -}}
+{{- end -}}
+{{- if and (not $v.auth.generate) (include "emqx-ee.mqttAuthOn" .) (not $mqttAuth.existingSecret) -}}
+{{- $errors = append $errors "mqttAuth.enabled with auth.generate=false (GitOps): the chart generates no MQTT user; set mqttAuth.existingSecret (a users file, CSV user_id,password,is_superuser)" -}}
 {{- end -}}
 {{- if and $v.tests.enabled (not $v.apiKey.enabled) -}}
 {{- $errors = append $errors "tests.enabled: the helm test asks the REST API for the cluster's members with the bootstrap API key: set apiKey.enabled=true, or tests.enabled=false" -}}
@@ -124,7 +143,8 @@ are refused here, at render, before anything changes.
   (list "^EMQX_API_KEY__" "apiKey")
   (list "__SSL_OPTIONS__" "tls.*")
   (list "^EMQX_DASHBOARD__LISTENERS__" "dashboard.containerPort and tls.dashboard")
-  (list "^EMQX_LISTENERS__" "listeners.*") -}}
+  (list "^EMQX_LISTENERS__" "listeners.*")
+  (list "^EMQX_SECURITY_PROFILE$" "securityProfile") -}}
 {{- range $name, $_ := include "emqx-ee.settingsEnv" . | fromYaml -}}
 {{- if hasKey $user $name -}}
 {{- $_ := set $owners $name (printf "emqxConfig.%s" (get $user $name).path) -}}

@@ -145,7 +145,7 @@ def test_every_file_emqx_is_told_to_read_is_mounted_there(tls, kubectl):
     files = {
         name: json.loads(value) if value.startswith('"') else value
         for name, value in env_of(pod).items()
-        if re.search(r"(FILE|_CERTFILE|_KEYFILE)$", name)
+        if re.search(r"(_FILE|CERTFILE|KEYFILE)$", name)
     }
     assert any(n.endswith("SSL_OPTIONS__KEYFILE") for n in files) and "EMQX_API_KEY__BOOTSTRAP_FILE" in files, files
     for name, path in files.items():

@@ -13,6 +13,8 @@ Three releases, each checked once or several ways:
   grace period.
 - `discovery`: scenario 13 (k8s discovery) with one core and one replicant: both pass their probes, run in
   their role, and hold the projected service account token k8s discovery reads.
+- `hardened`: one core under `securityProfile: hardened`, where a bare port binds 127.0.0.1: the chart's
+  explicit binds keep every listener and the dashboard on the pod IP, so the real probes pass.
 """
 
 from __future__ import annotations
@@ -327,3 +329,22 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
         token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
         seen = exec_in(kubectl, namespace, name, "python3", "-c", f"print(len(open('{token}').read().split('.')))")
         assert seen.stdout.strip() == "3", f"{name}: {token} is not a JWT"
+
+
+# --- EMQX's hardened profile -------------------------------------------------------------------------------
+
+
+def test_under_the_hardened_profile_every_bind_is_on_the_pod_ip_and_the_probes_pass(standin_node, release, kubectl):
+    """`securityProfile: hardened` binds a bare port to 127.0.0.1 (emqx_schema.erl listener_ip_port_converter/2,
+    emqx_dashboard.erl ip_port/2; the stand-in models it): the chart writes every bind as 0.0.0.0:<port>, so the
+    kubelet's probes and the Services still reach the node."""
+    rel = release()
+    namespace = rel.namespace
+    rel.install(on_real_node(standin_node, securityProfile="hardened"))
+    up(kubectl, namespace, 1)
+    pod = pod_of(kubectl, namespace, "emqx-ee-0")
+    assert env_of(pod)["EMQX_SECURITY_PROFILE"] == "hardened"
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    binds = re.findall(r"(listener \S+|dashboard \S+) on (\S+):(\d+)", out)
+    assert binds and all(address == "0.0.0.0" for _, address, _ in binds), out
+    assert any(what.startswith("dashboard") for what, _, _ in binds), out

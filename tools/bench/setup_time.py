@@ -40,6 +40,10 @@ TOOL = r"^(\S+)(?: v?\d\S*)?: "
 CATEGORIES = [
     (re.compile(r"from k8s\.io/kubernetes"), "build kubernetes"),  # several binaries, one build
     (re.compile(r"^python venv: "), "python venv"),
+    (re.compile(r"^CNI plugins \S+ \(.*\): building"), "build CNI plugins"),
+    (re.compile(r"^image \S+/([^/:\s]+):\S+: building"), "image {0}"),
+    (re.compile(r"^real node \S+: starting"), "real node up"),
+    (re.compile(r"^real node \S+ already running"), "cluster up"),
     (re.compile(TOOL + "installing Debian's"), "apt {0}"),
     (re.compile(TOOL + "installing"), "install {0}"),
     (re.compile(TOOL + "(?:building|compiling)"), "build {0}"),

@@ -23,3 +23,23 @@ def image(name: str) -> str:
     return subprocess.run(
         [str(ROOT / "scripts" / "node-image.sh"), "ref", name], capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def on_real_node(node: dict[str, str], **values) -> dict:
+    """Values that run the chart's pods, its test Pod and its rollback guard's Job on the real node: the pods
+    from the stand-in image, the guard from the Debian image's python3."""
+    label = node["NODE_LABEL"]
+    repository, tag = image("standin").rsplit(":", 1)
+    local = {"repository": repository, "tag": tag, "pullPolicy": "Never"}
+    python, python_tag = image("debian").rsplit(":", 1)
+    return {
+        "image": local,
+        "rollbackGuard": {"image": {"repository": python, "tag": python_tag, "pullPolicy": "Never"}},
+        "nodeSelector": {label: "true"},
+        "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
+        "tests": {"image": local, "timeoutSeconds": 6, "deleteOnSuccess": False},
+        "persistence": {"enabled": False},
+        "minReadySeconds": 0,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        "startupProbe": {"initialDelaySeconds": 0, "periodSeconds": 1},
+    } | values

@@ -37,7 +37,7 @@ SECONDS = {
     "tests/smoke/test_real_node_chart.py": 45,
     "tests/smoke/test_switchover.py": 28,
     "tests/smoke/test_replicants.py": 27,
-    "tests/smoke/test_rollback.py": 26,
+    "tests/smoke/test_rollback.py": 45,
     "tests/unit/test_drain_script.py": 24,
     "tests/smoke/test_upgrade_values.py": 25,
     "tests/unit/test_emqx_standin.py": 20,

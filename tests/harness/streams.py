@@ -31,6 +31,7 @@ WITH_METRICS = {
 # Rough seconds of the scopes over ten seconds on two busy cores: only the order they give is used.
 SECONDS = {
     "tests/smoke/test_drills.py": 85,
+    "tests/smoke/test_real_node_drain.py": 80,
     "tests/smoke/test_chart_testing.py": 70,
     "tests/smoke/test_upgrade_guards.py": 55,
     "cluster": 55,

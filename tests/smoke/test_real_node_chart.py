@@ -29,7 +29,7 @@ import pytest
 
 from harness.cluster import Release, wait_until
 from harness.helm import HelmError
-from harness.real_node import on_real_node
+from harness.real_node import logs, on_real_node, up
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
 from harness.tools import tool
@@ -46,34 +46,6 @@ def pod_of(kubectl, namespace: str, name: str) -> dict:
 
 def exec_in(kubectl, namespace: str, pod: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
     return kubectl.run("exec", "-n", namespace, pod, "-c", "emqx", "--", *command, check=check)
-
-
-def logs(kubectl, namespace: str, pod: str, *extra: str) -> str:
-    return kubectl.run("logs", "-n", namespace, pod, "-c", "emqx", *extra, check=False).stdout
-
-
-def up(kubectl, namespace: str, replicas: int, cores: int | None = None) -> None:
-    """Wait for `replicas` Ready EMQX pods, `cores` of them the StatefulSet's (all by default); fail at once,
-    with the stand-in's own words, when one exits (it refuses to start where EMQX would, and the kubelet
-    restarts it)."""
-
-    def ready_or_exited() -> dict | bool:
-        for pod in kubectl.get("pods", namespace):
-            for c in pod["status"].get("containerStatuses") or []:
-                ended = c.get("lastState", {}).get("terminated") or c["state"].get("terminated")
-                if c["name"] == "emqx" and ended and ended.get("exitCode"):
-                    return pod
-        cores = [p for p in kubectl.get("pods", namespace) if p["metadata"]["name"] != "emqx-ee-test"]
-        return len(cores) == replicas and all(
-            c["ready"] for p in cores for c in p["status"].get("containerStatuses") or [{"ready": False}]
-        )
-
-    found = kubectl.wait_for(ready_or_exited, f"{replicas} Ready EMQX pods in {namespace}", namespace, timeout=120)
-    if isinstance(found, dict):
-        name = found["metadata"]["name"]
-        said = kubectl.run("logs", "-n", namespace, name, "-c", "emqx", "--previous", check=False).stdout
-        pytest.fail(f"{name}: the emqx container exited:\n{said or logs(kubectl, namespace, name)}")
-    wait_ready(kubectl, namespace, replicas if cores is None else cores, timeout=60)
 
 
 def env_of(pod: dict) -> dict[str, str]:

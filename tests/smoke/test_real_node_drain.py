@@ -43,8 +43,12 @@ DRAIN = "emqx-ee drain:"
 # until the broker closes it, and tries again every half second; one JSON line per event, with the time.
 CLIENT = r"""
 import json, socket, sys, threading, time
+lock = threading.Lock()
 def log(target, event, detail=""):
-    print(json.dumps({"t": time.time(), "target": target, "event": event, "detail": detail}), flush=True)
+    line = json.dumps({"t": time.time(), "target": target, "event": event, "detail": detail}) + "\n"
+    with lock:  # one whole line at a time from the clients' threads
+        sys.stdout.write(line)
+        sys.stdout.flush()
 def run(target, host, port):
     attempt = 0
     while True:

@@ -245,10 +245,34 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
 # --- k8s discovery with a replicant ----------------------------------------------------------------------
 
 
+# ekka's k8s discovery request, from inside an EMQX container: GET the headless Service's Endpoints named by
+# the chart's EMQX_CLUSTER__K8S__* settings, with the pod's token, TLS verified by its ca.crt; then a request
+# its Role does not allow.
+DISCOVER = """
+import json, os, ssl, urllib.error, urllib.request
+account = "/var/run/secrets/kubernetes.io/serviceaccount"
+tls = ssl.create_default_context(cafile=f"{account}/ca.crt")
+token = open(f"{account}/token").read().strip()
+ns, service = os.environ["EMQX_CLUSTER__K8S__NAMESPACE"], os.environ["EMQX_CLUSTER__K8S__SERVICE_NAME"]
+def ask(path):
+    request = urllib.request.Request("https://kubernetes.default.svc:443" + path,
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+code, body = ask(f"/api/v1/namespaces/{ns}/endpoints/{service}")
+names = sorted(a["hostname"] for s in body.get("subsets", []) for a in s.get("addresses", []))
+print(json.dumps({"endpoints": [code, names], "list": list(ask(f"/api/v1/namespaces/{ns}/endpoints"))[:1]}))
+"""
+
+
 def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_the_api_token(
     standin_node, release, kubectl, namespace
 ):
-    """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node."""
+    """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node;
+    from inside each, ekka's request reaches the API server and names the cores."""
     scenario = next(s for s in scenarios() if s.name == "13-k8s-discovery")
     values = on_real_node(standin_node, **scenario.values)
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
@@ -263,10 +287,13 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
         out = logs(kubectl, namespace, name)
         assert f"({role}, profile legacy) is running" in out, out
         assert "read EMQX_CLUSTER__DISCOVERY_STRATEGY=k8s as cluster.discovery_strategy" in out, out
-        # k8s discovery asks the API server with the pod's projected service account token.
-        token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-        seen = exec_in(kubectl, namespace, name, "python3", "-c", f"print(len(open('{token}').read().split('.')))")
-        assert seen.stdout.strip() == "3", f"{name}: {token} is not a JWT"
+        # k8s discovery asks the API server with the pod's projected service account token: ekka's request
+        # (tests/smoke/test_discovery.py), made from the container at EMQX's default server, kubernetes.default.svc.
+        seen = json.loads(exec_in(kubectl, namespace, name, "python3", "-c", DISCOVER).stdout)
+        endpoints = kubectl.get("endpoints", namespace, "emqx-ee-headless")
+        hostnames = sorted(a["hostname"] for s in endpoints["subsets"] for a in s["addresses"])
+        assert "emqx-ee-0" in hostnames and seen["endpoints"] == [200, hostnames], f"{name}: {seen}, {hostnames}"
+        assert seen["list"][0] == 403, f"{name} may list Endpoints: {seen}"
 
 
 # --- EMQX's hardened profile -------------------------------------------------------------------------------

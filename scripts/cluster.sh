@@ -50,6 +50,10 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   printf '   %s: ok after %ss          \n' "$what" $((SECONDS - start)) >&2
 }
 
+# The cluster's Service range and the "kubernetes" Service's ClusterIP, its first address.
+SERVICE_CIDR=10.0.0.0/24
+SERVICE_IP=10.0.0.1
+
 kwok_config() {
   cat <<YAML
 apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -64,6 +68,10 @@ options:
   # StatefulSet rollingUpdate.maxUnavailable (KEP-961): beta but off by default in Kubernetes 1.36
   # (kube-apiserver --help), and the API server drops the field while it is off.
   kubeFeatureGates: MaxUnavailableStatefulSet=true
+  # Pods reach the API server as on any cluster, at the "kubernetes" Service's ClusterIP (the first address of
+  # the service range) or https://kubernetes.default.svc, and verify it with their ca.crt: kwokctl's certificate
+  # names kubernetes.default.svc[.cluster.local] (kwok pkg/kwokctl/pki DefaultAltNames) but not the ClusterIP.
+  kubeApiserverCertSANs: [${SERVICE_IP}]
   kubeApiserverBinary: $BIN/kube-apiserver
   kubeControllerManagerBinary: $BIN/kube-controller-manager
   kubeSchedulerBinary: $BIN/kube-scheduler
@@ -75,8 +83,17 @@ componentsPatches:
 # kubelet authenticates callers by the cluster CA (scripts/node.sh); kwok's nodes are never called. It
 # reaches a kubelet at the node's InternalIP: its Hostname address (the API server's first choice by
 # default) resolves nowhere on this machine.
+#
+# The "kubernetes" Service's endpoint is the API server's advertised address (by default the host's primary
+# address, where nothing listens: the API server binds loopback only). It advertises the real node's address
+# instead, where scripts/node/forward.py takes a pod's connection, DNATed there by kube-proxy, on to the
+# API server on the host's loopback. The service range is the API server's default
+# (k8s.io/kubernetes pkg/kubeapiserver/options DefaultServiceIPCIDR), written out because the certificate
+# names its first address.
 - name: kube-apiserver
   extraArgs:
+  - {key: advertise-address, value: $("$ROOT/scripts/node.sh" address)}
+  - {key: service-cluster-ip-range, value: ${SERVICE_CIDR}}
   - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
   - {key: kubelet-client-certificate, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.crt}
   - {key: kubelet-client-key, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.key}

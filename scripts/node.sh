@@ -5,6 +5,7 @@
 #                            and CoreDNS answer
 #   scripts/node.sh down     stop it and remove everything it made (scripts/cluster.sh down calls it)
 #   scripts/node.sh status   print $STATE/real-node.env
+#   scripts/node.sh address  print the node's address (cluster.sh makes it the API server's advertised one)
 # Where the kernel or privileges do not allow it, `up` prints one line saying why and exits 0: the cluster
 # works without the node. Either way $STATE/real-node.env says NODE_STATUS=up or down (with NODE_REASON),
 # which the smoke tests of the node read.
@@ -22,8 +23,9 @@
 # address (derived from $STATE, so two clusters on one machine differ), the kubelet's cgroups under
 # /<CGROUP_ROOT> in each cgroup v1 hierarchy, and the processes. `down` removes all three.
 # The node reaches the API server (host loopback only) through scripts/node/forward.py, which listens on
-# 127.0.0.1 inside the node's namespace. Nothing listens on a host address: the kubelet serves on the node
-# address, everything else on the node namespace's loopback.
+# 127.0.0.1 inside the node's namespace, and its pods through the same forward on the node address, which the
+# API server advertises as the `kubernetes` Service's endpoint (cluster.sh). Nothing listens on a host address:
+# the kubelet and that forward serve on the node address, everything else on the node namespace's loopback.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -78,6 +80,9 @@ unsupported() {
   # A cluster created before cluster.sh configured kwok for the node: kwok would play its kubelet too.
   grep -q -- "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake" "$STATE/kwok/clusters/$NAME/kwok.yaml" ||
     { echo "the running kwok cluster manages every node (made before the real node): scripts/cluster.sh down, then up"; return; }
+  # A cluster created before cluster.sh advertised the node's address: pods would not reach the API server.
+  grep -q -- "--advertise-address=$NODE_IP\$" "$STATE/kwok/clusters/$NAME/kwok.yaml" ||
+    { echo "the running kwok cluster does not advertise $NODE_IP (made before pods reached the API server): scripts/cluster.sh down, then up"; return; }
   local used # a route to the node's /30 through another link: that address range is taken here
   used=$(ip -4 route show to match "$NODE_IP" | grep -v "^default" | grep -v " dev $HOST_LINK " | head -n1)
   [[ -z $used ]] || { echo "the node's address range ${HOST_IP%.*}.x/30 is routed here already ($used)"; return; }
@@ -286,8 +291,9 @@ bring_up() {
     ip addr add "$HOST_IP/30" dev "$HOST_LINK" && ip link set "$HOST_LINK" up &&
     in_node ip addr add "$NODE_IP/30" dev eth0 && in_node ip link set eth0 up &&
     in_node ip route add default via "$HOST_IP" || { echo "the veth pair $HOST_LINK did not come up"; return 1; }
-  start_on_host forward "$PY" "$ROOT/scripts/node/forward.py" "/proc/$(pid_of namespaces)/ns/net" "$(api_port)"
-  wait_until 10 in_node bash -c "echo >/dev/tcp/127.0.0.1/$(api_port)" ||
+  start_on_host forward "$PY" "$ROOT/scripts/node/forward.py" "/proc/$(pid_of namespaces)/ns/net" "$(api_port)" \
+    127.0.0.1 "$NODE_IP"
+  wait_until 10 in_node bash -c "echo >/dev/tcp/127.0.0.1/$(api_port) && echo >/dev/tcp/$NODE_IP/$(api_port)" ||
     { echo "the API server forward did not come up ($LOGDIR/forward.log)"; return 1; }
   start containerd env PATH="$BIN:$PATH" containerd --config "$NODE/containerd.toml"
   wait_until 30 in_node ctr --address /run/containerd/containerd.sock version ||
@@ -438,6 +444,7 @@ case ${1:-} in
   up) up ;;
   down) down_quietly; log "real node $NODE_NAME removed" ;;
   status) cat "$STATUS" 2>/dev/null || echo "NODE_STATUS=down" ;;
+  address) echo "$NODE_IP" ;;
   _namespaces) namespaces_main ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|address" >&2; exit 2 ;;
 esac

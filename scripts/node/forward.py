@@ -1,11 +1,16 @@
-"""Forward TCP connections from 127.0.0.1:PORT inside the real node's network namespace to ADDRESS:PORT in
-this process's own (the host's), so that the node's kubelet, kube-proxy and CoreDNS reach the kwok API
-server, which listens on the host's loopback only (scripts/cluster.sh), at the URL of the cluster's
-kubeconfig, whose certificate names 127.0.0.1.
+"""Forward TCP connections from LISTEN:PORT inside the real node's network namespace to 127.0.0.1:PORT in
+this process's own (the host's), where the kwok API server listens (host loopback only, scripts/cluster.sh).
 
-    python forward.py NETNS_FILE PORT [ADDRESS]
+    python forward.py NETNS_FILE PORT LISTEN...
 
-The listening socket is made inside the node's namespace (setns(2) on NETNS_FILE, /proc/PID/ns/net of a
+node.sh listens on two addresses of the node's namespace:
+- 127.0.0.1, for the node's kubelet, kube-proxy and CoreDNS, at the URL of the cluster's kubeconfig (whose
+  certificate names 127.0.0.1);
+- the node's own address, which the API server advertises (cluster.sh: --advertise-address) as the endpoint of
+  the `kubernetes` Service: a pod's connection to that Service's ClusterIP, DNATed there by kube-proxy, ends
+  here, as it ends at a control-plane node's address on any cluster.
+
+The listening sockets are made inside the node's namespace (setns(2) on NETNS_FILE, /proc/PID/ns/net of a
 process in it) and the thread goes back before anything else starts: a socket keeps the namespace it was
 made in, and every connection out is made in the host's namespace.
 """
@@ -28,13 +33,13 @@ def setns(fd: int) -> None:
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
-def listen_in(netns_file: str, port: int) -> socket.socket:
+def listen_in(netns_file: str, addresses: list[str], port: int) -> list[socket.socket]:
     host = os.open("/proc/self/ns/net", os.O_RDONLY)
     node = os.open(netns_file, os.O_RDONLY)
     try:
         setns(node)
         try:
-            return socket.create_server(("127.0.0.1", port), backlog=128)
+            return [socket.create_server((address, port), backlog=128) for address in addresses]
         finally:
             setns(host)
     finally:
@@ -72,14 +77,23 @@ def serve(conn: socket.socket, target: tuple[str, int]) -> None:
     upstream.close()
 
 
-def main() -> None:
-    netns_file, port = sys.argv[1], int(sys.argv[2])
-    address = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
-    listener = listen_in(netns_file, port)
-    print(f"forward: node 127.0.0.1:{port} -> host {address}:{port}", flush=True)
+def accept(listener: socket.socket, target: tuple[str, int]) -> None:
     while True:
         conn, _ = listener.accept()
-        threading.Thread(target=serve, args=(conn, (address, port)), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, target), daemon=True).start()
+
+
+def main() -> None:
+    netns_file, port, addresses = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    if not addresses:
+        sys.exit("usage: forward.py NETNS_FILE PORT LISTEN...")
+    target = ("127.0.0.1", port)
+    listeners = listen_in(netns_file, addresses, port)
+    for address in addresses:
+        print(f"forward: node {address}:{port} -> host 127.0.0.1:{port}", flush=True)
+    for listener in listeners[1:]:
+        threading.Thread(target=accept, args=(listener, target), daemon=True).start()
+    accept(listeners[0], target)
 
 
 if __name__ == "__main__":

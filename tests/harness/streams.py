@@ -31,13 +31,14 @@ WITH_METRICS = {
 # Rough seconds of the scopes over ten seconds on two busy cores: only the order they give is used.
 SECONDS = {
     "tests/smoke/test_drills.py": 85,
+    "tests/smoke/test_real_node_drain.py": 80,
     "tests/smoke/test_chart_testing.py": 70,
     "tests/smoke/test_upgrade_guards.py": 55,
     "cluster": 55,
     "tests/smoke/test_real_node_chart.py": 45,
     "tests/smoke/test_switchover.py": 28,
     "tests/smoke/test_replicants.py": 27,
-    "tests/smoke/test_rollback.py": 26,
+    "tests/smoke/test_rollback.py": 45,
     "tests/unit/test_drain_script.py": 24,
     "tests/smoke/test_upgrade_values.py": 25,
     "tests/unit/test_emqx_standin.py": 20,

@@ -7,7 +7,8 @@ uid, its capabilities (effective and bounding) and seccomp mode from /proc/self/
 does, a file it wrote to its emptyDir and read back, and the address cluster DNS gives the `kubernetes`
 Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
 and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe,
-`kubectl exec` reaches it, and its Service answers by name.
+`kubectl exec` reaches it, and its Service answers by name. A third asks the API server through the `kubernetes`
+Service with its own service account token, as in-cluster clients do, and is held to its Role.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -171,6 +172,91 @@ def test_the_kubelet_probes_and_execs_in_the_container(real_node, kubectl, names
         interval=1,
     )
     assert fetched == PAGE
+
+
+# What a pod asks the API server with its own service account, as in-cluster clients do (client-go's
+# rest.InClusterConfig): the Service's address from KUBERNETES_SERVICE_HOST/PORT, the token and ca.crt of the
+# projected volume, TLS verified against that CA and the name dialled. One JSON line of the answers.
+ASK = """
+import json, os, ssl, urllib.error, urllib.request
+account = "/var/run/secrets/kubernetes.io/serviceaccount"
+token = open(f"{account}/token").read().strip()
+namespace = open(f"{account}/namespace").read().strip()
+tls = ssl.create_default_context(cafile=f"{account}/ca.crt")
+by_env = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}"
+def ask(base, path, body=None):
+    request = urllib.request.Request(base + path, data=body, headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+seen = {"host": os.environ["KUBERNETES_SERVICE_HOST"], "port": os.environ["KUBERNETES_SERVICE_PORT"]}
+for name, base in (("env", by_env), ("dns", "https://kubernetes.default.svc")):
+    code, body = ask(base, f"/api/v1/namespaces/{namespace}/configmaps")
+    seen[name] = [code, sorted(i["metadata"]["name"] for i in body.get("items", []))]
+code, body = ask(by_env, f"/api/v1/namespaces/{namespace}/secrets")
+seen["secrets"] = [code, body.get("message", "")]
+review = json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}).encode()
+code, body = ask(by_env, "/apis/authentication.k8s.io/v1/selfsubjectreviews", review)
+seen["whoami"] = [code, body.get("status", {}).get("userInfo", {}).get("username")]
+# The name dialled is checked: the same server under a name its certificate does not carry is refused.
+wrong = ssl.create_default_context(cafile=f"{account}/ca.crt")
+try:
+    import socket
+    with socket.create_connection((os.environ["KUBERNETES_SERVICE_HOST"], 443), timeout=10) as raw:
+        wrong.wrap_socket(raw, server_hostname="not-the-api-server.example").close()
+    seen["wrong_name"] = "accepted"
+except ssl.SSLCertVerificationError as err:
+    seen["wrong_name"] = err.verify_message
+print(json.dumps(seen), flush=True)
+"""
+
+
+def test_a_pod_reaches_the_api_server_through_the_kubernetes_service_with_its_token(real_node, kubectl, namespace):
+    """A restricted pod on the real node reaches the API server as on any cluster: through the `kubernetes`
+    Service's ClusterIP (kube-proxy) and through cluster DNS's kubernetes.default.svc, TLS verified against its
+    ca.crt, authenticated by its projected token as its ServiceAccount, and held to that account's Role."""
+    account = "reader"
+    kubectl.run("create", "serviceaccount", account, "-n", namespace)
+    kubectl.run("create", "role", account, "--verb=list", "--resource=configmaps", "-n", namespace)
+    kubectl.run(
+        "create",
+        "rolebinding",
+        account,
+        f"--role={account}",
+        f"--serviceaccount={namespace}:{account}",
+        "-n",
+        namespace,
+    )
+    kubectl.run("create", "configmap", "listed-by-the-pod", "--from-literal=k=v", "-n", namespace)
+    spec = pod("ask", namespace, real_node, script=ASK)
+    spec["spec"] |= {"serviceAccountName": account, "automountServiceAccountToken": True}
+    spec["spec"]["containers"][0]["env"] = [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(spec))
+    done = kubectl.wait_for(
+        lambda: (p := kubectl.get("pod", namespace, "ask"))["status"].get("phase") in ("Succeeded", "Failed") and p,
+        "the asking pod to finish on the real node",
+        namespace,
+        ("pods",),
+        timeout=120,
+    )
+    logs = kubectl.run("logs", "-n", namespace, "ask", check=False)
+    assert done["spec"]["nodeName"] == real_node["NODE_NAME"]
+    assert done["status"]["phase"] == "Succeeded", f"{done['status']}\nlogs: {logs.stdout}{logs.stderr}"
+    seen = json.loads(logs.stdout.strip().splitlines()[-1])
+    service = kubectl.get("service", "default", "kubernetes")["spec"]
+    assert (seen["host"], seen["port"]) == (service["clusterIP"], str(service["ports"][0]["port"])), seen
+    # The pod's own namespace's ConfigMaps, by both names of the API server.
+    listed = sorted(c["metadata"]["name"] for c in kubectl.get("configmaps", namespace))
+    assert "listed-by-the-pod" in listed
+    assert seen["env"] == [200, listed] and seen["dns"] == [200, listed], seen
+    user = f"system:serviceaccount:{namespace}:{account}"
+    assert seen["whoami"] == [201, user], seen
+    code, message = seen["secrets"]
+    assert code == 403 and f'"{user}" cannot list resource "secrets"' in message, seen
+    assert "Hostname mismatch" in seen["wrong_name"] or "IP address mismatch" in seen["wrong_name"], seen
 
 
 def test_the_taint_keeps_other_pods_off_the_real_node(real_node, kubectl, namespace):

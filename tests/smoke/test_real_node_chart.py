@@ -29,7 +29,7 @@ import pytest
 
 from harness.cluster import Release, wait_until
 from harness.helm import HelmError
-from harness.real_node import image
+from harness.real_node import logs, on_real_node, up
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
 from harness.tools import tool
@@ -40,74 +40,12 @@ UID = 1000
 FAULTS = "/opt/emqx/data/.standin-faults"
 
 
-@pytest.fixture(scope="module")
-def standin_node(real_node, kubectl) -> dict[str, str]:
-    """The real node, holding the stand-in image of this checkout (`scripts/cluster.sh up` builds and imports it;
-    its tag is the hash of its inputs, so a changed stand-in needs that again)."""
-
-    def held() -> bool:
-        node = kubectl.get("node", None, real_node["NODE_NAME"])
-        return image("standin") in {name for i in node["status"].get("images", []) for name in i.get("names", [])}
-
-    # The kubelet lists a newly imported image in the Node's status at its next status update.
-    try:
-        wait_until(held, f"{image('standin')} in the status of {real_node['NODE_NAME']}", timeout=60, interval=2)
-    except TimeoutError:
-        pytest.fail(f"{image('standin')} is not on {real_node['NODE_NAME']}: run scripts/cluster.sh up to import it")
-    return real_node
-
-
-def on_real_node(node: dict[str, str], **values) -> dict:
-    """Values that run the chart's pods and its test Pod on the real node, from the stand-in image."""
-    label = node["NODE_LABEL"]
-    repository, tag = image("standin").rsplit(":", 1)
-    local = {"repository": repository, "tag": tag, "pullPolicy": "Never"}
-    return {
-        "image": local,
-        "nodeSelector": {label: "true"},
-        "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
-        "tests": {"image": local, "timeoutSeconds": 6, "deleteOnSuccess": False},
-        "persistence": {"enabled": False},
-        "minReadySeconds": 0,
-        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "startupProbe": {"initialDelaySeconds": 0, "periodSeconds": 1},
-    } | values
-
-
 def pod_of(kubectl, namespace: str, name: str) -> dict:
     return kubectl.get("pod", namespace, name)
 
 
 def exec_in(kubectl, namespace: str, pod: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
     return kubectl.run("exec", "-n", namespace, pod, "-c", "emqx", "--", *command, check=check)
-
-
-def logs(kubectl, namespace: str, pod: str, *extra: str) -> str:
-    return kubectl.run("logs", "-n", namespace, pod, "-c", "emqx", *extra, check=False).stdout
-
-
-def up(kubectl, namespace: str, replicas: int, cores: int | None = None) -> None:
-    """Wait for `replicas` Ready EMQX pods, `cores` of them the StatefulSet's (all by default); fail at once,
-    with the stand-in's own words, when one exits (it refuses to start where EMQX would, and the kubelet
-    restarts it)."""
-
-    def ready_or_exited() -> dict | bool:
-        for pod in kubectl.get("pods", namespace):
-            for c in pod["status"].get("containerStatuses") or []:
-                ended = c.get("lastState", {}).get("terminated") or c["state"].get("terminated")
-                if c["name"] == "emqx" and ended and ended.get("exitCode"):
-                    return pod
-        cores = [p for p in kubectl.get("pods", namespace) if p["metadata"]["name"] != "emqx-ee-test"]
-        return len(cores) == replicas and all(
-            c["ready"] for p in cores for c in p["status"].get("containerStatuses") or [{"ready": False}]
-        )
-
-    found = kubectl.wait_for(ready_or_exited, f"{replicas} Ready EMQX pods in {namespace}", namespace, timeout=120)
-    if isinstance(found, dict):
-        name = found["metadata"]["name"]
-        said = kubectl.run("logs", "-n", namespace, name, "-c", "emqx", "--previous", check=False).stdout
-        pytest.fail(f"{name}: the emqx container exited:\n{said or logs(kubectl, namespace, name)}")
-    wait_ready(kubectl, namespace, replicas if cores is None else cores, timeout=60)
 
 
 def env_of(pod: dict) -> dict[str, str]:
@@ -307,10 +245,34 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
 # --- k8s discovery with a replicant ----------------------------------------------------------------------
 
 
+# ekka's k8s discovery request, from inside an EMQX container: GET the headless Service's Endpoints named by
+# the chart's EMQX_CLUSTER__K8S__* settings, with the pod's token, TLS verified by its ca.crt; then a request
+# its Role does not allow.
+DISCOVER = """
+import json, os, ssl, urllib.error, urllib.request
+account = "/var/run/secrets/kubernetes.io/serviceaccount"
+tls = ssl.create_default_context(cafile=f"{account}/ca.crt")
+token = open(f"{account}/token").read().strip()
+ns, service = os.environ["EMQX_CLUSTER__K8S__NAMESPACE"], os.environ["EMQX_CLUSTER__K8S__SERVICE_NAME"]
+def ask(path):
+    request = urllib.request.Request("https://kubernetes.default.svc:443" + path,
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=tls) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+code, body = ask(f"/api/v1/namespaces/{ns}/endpoints/{service}")
+names = sorted(a["hostname"] for s in body.get("subsets", []) for a in s.get("addresses", []))
+print(json.dumps({"endpoints": [code, names], "list": list(ask(f"/api/v1/namespaces/{ns}/endpoints"))[:1]}))
+"""
+
+
 def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_the_api_token(
     standin_node, release, kubectl, namespace
 ):
-    """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node."""
+    """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node;
+    from inside each, ekka's request reaches the API server and names the cores."""
     scenario = next(s for s in scenarios() if s.name == "13-k8s-discovery")
     values = on_real_node(standin_node, **scenario.values)
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
@@ -325,10 +287,13 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
         out = logs(kubectl, namespace, name)
         assert f"({role}, profile legacy) is running" in out, out
         assert "read EMQX_CLUSTER__DISCOVERY_STRATEGY=k8s as cluster.discovery_strategy" in out, out
-        # k8s discovery asks the API server with the pod's projected service account token.
-        token = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-        seen = exec_in(kubectl, namespace, name, "python3", "-c", f"print(len(open('{token}').read().split('.')))")
-        assert seen.stdout.strip() == "3", f"{name}: {token} is not a JWT"
+        # k8s discovery asks the API server with the pod's projected service account token: ekka's request
+        # (tests/smoke/test_discovery.py), made from the container at EMQX's default server, kubernetes.default.svc.
+        seen = json.loads(exec_in(kubectl, namespace, name, "python3", "-c", DISCOVER).stdout)
+        endpoints = kubectl.get("endpoints", namespace, "emqx-ee-headless")
+        hostnames = sorted(a["hostname"] for s in endpoints["subsets"] for a in s["addresses"])
+        assert "emqx-ee-0" in hostnames and seen["endpoints"] == [200, hostnames], f"{name}: {seen}, {hostnames}"
+        assert seen["list"][0] == 403, f"{name} may list Endpoints: {seen}"
 
 
 # --- EMQX's hardened profile -------------------------------------------------------------------------------

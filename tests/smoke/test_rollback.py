@@ -10,6 +10,8 @@ On kwok NO CONTAINER RUNS: the hook Job's pod is marked Succeeded without runnin
   (TokenRequest API) bound by the hook's own Role and RoleBinding, applied from the same manifest;
 - that a real `helm rollback` runs the target revision's hook Job before it applies anything (Helm records
   the hook's run in the new release record), even when the current revision carries no guard.
+On the real node (scripts/node.sh) the hook's container does run: the last test has its Job refuse a real
+`helm rollback` there and pass another.
 The script's own cases (unreachable API server, every reason at once, ...): tests/unit/test_rollback_guard_script.py.
 """
 
@@ -27,6 +29,7 @@ from kubernetes.client import CoreV1Api
 
 from harness.cluster import Kubectl, Release, wait_until
 from harness.helm import HelmError, emqx_settings
+from harness.real_node import on_real_node
 from harness.scenarios import effective_values
 from harness.statefulset import pods, wait_ready
 
@@ -303,3 +306,71 @@ def test_guard_reads_across_namespaces_under_namespace_override(helm4, release, 
         passed(run_guard(kubectl, rel, 1, tmp_path), 1)
     finally:
         kubectl.run("delete", "namespace", nodes, "--wait=false")
+
+
+def kubelet_ran(kubectl: Kubectl, namespace: str, node: str) -> list[dict[str, Any]]:
+    """The guard's pods whose container the real node's kubelet started (its events outlive the deleted Pod)."""
+    return [
+        e
+        for e in kubectl.get("events", namespace)
+        if e["involvedObject"]["kind"] == "Pod"
+        and e["involvedObject"]["name"].startswith(f"{GUARD}-")
+        and e["reason"] == "Started"
+        and (e.get("source", {}).get("host") or e.get("reportingInstance")) == node
+    ]
+
+
+def test_on_the_real_node_the_guard_refuses_a_rollback_for_real_and_passes_an_allowed_one(
+    standin_node, helm4, release, kubectl, namespace
+):
+    """The guard's container really runs (kwok would mark its Pod Succeeded unrun): on the real node it reads the
+    live StatefulSet through the `kubernetes` Service with its own token; across an API key rotation it exits 1
+    and `helm rollback` fails with its message in the Pod's status, nothing rolled back; to a revision with the
+    same key it exits 0 and the rollback goes through."""
+    node = standin_node["NODE_NAME"]
+    rel = release(helm=helm4)
+    values = on_real_node(standin_node)
+    rel.install(values)  # 1
+    kubectl.run(
+        "patch",
+        "secret",
+        "emqx-ee",
+        "-n",
+        namespace,
+        "--type=json",
+        '-p=[{"op":"remove","path":"/data/api-key-secret"}]',
+    )
+    rel.upgrade(values)  # 2: a new API key
+    rel.upgrade(with_values(values, {"emqxConfig": {"log.console.level": "debug"}}))  # 3: same key as 2
+
+    def release_objects() -> dict[str, Any]:
+        """What Helm applies (the StatefulSet's spec among them); not its pods, whose roll to revision 3 the test
+        does not wait for."""
+        objects = rel.state(kubectl)["objects"].items()
+        return {k: v for k, v in objects if "rollback-guard" not in k and not k.startswith("pod/")}
+
+    before = release_objects()
+    with pytest.raises(HelmError) as caught:
+        rel.rollback(1)
+    assert GUARD in caught.value.stderr, caught.value.stderr
+    (failed,) = kubectl.get("pods", namespace, selector=f"job-name={GUARD}")
+    assert failed["spec"]["nodeName"] == node, failed["spec"]
+    (state,) = failed["status"]["containerStatuses"]
+    ended = state["state"]["terminated"]
+    assert state["containerID"].startswith("containerd://") and ended["exitCode"] == 1, state
+    said = ended.get("message", "")
+    assert said.startswith("refused before anything was rolled back"), said
+    rotated = "API key: revision 1 would put back the API key that Secret emqx-ee (key api-key-bootstrap) held"
+    assert rotated in said, said
+    assert f"helm rollback emqx-ee 1 -n {namespace} --no-hooks" in said, said
+    assert release_objects() == before, "a refused rollback changed the release's objects"
+    assert rel.record(kubectl) == (4, "pending-rollback")
+
+    out = rel.rollback(2)
+    assert "Rollback was a success" in out, out
+    assert guard_ran(rel, kubectl)["phase"] == "Succeeded"
+    assert rel.record(kubectl) == (5, "deployed")
+    assert "EMQX_LOG__CONSOLE__LEVEL" not in emqx_settings(kubectl.get("statefulset", namespace, "emqx-ee"))
+    # Both runs were containers the real node's kubelet started: the refused one and the passing one.
+    started = kubelet_ran(kubectl, namespace, node)
+    assert len({e["involvedObject"]["name"] for e in started}) == 2, started

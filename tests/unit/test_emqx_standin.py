@@ -285,11 +285,67 @@ def test_ctl_answers_the_drain_hooks_commands_and_saves_the_evacuation(standin):
     status = s.ctl("rebalance", "node-status").stdout
     assert "Rebalance type: evacuation" in status and "Connection eviction rate: 7 connections/second" in status
     assert "  current_connected: 0" in status and "Session recipient nodes: []" in status
-    refused = s.helm_test()  # an evacuating node refuses new clients
+    evicting(s)
+    refused = s.helm_test()  # past its health-check wait, an evacuating node refuses new clients
     assert refused.returncode != 0 and "MQTT round trip" in refused.stderr
     assert s.ctl("rebalance", "stop").stdout.strip() == "Rebalance(evacuation) stopped"
     assert not (s.data / ".evacuation").exists()
     assert s.ctl("rebalance", "stop").stdout.strip() == "Rebalance is already disabled"
+
+
+def evicting(s: Standin, timeout: float = 10) -> str:
+    """node-status once the evacuation has left waiting_health_check."""
+    deadline = time.monotonic() + timeout
+    while "Rebalance state: waiting_health_check" in (status := s.ctl("rebalance", "node-status").stdout):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    return status
+
+
+def mqtt_connect(port: int, client_id: str = "probe") -> socket.socket:
+    """An MQTT 3.1.1 client connected (CONNACK 0) to 127.0.0.1:port; raises when refused or closed."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    body = b"\x00\x04MQTT\x04\x02\x00\x00" + len(client_id).to_bytes(2, "big") + client_id.encode()
+    client.sendall(bytes([0x10, len(body)]) + body)
+    ack = client.recv(4)
+    if ack != b"\x20\x02\x00\x00":
+        client.close()
+        raise ConnectionError(f"no CONNACK: {ack!r}")
+    return client
+
+
+def closed(client: socket.socket, timeout: float) -> bool:
+    """Whether the broker side closes the connection within `timeout` seconds."""
+    client.settimeout(timeout)
+    try:
+        return client.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_an_evacuation_serves_clients_until_its_health_check_wait_ends_then_evicts(standin):
+    """emqx_node_rebalance_evacuation.erl: `start` enables the eviction agent with allow_connections true and
+    waits --wait-health-check seconds (waiting_health_check); start_eviction then refuses and evicts."""
+    s = standin().start()
+    kept = mqtt_connect(s.tcp)
+    s.ctl("rebalance", "start", "--evacuation", "--wait-health-check", "3")
+    assert "Rebalance state: waiting_health_check" in s.ctl("rebalance", "node-status").stdout
+    admitted = mqtt_connect(s.tcp, "admitted")  # still admitted while waiting
+    assert not closed(kept, 0.5), "a client was evicted during the health-check wait"
+    status = evicting(s)
+    assert "Rebalance state: evicting_" in status, status
+    assert closed(kept, 3) and closed(admitted, 3), "the evacuation did not close its clients"
+    with pytest.raises(OSError):
+        mqtt_connect(s.tcp)
+
+
+def test_the_peer_fault_lists_a_session_recipient(standin):
+    s = standin().start()
+    (s.data / ".standin-faults").write_text("peer\n")
+    s.ctl("rebalance", "start", "--evacuation")
+    assert "Session recipient nodes: ['emqx@peer.standin.invalid']" in s.ctl("rebalance", "node-status").stdout
 
 
 def test_a_saved_evacuation_is_restored_at_boot(standin):
@@ -297,7 +353,10 @@ def test_a_saved_evacuation_is_restored_at_boot(standin):
     (s.data / ".evacuation").write_text("{}")
     s.start()
     assert "restoring_evacuation_state" in s.output()
-    assert "Rebalance type: evacuation" in s.ctl("rebalance", "node-status").stdout
+    status = s.ctl("rebalance", "node-status").stdout
+    assert "Rebalance type: evacuation" in status and "Rebalance state: evicting_" in status, status
+    with pytest.raises(OSError):  # init/1 evicts at once: no health-check wait after a restart
+        mqtt_connect(s.tcp)
 
 
 def test_the_drain_script_evacuates_and_ends_the_evacuation_on_the_standin(standin, tmp_path):

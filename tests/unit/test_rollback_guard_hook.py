@@ -76,6 +76,17 @@ def test_job_is_restricted_like_the_test_pod(template):
     assert job["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 
 
+def test_job_runs_where_the_cores_may_run(template):
+    placement = {
+        "nodeSelector": {"pool": "mqtt"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "mqtt", "effect": "NoSchedule"}],
+    }
+    job = template(LICENSED | placement).one("Job", GUARD)["spec"]["template"]["spec"]
+    assert (job["nodeSelector"], job["tolerations"]) == (placement["nodeSelector"], placement["tolerations"])
+    default = template(LICENSED).one("Job", GUARD)["spec"]["template"]["spec"]
+    assert "nodeSelector" not in default and "tolerations" not in default
+
+
 def test_role_reads_only_the_statefulset_and_identity_record_by_name(template):
     m = template({**LICENSED, "fullnameOverride": "brokers"})
     role = m.one("Role", "brokers-rollback-guard")

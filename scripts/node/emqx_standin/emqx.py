@@ -23,11 +23,13 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     dashboard's https listener is on;
   - runs mosquitto as the broker (on a unix socket) and serves each MQTT listener itself, TCP, or TLS with
     the listener's certfile, keyfile, cacertfile, verify and fail_if_no_peer_cert (ssl_options of
-    emqx_schema.erl), forwarding each client to mosquitto; while the node evacuates it refuses new clients
-    and closes the connected ones (emqx_node_rebalance_evacuation.erl, states waiting_health_check and
-    evicting_conns);
-  - restores an evacuation saved in <data_dir>/.evacuation at boot
-    (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state").
+    emqx_schema.erl), forwarding each client to mosquitto; an evacuation first waits --wait-health-check
+    seconds (default 60) with clients still served and admitted (state waiting_health_check, the eviction
+    agent enabled with allow_connections true), then refuses new clients and closes the connected ones
+    (evicting_conns, allow_connections false: emqx_node_rebalance_evacuation.erl handle_event start and
+    start_eviction; emqx_node_rebalance.hrl DEFAULT_WAIT_HEALTH_CHECK);
+  - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
+    (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
 `emqx ctl` (bin/emqx ctl -> bin/nodetool rpc_infinity emqx_ctl run_command, which halts with 1 for any
 answer but ok): `cluster status`, `rebalance start --evacuation ...`, `rebalance node-status`, `rebalance
@@ -35,8 +37,11 @@ stop` (emqx_node_rebalance_cli.erl cli/1; texts in files/drain.sh's header). A n
 answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_node_alive).
 
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
-`status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped) and
-`wrong-payload` (every message a client receives has its payload bytes changed).
+`status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
+`wrong-payload` (every message a client receives has its payload bytes changed), and `peer`: `rebalance
+node-status` lists a session recipient node, PEER below, as EMQX lists the other running nodes
+(emqx_node_rebalance_evacuation.erl migrate_to/1, all_nodes/0), for a drain that waits for its clients to
+leave; the stand-in does not cluster, so without it the list is empty, as on a one-node cluster.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ TLS_TYPES = ("ssl", "wss")
 DEFAULT_TLS = {"certfile": "cert.pem", "keyfile": "key.pem", "cacertfile": "cacert.pem"}
 # Variables logged by their length only: the last path segment names a secret (node.cookie, license.key, ...).
 SECRET_WORDS = ("password", "cookie", "secret", "key")
+# emqx_node_rebalance.hrl DEFAULT_WAIT_HEALTH_CHECK: seconds an evacuation waits before it evicts.
+WAIT_HEALTH_CHECK = 60
+# The session recipient the `peer` fault adds to `rebalance node-status` (a node the stand-in does not run).
+PEER = "emqx@peer.standin.invalid"
 
 
 class Refused(Exception):
@@ -248,6 +257,10 @@ class Node:
     def evacuating(self) -> bool:
         return (self.data_dir / ".evacuation").exists()
 
+    def evicting(self) -> bool:
+        """Whether the evacuation has passed waiting_health_check: clients are refused and closed."""
+        return evacuation_state(self.data_dir / ".evacuation", 1) == "evicting_conns"
+
     def write_state(self) -> None:
         with self.lock:
             count = len(self.clients)
@@ -255,6 +268,19 @@ class Node:
         tmp = self.data_dir / ".standin-state.tmp"
         tmp.write_text(json.dumps(state))
         tmp.replace(self.data_dir / ".standin-state")
+
+
+def evacuation_state(path: Path, connections: int) -> str | None:
+    """The evacuation's state (emqx_node_rebalance_evacuation.erl), None when none runs. It began when its file
+    was written (`rebalance start`); one restored at boot is evicting from the start (its mtime is set to 0)."""
+    try:
+        started = path.stat().st_mtime
+        opts = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        return None
+    if time.time() - started < float(opts.get("wait_health_check", WAIT_HEALTH_CHECK)):
+        return "waiting_health_check"
+    return "evicting_conns" if connections else "evicting_sessions"
 
 
 def node_name(environ: dict[str, str]) -> str:
@@ -326,7 +352,7 @@ def serve_listener(node: Node, listener: dict, broker: str) -> socketserver.Thre
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             client = self.request
-            if node.evacuating():
+            if node.evicting():
                 client.close()  # the evacuation refuses new clients (emqx_eviction_agent)
                 return
             if context is not None:
@@ -402,7 +428,7 @@ def serve_dashboard(node: Node, listener: dict) -> ThreadingHTTPServer:
 def evictor(node: Node) -> None:
     """While evacuating, close the connected clients (evicting_conns) and keep the state file current."""
     while not node.stopping.is_set():
-        if node.evacuating():
+        if node.evicting():
             with node.lock:
                 clients = list(node.clients)
             for client in clients:
@@ -421,6 +447,7 @@ def foreground(environ: dict[str, str]) -> int:
         node.data_dir.mkdir(parents=True, exist_ok=True)
         if node.evacuating():
             log("restoring_evacuation_state: the node refuses clients until `emqx ctl rebalance stop`")
+            os.utime(node.data_dir / ".evacuation", (0, 0))  # init/1 goes straight to evicting_conns
         runtime = Path(environ.get("STANDIN_RUN", "/tmp/emqx-standin"))
         runtime.mkdir(parents=True, exist_ok=True)
         broker = str(runtime / "mosquitto.sock")
@@ -496,12 +523,17 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
             return 0
         opts = json.loads(evacuation.read_text() or "{}")
         connections = state["connections"]
+        try:
+            faults = (data_dir / ".standin-faults").read_text().split()
+        except OSError:
+            faults = []
+        recipients = f"['{PEER}']" if "peer" in faults else "[]"
         print(
             "Rebalance type: evacuation\n"
-            f"Rebalance state: {'evicting_conns' if connections else 'evicting_sessions'}\n"
+            f"Rebalance state: {evacuation_state(evacuation, connections)}\n"
             f"Connection eviction rate: {opts.get('conn_evict_rate', 500)} connections/second\n"
             f"Session eviction rate: {opts.get('sess_evict_rate', 500)} sessions/second\n"
-            "Session recipient nodes: []\n"
+            f"Session recipient nodes: {recipients}\n"
             "Channel statistics:\n"
             f"  current_connected: {connections}\n"
             "  current_sessions: 0"

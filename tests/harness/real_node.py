@@ -23,3 +23,20 @@ def image(name: str) -> str:
     return subprocess.run(
         [str(ROOT / "scripts" / "node-image.sh"), "ref", name], capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def on_real_node(node: dict[str, str], **values) -> dict:
+    """Values that run the chart's pods and its test Pod on the real node, from the stand-in image."""
+    label = node["NODE_LABEL"]
+    repository, tag = image("standin").rsplit(":", 1)
+    local = {"repository": repository, "tag": tag, "pullPolicy": "Never"}
+    return {
+        "image": local,
+        "nodeSelector": {label: "true"},
+        "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
+        "tests": {"image": local, "timeoutSeconds": 6, "deleteOnSuccess": False},
+        "persistence": {"enabled": False},
+        "minReadySeconds": 0,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        "startupProbe": {"initialDelaySeconds": 0, "periodSeconds": 1},
+    } | values

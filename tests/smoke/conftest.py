@@ -33,8 +33,9 @@ from harness.cluster import (
     cluster_info,
     diagnostics,
     port_forward_dns,
+    wait_until,
 )
-from harness.real_node import node_status
+from harness.real_node import image, node_status
 from harness.tools import Helm, go_module_dir, tool, versions
 from harness.volumes import ensure_free_volumes
 
@@ -169,3 +170,20 @@ def real_node(cluster: ClusterInfo, kubectl: Kubectl) -> dict[str, str]:
     ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True", f"{status['NODE_NAME']} is not Ready: {ready}"
     return status
+
+
+@pytest.fixture(scope="module")
+def standin_node(real_node, kubectl) -> dict[str, str]:
+    """The real node, holding the stand-in image of this checkout (`scripts/cluster.sh up` builds and imports it;
+    its tag is the hash of its inputs, so a changed stand-in needs that again)."""
+
+    def held() -> bool:
+        node = kubectl.get("node", None, real_node["NODE_NAME"])
+        return image("standin") in {name for i in node["status"].get("images", []) for name in i.get("names", [])}
+
+    # The kubelet lists a newly imported image in the Node's status at its next status update.
+    try:
+        wait_until(held, f"{image('standin')} in the status of {real_node['NODE_NAME']}", timeout=60, interval=2)
+    except TimeoutError:
+        pytest.fail(f"{image('standin')} is not on {real_node['NODE_NAME']}: run scripts/cluster.sh up to import it")
+    return real_node

@@ -29,7 +29,7 @@ import pytest
 
 from harness.cluster import Release, wait_until
 from harness.helm import HelmError
-from harness.real_node import image
+from harness.real_node import on_real_node
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
 from harness.tools import tool
@@ -38,40 +38,6 @@ pytestmark = pytest.mark.smoke
 
 UID = 1000
 FAULTS = "/opt/emqx/data/.standin-faults"
-
-
-@pytest.fixture(scope="module")
-def standin_node(real_node, kubectl) -> dict[str, str]:
-    """The real node, holding the stand-in image of this checkout (`scripts/cluster.sh up` builds and imports it;
-    its tag is the hash of its inputs, so a changed stand-in needs that again)."""
-
-    def held() -> bool:
-        node = kubectl.get("node", None, real_node["NODE_NAME"])
-        return image("standin") in {name for i in node["status"].get("images", []) for name in i.get("names", [])}
-
-    # The kubelet lists a newly imported image in the Node's status at its next status update.
-    try:
-        wait_until(held, f"{image('standin')} in the status of {real_node['NODE_NAME']}", timeout=60, interval=2)
-    except TimeoutError:
-        pytest.fail(f"{image('standin')} is not on {real_node['NODE_NAME']}: run scripts/cluster.sh up to import it")
-    return real_node
-
-
-def on_real_node(node: dict[str, str], **values) -> dict:
-    """Values that run the chart's pods and its test Pod on the real node, from the stand-in image."""
-    label = node["NODE_LABEL"]
-    repository, tag = image("standin").rsplit(":", 1)
-    local = {"repository": repository, "tag": tag, "pullPolicy": "Never"}
-    return {
-        "image": local,
-        "nodeSelector": {label: "true"},
-        "tolerations": [{"key": label, "operator": "Exists", "effect": "NoSchedule"}],
-        "tests": {"image": local, "timeoutSeconds": 6, "deleteOnSuccess": False},
-        "persistence": {"enabled": False},
-        "minReadySeconds": 0,
-        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "startupProbe": {"initialDelaySeconds": 0, "periodSeconds": 1},
-    } | values
 
 
 def pod_of(kubectl, namespace: str, name: str) -> dict:

@@ -164,8 +164,44 @@ up_kind() {
     step "$STATE/kind.log" "kind cluster $NAME: creating (kind $KIND_VERSION and its default node image)" \
       kind create cluster --name "$NAME" --config "$ROOT/scripts/cluster/kind.yaml" --kubeconfig "$KCFG" --wait 300s
   fi
+  load_kind_images
   # Cluster DNS is reached through a port-forward to kube-dns that the tests open themselves.
   write_env kind ""
+}
+
+# chart_images: the images of the chart's pods with its default values (EMQX at the appVersion, the helm test
+# Pod's), from its default render, so that a new appVersion or test image follows by itself.
+chart_images() {
+  helm template emqx-ee "$ROOT/charts/emqx-ee" | sed -n 's/^ *image: *"\{0,1\}\([^" ]*\)"\{0,1\} *$/\1/p' | sort -u
+}
+
+# load_kind_images: each of the chart's images pulled once by the Docker engine (unless it has it) and loaded into
+# every kind node, so that the nodes do not pull it again for every pod that starts. Saved for the engine's own
+# platform only: `kind load docker-image` imports every platform an image index names, and fails on those
+# Docker's containerd image store never downloaded (kubernetes-sigs/kind#3795; kind's documented workaround).
+# A node that has an image keeps it: loaded again only when the engine's image ID changes.
+load_kind_images() {
+  local images image id platform archive
+  images=$(chart_images) || die "helm template of charts/emqx-ee failed: no images to load into kind"
+  mkdir -p "$STATE/images"
+  for image in $images; do
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+      step "$STATE/docker-pull.log" "docker pull $image" docker pull "$image" || die "docker pull $image failed"
+    fi
+    id=$(docker image inspect --format '{{.Id}}' "$image")
+    archive="$STATE/images/${image//[\/:@]/_}.tar"
+    if [[ "$(cat "$archive.loaded" 2>/dev/null)" == "$id" ]]; then
+      log "$image already in every node of $NAME"; continue
+    fi
+    platform=$(docker image inspect --format '{{.Os}}/{{.Architecture}}' "$image")
+    step "$STATE/kind-load.log" "kind load $image ($platform) into every node of $NAME" \
+      load_archive "$image" "$platform" "$archive" || die "loading $image into kind failed"
+    echo "$id" >"$archive.loaded"
+  done
+}
+
+load_archive() { # load_archive IMAGE PLATFORM ARCHIVE
+  docker image save --platform "$2" --output "$3" "$1" && kind load image-archive --name "$NAME" "$3" && rm -f "$3"
 }
 
 write_env() {

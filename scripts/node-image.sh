@@ -15,11 +15,21 @@
 #   scripts/node-image.sh pause|debian|standin build that one; print its tarball's path
 #   scripts/node-image.sh ref NAME     print the image name pods use
 #   scripts/node-image.sh digest NAME  print the digest of the cached tarball (its manifest's)
+#   scripts/node-image.sh rebuilt NAME print the digest that the second build of the cached image gave
+#   scripts/node-image.sh verify NAME  rebuild the cached image once more in a scratch directory, from the
+#                                      same inputs, and fail unless it is the same tarball byte for byte
 # Cached in $CACHE/images under a hash of their inputs (the sources, the compiler or the Debian suite,
 # package list and mirror, and the scripts that build and pack them): the same inputs give the same
-# tarball, so a cached one is reused. The Debian image's contents follow the mirror, which moves with
-# Debian's point releases: a rebuild after one is a new image with the same inputs' hash, until the cache
-# is cleared. One line per image; the full output goes to $CACHE/logs/image-NAME-HASH.log.
+# tarball, so a cached one is reused. The Debian packages are inputs too: they are downloaded once per
+# image and key (debootstrap --make-tarball, the only step that reads the mirror) and kept beside the image
+# as NAME-HASH.debs.tgz, so every build of it unpacks the same .debs offline. The mirror moves with
+# Debian's point releases; an emptied cache then downloads newer packages and makes a new image under the
+# same inputs' hash.
+# Reproducible by construction and by check: an image enters the cache only after a second build from the
+# same inputs, in another scratch directory, gave the same tarball byte for byte; NAME-HASH.tar.rebuilt
+# records that second build's digest. When the two differ, nothing is cached, the build fails naming both
+# digests, and the log lists the entries that differ. One line per image; the full output goes to
+# $CACHE/logs/image-NAME-HASH.log.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -70,20 +80,46 @@ build_pause() { # build_pause ROOTFS OUT
     "$PY" "$ROOT/scripts/oci_image.py" "$1" "$2" --ref "$(ref pause)" --entrypoint /pause
 }
 
-build_debian() { # build_debian ROOTFS OUT
-  local m; m=$(mirror)
-  [[ -n $m ]] || { echo "no apt mirror found in /etc/apt/sources.list*"; return 1; }
-  debootstrap --variant=minbase --include="${DEBIAN_PACKAGES// /,}" "$NODE_IMAGE_SUITE" "$1" "$m" || return 1
-  # What debootstrap leaves that is not the image: apt's lists and caches, logs.
-  rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/ldconfig/* "$1"/var/log/* || return 1
+# debs NAME: the tarball of the Debian packages NAME is made of (only the pause image has none), downloaded from
+# the machine's mirror once for the image's key and kept in the cache; prints its path.
+debs() {
+  local name=$1 out m scratch packages
+  case $name in
+    debian) packages=$DEBIAN_PACKAGES ;;
+    standin) packages=$STANDIN_PACKAGES ;;
+    *) return 0 ;;
+  esac
+  out="$IMAGES/$name-$(key "$name").debs.tgz"
+  if [[ ! -f $out ]]; then
+    m=$(mirror)
+    [[ -n $m ]] || { echo "no apt mirror found in /etc/apt/sources.list*" >&2; return 1; }
+    scratch=$(mktemp -d "$IMAGES/.debs-XXXXXX")
+    if ! debootstrap --variant=minbase --include="${packages// /,}" --make-tarball="$scratch/debs.tgz" \
+      "$NODE_IMAGE_SUITE" "$scratch/work" "$m" >&2 || ! mv "$scratch/debs.tgz" "$out"; then
+      rm -rf "$scratch"
+      return 1
+    fi
+    rm -rf "$scratch"
+  fi
+  echo "$out"
+}
+
+# minbase ROOTFS PACKAGES DEBS: Debian's minbase plus PACKAGES in ROOTFS, from the kept .debs (no download),
+# without what debootstrap leaves that is not the image: apt's lists and caches, logs. The mirror still
+# names the image's apt source.
+minbase() {
+  debootstrap --variant=minbase --include="${2// /,}" --unpack-tarball="$3" "$NODE_IMAGE_SUITE" "$1" "$(mirror)" &&
+    rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/ldconfig/* "$1"/var/log/*
+}
+
+build_debian() { # build_debian ROOTFS OUT DEBS
+  minbase "$1" "$DEBIAN_PACKAGES" "$3" || return 1
   "$PY" "$ROOT/scripts/oci_image.py" "$1" "$2" --ref "$(ref debian)" --cmd python3
 }
 
-build_standin() { # build_standin ROOTFS OUT
-  local m lib=/opt/emqx/lib/standin; m=$(mirror)
-  [[ -n $m ]] || { echo "no apt mirror found in /etc/apt/sources.list*"; return 1; }
-  debootstrap --variant=minbase --include="${STANDIN_PACKAGES// /,}" "$NODE_IMAGE_SUITE" "$1" "$m" || return 1
-  rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/ldconfig/* "$1"/var/log/* || return 1
+build_standin() { # build_standin ROOTFS OUT DEBS
+  local lib=/opt/emqx/lib/standin
+  minbase "$1" "$STANDIN_PACKAGES" "$3" || return 1
   local s="$ROOT/scripts/node/emqx_standin"
   # EMQX's layout: bin/emqx, etc/certs (the default ssl_options files), data and log (mounted by the chart).
   mkdir -p "$1/opt/emqx/bin" "$1/opt/emqx/etc/certs" "$1/opt/emqx/data" "$1/opt/emqx/log" \
@@ -101,19 +137,66 @@ build_standin() { # build_standin ROOTFS OUT
   "$PY" "$ROOT/scripts/oci_image.py" "$1" "$2" --ref "$(ref standin)" --cmd /opt/emqx/bin/emqx --cmd foreground
 }
 
-image() { # image NAME: build NAME unless cached; print its tarball
-  local name=$1 out k tmp rc=0
+digest_of() { "$PY" "$ROOT/scripts/oci_image.py" digest "$1"; }
+
+# same_build NAME SCRATCH ONE TWO: true when the tarballs ONE and TWO of NAME are the same bytes; otherwise
+# says so, naming both digests and the entries that differ.
+same_build() {
+  cmp -s "$3" "$4" && return 0
+  echo "image $1 is not reproducible: two builds from the same inputs gave $(digest_of "$3") and $(digest_of "$4")"
+  echo "entries that differ:"
+  "$PY" "$ROOT/scripts/oci_image.py" diff "$3" "$4" | sed 's/^/  /'
+  return 1
+}
+
+# build_checked NAME SCRATCH OUT: build NAME twice in SCRATCH, each time from an empty root filesystem at
+# another path, and cache the result as OUT (with its .rebuilt record) only if both are the same bytes.
+build_checked() {
+  local name=$1 scratch=$2 out=$3 inputs
+  inputs=$(debs "$name") || return 1
+  "build_$name" "$scratch/one/rootfs" "$scratch/one.tar" "$inputs" || return 1
+  echo "built $(digest_of "$scratch/one.tar"); building again from the same inputs in $scratch/two"
+  "build_$name" "$scratch/two/rootfs" "$scratch/two.tar" "$inputs" || return 1
+  same_build "$name" "$scratch" "$scratch/one.tar" "$scratch/two.tar" || return 1
+  digest_of "$scratch/two.tar" >"$out.rebuilt.part" && mv "$out.rebuilt.part" "$out.rebuilt" &&
+    mv "$scratch/one.tar" "$out"
+}
+
+# verify_cached NAME SCRATCH OUT: build NAME once more in SCRATCH and compare it with the cached OUT.
+verify_cached() {
+  local name=$1 scratch=$2 out=$3 inputs
+  inputs=$(debs "$name") || return 1
+  "build_$name" "$scratch/again/rootfs" "$scratch/again.tar" "$inputs" || return 1
+  same_build "$name" "$scratch" "$out" "$scratch/again.tar" || return 1
+  echo "rebuilt $(digest_of "$scratch/again.tar"): the same tarball as the cached $out"
+}
+
+# in_scratch NAME WHAT FUNCTION: run FUNCTION NAME SCRATCH TARBALL as one step, in a scratch directory of the
+# cache that goes afterwards (the cached tarball itself is only ever replaced whole, by a rename).
+in_scratch() {
+  local name=$1 what=$2 fn=$3 out k scratch rc=0
   out=$(tarball "$name"); k=$(key "$name")
-  if [[ -f $out ]]; then
+  mkdir -p "$IMAGES"
+  scratch=$(mktemp -d "$IMAGES/.build-XXXXXX")
+  step "$LOGS/image-$name-$k.log" "image $(ref "$name"): $what ($k)" "$fn" "$name" "$scratch" "$out" || rc=$?
+  rm -rf "$scratch"
+  return "$rc"
+}
+
+image() { # image NAME: build NAME unless cached; print its tarball
+  local name=$1 out
+  out=$(tarball "$name")
+  if [[ -f $out && -f $out.rebuilt ]]; then
     log "image $(ref "$name") cached"
   else
-    mkdir -p "$IMAGES"
-    tmp=$(mktemp -d "$IMAGES/.build-XXXXXX")
-    step "$LOGS/image-$name-$k.log" "image $(ref "$name"): building from its inputs ($k)" \
-      "build_$name" "$tmp/rootfs" "$out" || rc=$?
-    rm -rf "$tmp"
-    ((rc == 0)) || return "$rc"
+    in_scratch "$name" "building from its inputs, twice" build_checked || return 1
   fi
+  echo "$out"
+}
+
+cached() { # cached NAME: the tarball of NAME, which must be in the cache
+  local out; out=$(tarball "$1")
+  [[ -f $out ]] || die "no cached image $out (build it with: scripts/node-image.sh $1)"
   echo "$out"
 }
 
@@ -121,9 +204,11 @@ case ${1:-} in
   all) image pause && image debian && image standin ;;
   pause | debian | standin) image "$1" ;;
   ref) ref "${2:-}" ;;
-  digest)
-    out=$(tarball "${2:-}")
-    [[ -f $out ]] || die "no cached image $out"
-    "$PY" -c 'import json, sys, tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$out" ;;
-  *) echo "usage: $0 all|pause|debian|standin|ref NAME|digest NAME" >&2; exit 2 ;;
+  digest) digest_of "$(cached "${2:-}")" ;;
+  rebuilt)
+    out=$(cached "${2:-}")
+    [[ -f $out.rebuilt ]] || die "$out has no record of a second build ($out.rebuilt)"
+    cat "$out.rebuilt" ;;
+  verify) cached "${2:-}" >/dev/null && in_scratch "$2" "rebuilding from its inputs to compare" verify_cached ;;
+  *) echo "usage: $0 all|pause|debian|standin|ref NAME|digest NAME|rebuilt NAME|verify NAME" >&2; exit 2 ;;
 esac

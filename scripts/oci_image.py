@@ -2,6 +2,8 @@
 byte for byte the same whenever the directory holds the same files (scripts/node-image.sh).
 
     python oci_image.py ROOTFS OUT.tar --ref docker.io/emqx-ee-local/NAME:TAG [--entrypoint ARG]... [--cmd ARG]...
+    python oci_image.py digest IMAGE.tar      the image's digest (its manifest's)
+    python oci_image.py diff ONE.tar TWO.tar  the layer entries that differ between two images
 
 Prints the image's digest (its manifest's). What makes it reproducible: entries in sorted order, every
 mtime set to EPOCH, owners kept as numbers only (no user or group names), no device nodes (the runtime
@@ -19,6 +21,7 @@ import io
 import json
 import os
 import stat
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -175,7 +178,43 @@ def pack(root: Path, out: Path, ref: str, entrypoint: list[str], cmd: list[str],
     return manifest_digest
 
 
+def digest(tarball: Path) -> str:
+    """The manifest digest an image tarball's index names (what `ctr images ls` shows for it)."""
+    with tarfile.open(tarball) as tar:
+        return json.load(tar.extractfile("index.json"))["manifests"][0]["digest"]
+
+
+def layer_entries(tarball: Path) -> dict[str, tuple]:
+    """Each entry of an image tarball's layer: its type, mode, owner, link target and content hash."""
+    with tarfile.open(tarball) as image:
+        index = json.load(image.extractfile("index.json"))
+        manifest = json.load(image.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+        found = {"(config)": (manifest["config"]["digest"],)}
+        for number, layer in enumerate(manifest["layers"]):
+            with tarfile.open(fileobj=image.extractfile("blobs/sha256/" + layer["digest"][7:]), mode="r:gz") as tar:
+                for m in tar:
+                    content = hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isreg() else ""
+                    found[f"{number}:{m.name}"] = (m.type, m.mode, m.uid, m.gid, m.linkname, content)
+    return found
+
+
+def differences(one: Path, two: Path, limit: int = 20) -> list[str]:
+    """What differs between two image tarballs, entry by entry (for a build that did not reproduce)."""
+    a, b = layer_entries(one), layer_entries(two)
+    changed = sorted(name for name in a.keys() | b.keys() if a.get(name) != b.get(name))
+    lines = [f"{name}: {a.get(name, 'absent')} != {b.get(name, 'absent')}" for name in changed[:limit]]
+    if len(changed) > limit:
+        lines.append(f"... and {len(changed) - limit} more")
+    return lines or ["the entries are the same; the archives differ in their encoding"]
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["digest"]:
+        print(digest(Path(sys.argv[2])))
+        return
+    if sys.argv[1:2] == ["diff"]:
+        print("\n".join(differences(Path(sys.argv[2]), Path(sys.argv[3]))))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rootfs", type=Path)
     parser.add_argument("out", type=Path)

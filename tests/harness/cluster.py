@@ -25,6 +25,7 @@ from kubernetes.dynamic.exceptions import NotFoundError
 
 from .helm import go_env, run, values_text
 from .kube import Kube, kube, until
+from .scenarios import effective_values
 from .tools import CHART, ROOT, Helm, tool
 
 STATE = Path(os.environ.get("EMQX_EE_STATE", ROOT / ".work"))
@@ -128,6 +129,26 @@ def _over(base: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def unlicensed_cluster(values: Mapping[str, Any]) -> str | None:
+    """Why the chart's `values` would start more EMQX nodes than EMQX runs without a licence, or None. Since
+    EMQX 5.9 one node runs without a licence and a cluster needs one (an unlicensed cluster wedges, emqx/emqx
+    #18311); replicants count as nodes. Only real EMQX (kind) cares: kwok runs no container, the stand-in no
+    licence."""
+    effective = effective_values(dict(values))
+    cores = int(effective["replicaCount"])
+    replicants = effective["replicants"]
+    extra = int(replicants["replicaCount"]) if replicants["enabled"] else 0
+    if replicants["enabled"] and replicants["autoscaling"]["enabled"]:
+        extra = int(replicants["autoscaling"]["minReplicas"])
+    licence = effective["license"]
+    if cores + extra <= 1 or licence.get("key") or licence.get("existingSecret"):
+        return None
+    return (
+        f"{cores} core(s) and {extra} replicant(s) without a licence: real EMQX refuses to run such a cluster; "
+        "set license.key: evaluation (EMQX's trial licence) in the test's values"
+    )
+
+
 class Release:
     """One Helm release of the chart in one namespace.
 
@@ -138,10 +159,26 @@ class Release:
     validates every object against the Kubernetes schemas."""
 
     def __init__(
-        self, helm: Helm, kubeconfig: str, namespace: str, name: str = "emqx-ee", detect_service_monitor: bool = False
+        self,
+        helm: Helm,
+        kubeconfig: str,
+        namespace: str,
+        name: str = "emqx-ee",
+        detect_service_monitor: bool = False,
+        real_emqx: bool | None = None,
     ):
         self.helm, self.kubeconfig, self.namespace, self.name = helm, kubeconfig, namespace, name
         self.detect_service_monitor = detect_service_monitor
+        if real_emqx is None:  # on kind every pod runs EMQX itself
+            info = cluster_info()
+            real_emqx = info is not None and info.runtime == "kind"
+        self.real_emqx = real_emqx
+
+    def _licensed(self, values: Mapping[str, Any], chart: Path) -> None:
+        """On real EMQX, refuse before helm runs values whose cluster EMQX would not run (unlicensed_cluster):
+        the test would otherwise wait minutes for nodes that never cluster. Values of this chart only."""
+        if self.real_emqx and chart == CHART and (problem := unlicensed_cluster(values)):
+            raise AssertionError(f"{self.name} in {self.namespace}: {problem}")
 
     def _values(self, values: Mapping[str, Any], chart: Path) -> Mapping[str, Any]:
         """`values` over `metrics.serviceMonitor.enabled: false`, for charts that have that value, unless
@@ -162,6 +199,7 @@ class Release:
 
     def install(self, values: Mapping[str, Any] | None = None, chart: Path = CHART, dry_run: str = "") -> str:
         """Install, or with dry_run ("client" or "server") only render and check as `helm install --dry-run`."""
+        self._licensed(values or {}, chart)
         progress(f"{self.helm} install {self.name} in {self.namespace}" + (f" --dry-run={dry_run}" if dry_run else ""))
         extra = (f"--dry-run={dry_run}",) if dry_run else ()
         return self._helm("install", *extra, self.name, str(chart), values=self._values(values or {}, chart))
@@ -171,6 +209,8 @@ class Release:
     ) -> str:
         """Upgrade with exactly these values (the values file is the truth), or with reuse_values on top of the
         release's own (`--reuse-values`, as a user upgrading in place types it)."""
+        if not reuse_values:  # with --reuse-values the release's own values count, which the test does not pass
+            self._licensed(values or {}, CHART)
         progress(f"{self.helm} upgrade {self.name} in {self.namespace}")
         extra = ("--install",) if install else ()
         extra += ("--reuse-values",) if reuse_values else ()

@@ -43,7 +43,7 @@ SECONDS = {
     "tests/smoke/test_upgrade_values.py": 25,
     "tests/unit/test_emqx_standin.py": 20,
     "tests/smoke/test_ordering.py": 25,
-    "tests/smoke/test_helm_test.py": 21,
+    "tests/smoke/test_helm_test.py": 48,
     "tests/smoke/test_lifecycle.py": 18,
     "tests/smoke/test_drain_upgrades.py": 15,
     "tests/smoke/test_batch_rolls.py": 15,

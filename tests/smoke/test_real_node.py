@@ -8,7 +8,9 @@ does, a file it wrote to its emptyDir and read back, and the address cluster DNS
 Service. kwok would have marked the pod Succeeded without running anything: the container ID, the exit code
 and the log can only come from the runtime. A second pod becomes Ready only through a real exec probe,
 `kubectl exec` reaches it, and its Service answers by name. A third asks the API server through the `kubernetes`
-Service with its own service account token, as in-cluster clients do, and is held to its Role.
+Service with its own service account token, as in-cluster clients do, and is held to its Role. The images the
+node runs are the cached ones, each of which entered the cache only after a second build from its inputs gave the
+same bytes.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -25,11 +27,12 @@ import pytest
 
 from harness.cluster import STATE, wait_until
 from harness.real_node import image
-from harness.tools import ROOT
+from harness.tools import ROOT, tool
 
 pytestmark = pytest.mark.smoke
 
 NODE_SH = ROOT / "scripts" / "node.sh"
+NODE_IMAGE = ROOT / "scripts" / "node-image.sh"
 UID = 1000
 # What the pod does: one JSON line of what it saw, then exit 0 (any exception fails the pod).
 SCRIPT = """
@@ -293,3 +296,33 @@ def test_the_kubelet_left_the_hosts_kernel_settings_alone(real_node):
         inside = subprocess.run(["nsenter", "-t", holder, "-m", "cat", path], capture_output=True, text=True)
         wanted = (node / "sysctl" / name).read_text().strip()
         assert inside.stdout.strip() == wanted, f"the node's {name} is not the kubelet's value: {inside}"
+
+
+def node_image(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(NODE_IMAGE), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_the_node_runs_the_cached_images_each_rebuilt_identically(real_node):
+    """Each image containerd holds on the node has the digest of the cached tarball of this checkout's inputs,
+    and that tarball's record names the same digest: a second build from the same inputs, in a scratch
+    directory, gave the same bytes before it entered the cache (scripts/node-image.sh). The pause image, whose
+    build takes a second, is rebuilt here once more against the cached tarball in use."""
+    holder = (STATE / "node" / "namespaces.pid").read_text().strip()
+    listing = subprocess.run(
+        ["nsenter", "-t", holder, "-m", "-n", tool("ctr"), "--address", "/run/containerd/containerd.sock"]
+        + ["-n", "k8s.io", "images", "ls"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    held = {line.split()[0]: line.split()[2] for line in listing.splitlines()[1:] if line.strip()}
+    for name in ("pause", "debian", "standin"):
+        cached = node_image("digest", name)
+        assert cached.returncode == 0, cached.stderr
+        digest = cached.stdout.strip()
+        rebuilt = node_image("rebuilt", name)
+        assert rebuilt.returncode == 0, f"{name}: no record of a second build: {rebuilt.stderr}"
+        assert rebuilt.stdout.strip() == digest, f"{name}: the second build gave {rebuilt.stdout.strip()}, not {digest}"
+        assert held.get(image(name)) == digest, f"the node holds {image(name)} as {held.get(image(name))}, not {digest}"
+    verified = node_image("verify", "pause")
+    assert verified.returncode == 0, verified.stderr

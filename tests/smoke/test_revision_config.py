@@ -17,7 +17,7 @@ from harness.kubelet import assert_startable
 from harness.statefulset import pods, wait_ready, wait_updated
 from harness.tools import chart_from_git
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}}
 DEBUG = {"emqxConfig": {"log.console.level": "debug"}}

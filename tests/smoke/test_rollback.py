@@ -33,7 +33,7 @@ from harness.real_node import on_real_node
 from harness.scenarios import effective_values
 from harness.statefulset import pods, wait_ready
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 GUARD = "emqx-ee-rollback-guard"
 THREE = {"replicaCount": 3, "license": {"key": "evaluation"}, "minReadySeconds": 0}

@@ -10,7 +10,7 @@ from harness.helm import HelmError
 from harness.statefulset import claims, pods, wait_ready, wait_updated
 from harness.tools import chart_from_git
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 VALUES = {"replicaCount": 3, "minReadySeconds": 0, "license": {"existingSecret": "emqx-license"}}
 

@@ -11,7 +11,7 @@ import pytest
 from harness.cluster import Release
 from harness.statefulset import wait_ready
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 BASE = {"replicaCount": 3, "license": {"key": "evaluation"}, "minReadySeconds": 0}
 

@@ -12,7 +12,7 @@ from harness.helm import emqx_settings
 from harness.scenarios import effective_values, scenarios
 from harness.statefulset import pods, wait_ready, wait_updated
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 # mqtts and wss without a certificate: EMQX's test certificate, asked for (test_secure_defaults.py).
 BASE = {"replicaCount": 3, "minReadySeconds": 0, "license": {"key": "evaluation"}, "tls": {"testCertificate": True}}

@@ -1,12 +1,13 @@
 """scripts/cluster.sh picks its runtime (kind where a Docker engine answers, kwok otherwise, CLUSTER_RUNTIME over
-both), and its kind path prepares kind and kubectl but none of the kwok-only tools.
+both), and its kind path prepares kind and kubectl but none of the kwok-only tools, and loads the images of the
+chart's pods into the kind nodes.
 
-No Docker, no cluster and no build: cluster.sh runs with a scratch state directory (EMQX_EE_STATE), a scratch
-tool cache (EMQX_EE_CACHE) that links the real cached tools bootstrap.sh checks (so its warm run finds them)
-but not the cluster tools, and stand-ins first on PATH: `docker` (answers `docker info` or fails), `kind`
-(records its arguments, writes the kubeconfig it is asked for), `go` (records its arguments and leaves a
-placeholder where a build would put a binary) and, where a test wants one, `kubectl`. The real cache and the
-shared cluster (.work/) are never touched."""
+No Docker, no cluster and no build: cluster.sh runs with a scratch state directory (EMQX_EE_STATE), a scratch tool
+cache (EMQX_EE_CACHE) that links the real cached tools bootstrap.sh checks (so its warm run finds them) but not the
+cluster tools, and stand-ins first on PATH: `docker` (answers `docker info` or fails, pulls, inspects and saves
+images by name), `kind` (records its arguments, writes the kubeconfig it is asked for), `go` (records its arguments
+and leaves a placeholder where a build would put a binary) and, where a test wants one, `kubectl`. The real cache
+and the shared cluster (.work/) are never touched."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from harness.tools import ROOT, cache_dir, versions
+from harness.tools import CHART, ROOT, cache_dir, versions
 
 pytestmark = pytest.mark.unit
 
@@ -60,10 +62,23 @@ TEST_ONLY = {
     "actionlint": "actionlint",
 }
 
-DOCKER = """#!/bin/sh
-# Stand-in Docker CLI: `docker info` answers (an engine is there) or fails, as the test says.
-[ "$1" = info ] && exit {status}
-exit 1
+DOCKER = """#!/usr/bin/env bash
+# Stand-in Docker CLI: `docker info` answers (an engine is there) or fails, as the test says; it records its other
+# calls, holds the images it pulled (or that docker.images lists), and saves one to the file it is asked for.
+[[ $1 == info ]] && exit {status}
+echo "$*" >>"$STANDIN_CALLS/docker"
+image=${{@: -1}}
+case "$1 $2" in
+  "pull "*) echo "$2" >>"$STANDIN_CALLS/docker.images" ;;
+  "image inspect")
+    grep -qxF "$image" "$STANDIN_CALLS/docker.images" 2>/dev/null || exit 1
+    case $4 in
+      "{{{{.Id}}}}") echo "sha256:id-of-$image" ;;
+      "{{{{.Os}}}}/{{{{.Architecture}}}}") echo linux/amd64 ;;
+    esac ;;
+  "image save") while [[ $# -gt 0 ]]; do [[ $1 == --output ]] && echo "saved $image" >"$2"; shift; done ;;
+  *) exit 1 ;;
+esac
 """
 
 KIND_STAND_IN = f"""#!/usr/bin/env bash
@@ -74,6 +89,7 @@ case $1 in
   get)
     if [[ $2 == clusters ]]; then cat "$STANDIN_CALLS/kind.clusters" 2>/dev/null || true
     else echo "kind: Config"; fi ;;
+  load) [[ -f ${{@: -1}} ]] || {{ echo "kind load: no archive ${{@: -1}}" >&2; exit 1; }} ;;
   create)
     while [[ $# -gt 0 ]]; do
       case $1 in
@@ -286,6 +302,53 @@ def test_kind_path_builds_kubectl_when_path_has_another_version(scratch):
     want = rf"==> kubectl {KUBERNETES}: building from k8s\.io/kubernetes through a wrapper module \.\.\. done in \d+ s"
     assert len(progress) == 1 and re.fullmatch(want, progress[0]), proc.stderr
     assert_no_kwok_tools(scratch, proc)
+
+
+def chart_images() -> list[str]:
+    """The images of the chart's pods with its default values, from Chart.yaml and values.yaml."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    emqx = f"{values['image']['repository']}:{values['image']['tag'] or chart['appVersion']}"
+    test = f"{values['tests']['image']['repository']}:{values['tests']['image']['tag']}"
+    return sorted({emqx, test})
+
+
+def test_kind_path_loads_the_chart_images_into_every_node(scratch):
+    """`up` on kind pulls each image of the chart's pods that the Docker engine lacks, saves it for the engine's
+    platform and loads the archive into the kind nodes; a second `up` loads nothing again."""
+    scratch.standin("kubectl", kubectl_stand_in(KUBERNETES))
+    emqx, test = sorted(chart_images(), key=lambda i: "emqx" not in i)
+    (scratch.calls / "docker.images").write_text(f"{emqx}\n")  # the engine has EMQX's image already
+    proc = scratch.cluster_sh("up")
+    assert_kind_cluster_created(scratch, proc)
+    docker = scratch.recorded("docker")
+    assert [c for c in docker if c.startswith("pull")] == [f"pull {test}"], docker
+    loads = [c for c in scratch.recorded("kind") if c.startswith("load")]
+    for image in (emqx, test):
+        archive = scratch.state / "images" / (re.sub(r"[/:@]", "_", image) + ".tar")
+        assert f"image save --platform linux/amd64 --output {archive} {image}" in docker, docker
+        assert f"load image-archive --name emqx-ee {archive}" in loads, loads
+        assert not archive.exists(), "the archive goes once it is loaded"
+        assert (scratch.state / "images" / f"{archive.name}.loaded").read_text().strip() == f"sha256:id-of-{image}"
+    assert len(loads) == 2, loads
+
+    again = scratch.cluster_sh("up")
+    assert again.returncode == 0, again.stderr
+    assert [c for c in scratch.recorded("kind") if c.startswith("load")] == loads, "loaded again"
+    assert not [c for c in scratch.recorded("docker")[len(docker) :] if c.startswith(("pull", "image save"))]
+    for image in (emqx, test):
+        assert f"{image} already in every node of emqx-ee" in plain(again.stderr), again.stderr
+
+
+def test_kind_path_stops_when_an_image_cannot_be_loaded(scratch):
+    """A failed load is not a cluster without its images: `up` stops, naming the image, and writes no
+    cluster.env for the tests."""
+    scratch.standin("kubectl", kubectl_stand_in(KUBERNETES))
+    scratch.standin("kind", KIND_STAND_IN.replace("  load) ", "  load) exit 1; "))
+    proc = scratch.cluster_sh("up")
+    assert proc.returncode != 0
+    assert f"loading {chart_images()[0]} into kind failed" in plain(proc.stderr), proc.stderr
+    assert not (scratch.state / "cluster.env").exists()
 
 
 def test_the_demo_path_prepares_none_of_the_test_tools(tmp_path):

@@ -1,7 +1,11 @@
 """The real node's images are reproducible from their inputs (scripts/node-image.sh, scripts/oci_image.py): the
 same root filesystem packs to the same digest however its files were made, a changed file changes it, and
-the pause image built twice from Kubernetes' pause.c in two empty caches is the same tarball, byte for byte.
-The tarball is an OCI image layout whose index names the image the way containerd's importer reads it."""
+an image enters the cache only after a second build from the same inputs gave the same tarball, byte for
+byte (a build that differs from itself is refused, naming both digests and what differs). The pause image
+is built here for real, in empty scratch caches; the Debian-based images, whose builds take a minute, are
+checked where they are built, and tests/smoke/test_real_node.py shows that the images the node runs are
+cached ones with that record. The tarball is an OCI image layout whose index names the image the way
+containerd's importer reads it."""
 
 from __future__ import annotations
 
@@ -108,20 +112,126 @@ def node_image(cache: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_pause_image_rebuilds_identically_from_its_inputs(tmp_path):
-    """Two empty caches, one build each: the same tarball (and so the same digest); a third run is cached."""
-    built = []
-    for cache in (tmp_path / "a", tmp_path / "b"):
-        proc = node_image(cache, "pause")
-        assert proc.returncode == 0, proc.stderr
-        assert re.search(r"image docker\.io/emqx-ee-local/pause:\S+: building from its inputs .* done in", proc.stderr)
-        built.append(Path(proc.stdout.strip()))
-    assert built[0].name == built[1].name, "the cache key is a hash of the inputs"
-    assert built[0].read_bytes() == built[1].read_bytes()
-    digest = node_image(tmp_path / "a", "digest", "pause").stdout.strip()
-    assert digest == node_image(tmp_path / "b", "digest", "pause").stdout.strip()
+    """An empty cache: the build runs twice and caches the tarball with the record of its second build; the
+    next run finds it cached, and `verify` builds it a third time to the same bytes, leaving the cache as it was."""
+    cache = tmp_path / "cache"
+    proc = node_image(cache, "pause")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"image docker\.io/emqx-ee-local/pause:\S+: building from its inputs, twice .* done in", proc.stderr
+    )
+    built = Path(proc.stdout.strip())
+    first = built.read_bytes()
+    digest = node_image(cache, "digest", "pause").stdout.strip()
     assert digest.startswith("sha256:")
-    again = node_image(tmp_path / "a", "pause")
+    assert node_image(cache, "rebuilt", "pause").stdout.strip() == digest, "the second build's record"
+    again = node_image(cache, "pause")
     assert again.returncode == 0 and "cached" in again.stderr and "building" not in again.stderr, again.stderr
+    verified = node_image(cache, "verify", "pause")
+    assert verified.returncode == 0, verified.stderr
+    assert "rebuilding from its inputs to compare" in verified.stderr
+    assert built.read_bytes() == first, "verify leaves the cached tarball as it was"
+    assert sorted(p.name for p in (cache / "images").iterdir()) == [built.name, built.name + ".rebuilt"], "scratch left"
+
+
+def repo_copy(dest: Path, extra: list[str]) -> Path:
+    """The scripts node-image.sh runs with, and `extra` files, copied to a scratch repository."""
+    for rel in ["scripts/node-image.sh", "scripts/lib.sh", "scripts/versions.env", "scripts/oci_image.py", *extra]:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes((ROOT / rel).read_bytes())
+    (dest / "scripts" / "node-image.sh").chmod(0o755)
+    return dest / "scripts" / "node-image.sh"
+
+
+def run_copy(script: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EMQX_EE_")}, "EMQX_EE_CACHE": str(cache)}
+    return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_build_that_differs_from_itself_is_refused_and_not_cached(tmp_path):
+    """The negative control: a pause build that writes the time into its image gives two different tarballs
+    from the same inputs; the build fails naming both digests and the entry that differs, and caches nothing."""
+    script = repo_copy(tmp_path / "repo", [])
+    text = script.read_text()
+    build = 'mkdir -p "$1" && gcc'
+    assert build in text, "build_pause changed: update this negative control"
+    script.write_text(text.replace(build, 'mkdir -p "$1" && date +%s%N >"$1/built-at" && gcc', 1))
+    proc = run_copy(script, tmp_path / "cache", "pause")
+    assert proc.returncode != 0, proc.stderr
+    assert re.search(
+        r"image pause is not reproducible: two builds from the same inputs gave sha256:\w+ and sha256:\w+", proc.stderr
+    ), proc.stderr
+    assert "0:built-at: " in proc.stderr, f"the log names the entry that differs: {proc.stderr}"
+    assert not list((tmp_path / "cache" / "images").iterdir()), "nothing enters the cache"
+
+
+def test_verify_refuses_a_cached_image_that_its_inputs_do_not_rebuild(tmp_path):
+    """A cached tarball that its inputs do not give (replaced here by an image of another file) fails `verify`,
+    naming the cached and the rebuilt digests and the entries that differ."""
+    cache = tmp_path / "cache"
+    built = Path(node_image(cache, "pause").stdout.strip())
+    rebuilt = node_image(cache, "digest", "pause").stdout.strip()
+    root = tmp_path / "other"
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "pause").write_text("not the pause binary\n")
+    other = oci_image().pack(root, tmp_path / "other.tar", "docker.io/emqx-ee-local/pause:x", ["/pause"], [])
+    built.write_bytes((tmp_path / "other.tar").read_bytes())
+    proc = node_image(cache, "verify", "pause")
+    assert proc.returncode != 0, proc.stderr
+    assert f"gave {other} and {rebuilt}" in proc.stderr, proc.stderr
+    assert "0:pause: " in proc.stderr and "0:bin/pause: " in proc.stderr, proc.stderr
+
+
+# A stand-in for debootstrap: --make-tarball writes a tarball of "packages" (a new one each call, as a moving
+# mirror would), --unpack-tarball unpacks the one it is given into the target; every call is logged.
+DEBOOTSTRAP = """#!/bin/sh
+echo "$*" >>"$DEBOOTSTRAP_LOG"
+for arg; do case $arg in --make-tarball=*) make=${arg#*=} ;; --unpack-tarball=*) unpack=${arg#*=} ;; esac; done
+eval "target=\\${$(($# - 1))}"
+if [ -n "$make" ]; then
+  mkdir -p "$target/pkgs" && date +%s%N >"$target/pkgs/version" && tar -czf "$make" -C "$target" pkgs
+else
+  mkdir -p "$target" && tar -xzf "$unpack" -C "$target"
+fi
+"""
+
+
+def test_the_debian_images_unpack_the_packages_kept_in_the_cache(tmp_path):
+    """The packages are downloaded once per image and key (debootstrap --make-tarball) and kept beside it; both
+    builds and `verify` unpack those same .debs offline (--unpack-tarball), so the two builds compare the
+    build, not two states of the mirror. With a stand-in debootstrap whose downloads differ every time."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "debootstrap").write_text(DEBOOTSTRAP)
+    (tools / "debootstrap").chmod(0o755)
+    log = tmp_path / "debootstrap.log"
+    cache = tmp_path / "cache"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("EMQX_EE_")},
+        "EMQX_EE_CACHE": str(cache),
+        "DEBOOTSTRAP_LOG": str(log),
+        "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}",
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(NODE_IMAGE), *args], env=env, capture_output=True, text=True, timeout=300)
+
+    built = run("debian")
+    assert built.returncode == 0, built.stderr
+    tarball = Path(built.stdout.strip())
+    debs = tarball.with_name(tarball.name.removesuffix(".tar") + ".debs.tgz")
+
+    def sources() -> list[str]:
+        """Where each debootstrap call took its packages from."""
+        return [re.search(r"--(make|unpack)-tarball=(\S+)", c).group(0) for c in log.read_text().splitlines()]
+
+    first = sources()
+    assert len(first) == 3 and first[0].startswith("--make-tarball="), first
+    assert first[1:] == [f"--unpack-tarball={debs}"] * 2, first
+    assert debs.is_file() and run("rebuilt", "debian").stdout.strip() == run("digest", "debian").stdout.strip()
+    verified = run("verify", "debian")
+    assert verified.returncode == 0, verified.stderr
+    assert sources()[3:] == [f"--unpack-tarball={debs}"], "verify unpacks the kept packages, downloads nothing"
 
 
 def standin_inputs() -> list[str]:
@@ -147,17 +257,7 @@ def test_the_standin_image_tag_hashes_every_file_it_holds():
 
 def test_the_standin_tag_changes_with_an_input(tmp_path):
     """`ref standin` is docker.io/emqx-ee-local/emqx-standin:<16 hex>, and a changed input gives another tag."""
-    copy = tmp_path / "repo"
-    for rel in [
-        "scripts/node-image.sh",
-        "scripts/lib.sh",
-        "scripts/versions.env",
-        "scripts/oci_image.py",
-        *standin_inputs(),
-    ]:
-        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-        (copy / rel).write_bytes((ROOT / rel).read_bytes())
-    (copy / "scripts" / "node-image.sh").chmod(0o755)
+    copy = repo_copy(tmp_path / "repo", standin_inputs()).parents[1]
 
     def ref() -> str:
         return subprocess.run(

@@ -1,7 +1,8 @@
-"""The users' CI in .github/workflows/ cannot run here (no GitHub, no Docker engine for kind), so actionlint
-(built by scripts/build-actionlint.sh) checks it, with shellcheck over every `run:` block, and these tests check
-what it does: it runs the project's own scripts, its kind matrix stays within Chart.yaml's `kubeVersion`, and
-only the release job may write. A broken copy of the workflow proves that actionlint really objects."""
+"""The users' CI in .github/workflows/ cannot run here (no GitHub, no Docker engine for kind), so actionlint (built by
+scripts/build-actionlint.sh) checks it, with shellcheck over every `run:` block, and these tests check what it does:
+it runs the project's own scripts, its kind matrix stays within Chart.yaml's `kubeVersion`, the smoke suite's day-2
+tests run on kind against real EMQX, and only the release job may write. A broken copy of the workflow proves that
+actionlint really objects."""
 
 from __future__ import annotations
 
@@ -137,7 +138,15 @@ COMMANDS = {
         "ct lint --config scripts/ct/version-increment.yaml --target-branch",
     ],
     (CI, "render"): ["scripts/bootstrap.sh", "pytest -m unit", "pytest -m publish"],
-    (CI, "e2e"): ["scripts/bootstrap.sh", "scripts/ct-install.sh", "helm install", "helm upgrade", "helm test"],
+    (CI, "e2e"): [
+        "scripts/bootstrap.sh",
+        "scripts/cluster.sh up",
+        "scripts/ct-install.sh",
+        "helm install",
+        "helm upgrade",
+        "helm test",
+        "pytest -m day2",
+    ],
     (RELEASE, "publish"): [
         "scripts/bootstrap.sh",
         "scripts/package.sh --sign",
@@ -210,6 +219,55 @@ def test_kind_is_the_version_the_project_pins():
     assert kind["with"]["node_image"] == "${{ matrix.node-image }}"
     assert kind["with"]["config"] == "scripts/cluster/kind.yaml"
     assert kind["with"]["kubectl_version"] == "${{ matrix.kubernetes }}"
+
+
+# The day-2 smoke modules the users' CI must run on kind (marked `day2`): the guards, the upgrades, rollback,
+# each revision's config, and helm test with --logs.
+DAY2 = {
+    "test_upgrade_guards.py",
+    "test_upgrade_values.py",
+    "test_upgrade_notes.py",
+    "test_upgrade_from_release.py",
+    "test_rollback.py",
+    "test_revision_config.py",
+    "test_helm_test.py",
+}
+
+
+def marked_day2() -> set[str]:
+    """The smoke modules whose pytestmark holds day2 (every one of them also smoke)."""
+    found = set()
+    for path in sorted((ROOT / "tests" / "smoke").glob("test_*.py")):
+        mark = re.search(r"^pytestmark = (.*)$", path.read_text(), re.M)
+        if mark and "pytest.mark.day2" in mark.group(1):
+            assert "pytest.mark.smoke" in mark.group(1), f"{path.name} is day2 but not smoke"
+            found.add(path.name)
+    return found
+
+
+def test_the_day2_smoke_tests_run_on_kind_against_real_emqx():
+    """On the matrix entry of the local cluster's Kubernetes minor, the e2e job adopts the kind cluster with
+    scripts/cluster.sh up (which writes the cluster.env the smoke suite reads and loads the chart's images),
+    then runs `pytest -m day2` with a missing cluster made a failure; the marker covers the day-2 modules."""
+    e2e = jobs(CI)["e2e"]
+    smoke = [entry for entry in e2e["strategy"]["matrix"]["include"] if entry.get("smoke")]
+    assert len(smoke) == 1, f"ci.yaml e2e: {len(smoke)} matrix entries run the smoke tests, want one"
+    pinned_minor = versions()["KUBERNETES_VERSION"].split(".")[1]
+    assert smoke[0]["kubernetes"].split(".")[1] == pinned_minor, f"{smoke[0]} is not KUBERNETES_VERSION's minor"
+    names = [step.get("name", step.get("uses", "")) for step in e2e["steps"]]
+    steps = e2e["steps"]
+    (kind,) = [i for i, step in enumerate(steps) if step.get("uses", "").startswith("helm/kind-action@")]
+    (adopt,) = [i for i, step in enumerate(steps) if step.get("run", "").strip() == "scripts/cluster.sh up"]
+    (ct,) = [i for i, step in enumerate(steps) if "scripts/ct-install.sh" in step.get("run", "")]
+    (day2,) = [i for i, step in enumerate(steps) if step.get("run", "").startswith("pytest -m day2")]
+    assert kind < adopt < ct < day2, f"ci.yaml e2e runs its steps in another order: {names}"
+    assert steps[adopt]["env"] == {"CLUSTER_RUNTIME": "kind"}, steps[adopt]
+    assert steps[day2]["if"] == "matrix.smoke", steps[day2]
+    assert steps[day2]["env"] == {"EMQX_EE_REQUIRE_CLUSTER": "1"}, steps[day2]
+    assert "day2:" in (ROOT / "tox.ini").read_text(), "the day2 marker is not registered (--strict-markers)"
+    assert marked_day2() == DAY2, f"day2 modules: {sorted(marked_day2())}, want {sorted(DAY2)}"
+    calls = (ROOT / "tests" / "smoke" / "test_helm_test.py").read_text()
+    assert ".test(logs=True)" in calls, "no day-2 test runs `helm test --logs`"
 
 
 def test_job_permissions_are_minimal():

@@ -394,11 +394,24 @@ _SAMPLES: dict[str, Any] = {
 }
 
 
+# Values the validators of EMQX's field schemas take (the data file's `validator`), where the type's sample
+# would not pass: emqx_schema.erl validate_keepalive_multiplier/1 and validate_tcp_keepalive/1,
+# emqx_conf_schema.erl validate_time_offset/1.
+_VALIDATED_SAMPLES: dict[str, Any] = {
+    "emqx_schema:validate_keepalive_multiplier/1": 1.5,
+    "emqx_schema:validate_tcp_keepalive/1": "none",
+    "emqx_conf_schema:validate_time_offset/1": "system",
+}
+
+
 def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = None) -> Any:
     """A value EMQX takes for a leaf of this schema node (None: no scalar sample, e.g. a struct or list). Limiter
     fields (`*_rate`, `*_burst`, `rate`, `batch_deliver_limiter`) are strings in the data file, as EMQX declares
     them (typerefl:alias("string", rate())), and take rate text."""
     data = data or schema()
+    for validator in node.get("validator", []):
+        if validator in _VALIDATED_SAMPLES:
+            return _VALIDATED_SAMPLES[validator]
     node = _deref(node, data)
     kind = node["kind"]
     if kind == "enum":
@@ -412,6 +425,9 @@ def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = 
         return None
     if kind != "scalar":
         return None
+    if node["type"] == "percent" and name.endswith("_watermark"):
+        # emqx_schema.erl check_watermark/3: a low watermark below the high one
+        return "60%" if name.endswith("_low_watermark") else "80%"
     if node["type"] == "integer":
         low, high = node.get("min", 1), node.get("max")
         return low if high is None or low <= high else high

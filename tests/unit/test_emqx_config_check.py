@@ -256,7 +256,7 @@ TRICKY = [
 @pytest.fixture(scope="module")
 def tricky(helm4):
     config = {f"zones.t{i}.mqtt.response_information": text for i, text in enumerate(TRICKY)}
-    config["listeners.tcp.default.access_rules"] = TRICKY
+    config["dashboard.sso.oidc.scopes"] = TRICKY  # a list of strings that no validator reads
     return render(helm4, {"emqxConfig": config}).settings()
 
 
@@ -269,7 +269,7 @@ def test_a_tricky_string_reaches_emqx_as_written(tricky, i):
 
 
 def test_a_list_of_tricky_strings_reaches_emqx_as_written(tricky):
-    value = parse_value(tricky["EMQX_LISTENERS__TCP__DEFAULT__ACCESS_RULES"])
+    value = parse_value(tricky["EMQX_DASHBOARD__SSO__OIDC__SCOPES"])
     assert value.kind == "array" and value.data == TRICKY
 
 
@@ -341,7 +341,7 @@ MUTATIONS = [
     ('(has $text (list "true" "false"))) -}}', "mqtt.retain_available", "maybe"),
     ('{{- $ok = and (or (kindIs "invalid" $lo)', "mqtt.max_inflight", 70000),
     ("(regexMatch `^([0-9.]+(ms|MS|[fFwWdDhHmMsS]))+$`", "mqtt.idle_timeout", "15 seconds"),
-    ("(regexMatch `^\\s*[0-9]+(b|B|kb", "mqtt.max_packet_size", "banana"),
+    ("(regexMatch `^\\s*[0-9]+(b|B|kb", "listeners.tcp.default.tcp_options.buffer", "banana"),
     ('{{- $ok = le (trimSuffix "%" $text | float64) 100.0 -}}', "sysmon.os.cpu_high_watermark", "120%"),
     ('(ne $port "")', "listeners.tcp.internal.bind", "localhost:1883"),
     ('{{- $ok = or (eq $rate "infinity")', "listeners.tcp.default.bytes_rate", "banana"),

@@ -27,6 +27,13 @@ The compact schema keeps only what the checks need. Structs are a list; a struct
     {"u": [types]}    union                      {"a": type}   array
     {"m": type}       map with hocon's default key names
     {"x": type}       a deprecated field (EMQX deletes it unchecked)
+    {"a": type, "j": ","}   an array a converter also takes as one comma-separated string
+    {"a": type, "w": 1}     an array a converter also takes as one item (wrapped into a list)
+An array without "j" or "w" takes a list only: hocon_tconf.erl map_field(?ARRAY) refuses anything else.
+
+Beside the structs, "c" holds the validators EMQX runs on a field after its type check (the `validator` of
+its field schema), keyed "<struct index>.<field>": a list of check codes (VALIDATORS below, implemented by
+emqx-ee.emqxCheck in _env.tpl). A validator of a struct or map field sees every value set below the field.
 """
 
 from __future__ import annotations
@@ -94,6 +101,151 @@ ALIAS_CHECKS = {
     ("emqx_bridge_mqtt_connector_schema:config_connector", "retry_interval"): "d",
     ("emqx_cluster_link_schema:link", "retry_interval"): "d",
 }
+# The validators of EMQX 6.2.2's field schemas (the data file's `validator`, named by the generator as
+# module:function/arity, or "fun in module:function/arity (bound variables)" for a fun a function makes) and
+# the check code that models each in _env.tpl (emqx-ee.emqxCheck). Codes that are objects carry the bounds
+# read from the bound variables. NOT_MODELLED names the others with the reason; docs/emqx-schema.md lists
+# both, and a test fails when a validator of the data file is in neither table.
+VALIDATORS: dict[str, object] = {
+    # emqx_schema.erl
+    "emqx_schema:validate_max_packet_size/1": "packet_size",
+    "emqx_schema:validate_heap_size/1": "heap_size",
+    "emqx_schema:validate_keepalive_multiplier/1": "keepalive_multiplier",
+    "emqx_schema:validate_tcp_keepalive/1": "tcp_keepalive",
+    "emqx_schema:access_rules_validator/1": "access_rules",
+    "emqx_schema:validate_server_ssl_opts/1": "server_ssl",
+    "emqx_schema:mqtt_ssl_listener_ssl_options_validator/1": "listener_ssl",
+    "emqx_schema:ocsp_inner_validator/1": "ocsp",
+    "emqx_schema:server_managed_certs_validator/1": "managed_certs",
+    "fun in emqx_schema:tls_versions_schema/1 (Collection=tls_all_available)": {"versions": "tls"},
+    "fun in emqx_schema:tls_versions_schema/1 (Collection=dtls_all_available)": {"versions": "dtls"},
+    "emqx_schema:restricted_string/1": "restricted",
+    "emqx_schema:non_empty_string/1": "non_empty",
+    "emqx_schema:non_empty_array/1": "non_empty",
+    # emqx_conf_schema.erl
+    "emqx_conf_schema:validate_time_offset/1": "time_offset",
+    "emqx_conf_schema:validate_tls_stateless_tickets_seed/1": "tickets_seed",
+    # emqx_dashboard_schema.erl
+    "emqx_dashboard_schema:validate_sample_interval/1": "sample_interval",
+    "emqx_dashboard_schema:validate_hwmark_expire_time/1": "hwmark_expire",
+    # map keys: emqx_schema_registry_schema.erl validate_name/1 refuses the name of the built-in schema
+    "emqx_schema_registry_schema:validate_name/1": {"reserved_key": "sparkplugb"},
+    # lists of named items: the names are unique
+    "emqx_cluster_link_schema:validate_unique_names/1": {"unique": "name"},
+    "emqx_message_transformation_schema:validate_unique_names/1": {"unique": "name"},
+    "emqx_schema_validation_schema:validate_unique_names/1": {"unique": "name"},
+    # an authentication chain: one authenticator per mechanism and backend (emqx_authn_schema.erl validator/0,
+    # emqx_authn_chains.erl check_unique/1 in the config handler)
+    "fun in emqx_authn_schema:validator/0": "authn_chain",
+}
+# Validators not modelled, with the reason (EMQX checks them at boot). docs/emqx-schema.md lists them too.
+NOT_MODELLED: dict[str, str] = {
+    "emqx_conf_schema:validate_cookie/1": "the chart owns the path (refused as such)",
+    "emqx_conf_schema:validate_node_role/1": "the chart owns the path (refused as such)",
+    "emqx_schema:validate_ciphers/1": "needs the cipher list of EMQX's OTP build (emqx_tls_lib:all_ciphers_set_cached/0)",
+    "emqx_rule_engine_schema:validate_sql/1": "needs EMQX's rule SQL parser",
+    "emqx_schema_validation_schema:validate_sql/1": "needs EMQX's rule SQL parser",
+    "emqx_modules_schema:is_re/1": "needs PCRE (re:compile/1), which Go's regexp does not match",
+    "emqx_modules_schema:rewrite_validator/1": "needs PCRE (re:compile/1), which Go's regexp does not match",
+    "emqx_dashboard_sso_oidc:jq_expr_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_authn_cinfo_schema:validate_expressions/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_authn_cinfo_schema:validate_checks/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_ldap:dn_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_ldap:filter_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_bridge_redis:is_command_template_valid/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "fun in emqx_authz_redis_schema:cmd/0": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "fun in emqx_authz_postgresql_schema:query/0": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_schema_registry_schema:protobuf_source_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_connector_aggregator_schema:parquet_avro_schema_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_bridge_s3_upload:validate_key_template/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_bridge_gcp_pubsub_schema_lib:service_account_json_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
+    "emqx_authn_kerberos_schema:validate_keytab_file_path/1": "reads the node's files or registered applications",
+    "fun in emqx_authz_file_schema:fields/1": "reads the node's files or registered applications",
+    "emqx_ds_schema:validate_config/1": "reads the node's files or registered applications",
+    "emqx_retainer_schema:validate_backends_enabled/1": "reads the node's files or registered applications",
+    "fun in emqx_ft_schema:validator/1": "reads the node's files or registered applications",
+    "emqx_connector_schema:validator/1": "reads the node's files or registered applications",
+    "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": "reads the node's files or registered applications",
+    "emqx_bridge_tdengine_connector_info:validate_config/1": "reads the node's files or registered applications",
+    "emqx_bridge_oracle:config_validator/1": "reads the node's files or registered applications",
+    "emqx_nats_schema:validate_internal_authn/1": "reads the node's files or registered applications",
+    "emqx_ai_completion_schema:validate_name/1": "not modelled yet",
+    "emqx_ai_completion_schema:validate_url/1": "not modelled yet",
+    "emqx_authn_jwt_schema:do_check_verify_claims/1": "not modelled yet",
+    "emqx_authn_jwt_schema:validate_headers/1": "not modelled yet",
+    "emqx_authn_kerberos_schema:validate_principal/1": "not modelled yet",
+    "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": "not modelled yet",
+    "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": "not modelled yet",
+    "emqx_bridge_http_connector:validate_method/1": "not modelled yet",
+    "emqx_bridge_kafka:kafka_ext_header_value_validator/1": "not modelled yet",
+    "emqx_bridge_kafka:kafka_header_validator/1": "not modelled yet",
+    "emqx_bridge_kafka:producer_parameters_validator/1": "not modelled yet",
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validate_clientids_length/1": "not modelled yet",
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validator/1": "not modelled yet",
+    "emqx_bridge_pulsar:producer_strategy_key_validator/1": "not modelled yet",
+    "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": "not modelled yet",
+    "emqx_bridge_snowflake_lib:account_id_validator/1": "not modelled yet",
+    "emqx_bridge_sqlserver_connector:server_validator/1": "not modelled yet",
+    "emqx_bridge_tablestore:non_empty_list/1": "not modelled yet",
+    "emqx_bridge_tdengine_connector:validator_server/1": "not modelled yet",
+    "emqx_cluster_link_schema:validate_no_redundancy/1": "not modelled yet",
+    "emqx_cluster_link_schema:validate_no_special_topics/1": "not modelled yet",
+    "emqx_cluster_link_schema:validate_topics/1": "not modelled yet",
+    "emqx_ds_schema:validate_wildcard_thresholds/1": "not modelled yet",
+    "emqx_exhook_schema:validate_name/1": "not modelled yet",
+    "emqx_exhook_schema:validate_url/1": "not modelled yet",
+    "emqx_dashboard_sso_oidc:validate_issuer_url/1": "not modelled yet",
+    "emqx_message_transformation_schema:validate_unique_topics/1": "not modelled yet",
+    "emqx_otel_schema:validate_sample_ratio/1": "not modelled yet",
+    "emqx_prometheus_schema:validate_url/1": "not modelled yet",
+    "emqx_resource:validate_name/1": "not modelled yet",
+    "emqx_resource_schema:health_check_interval_range/1": "not modelled yet",
+    "emqx_retainer_schema:check_index_specs/1": "not modelled yet",
+    "emqx_rule_engine_schema:validate_ssrf_cidrs/1": "not modelled yet",
+    "emqx_s3_schema:part_size_validator/1": "not modelled yet",
+    "emqx_s3_schema:validate_part_size/1": "not modelled yet",
+    "emqx_schema_validation_schema:validate_unique_schema_checks/1": "not modelled yet",
+    "emqx_schema_validation_schema:validate_unique_topics/1": "not modelled yet",
+    "fun in emqx_authz_http_schema:headers_no_content_type/1": "not modelled yet",
+    "fun in emqx_bridge_clickhouse_connector:fields/1": "not modelled yet",
+    "fun in emqx_bridge_opents:fields/1": "not modelled yet",
+    "fun in emqx_schema:servers_validator/2 (Required=false)": "not modelled yet",
+    "fun in emqx_schema:servers_validator/2 (Required=true)": "not modelled yet",
+}
+
+# Bounds from the bound variables of a validator factory: emqx_schema.erl mk_validator_bounds/2 and
+# emqx_resource_validator.erl limit/3 (by min/2, max/2) and not_empty/1.
+FACTORIES = [
+    (
+        re.compile(r"^fun in emqx_schema:mk_validator_bounds/2 \(Lower=\{(\d+),\w+\}, Upper=\{(\d+),\w+\}\)$"),
+        lambda m: {"bytes": [int(m.group(1)), int(m.group(2))]},
+    ),
+    (
+        re.compile(r"^fun in emqx_resource_validator:limit/3 \(Expected=(\d+), Op=>=, Type=(number|int)\)$"),
+        lambda m: {"min": int(m.group(1))},
+    ),
+    (
+        re.compile(r"^fun in emqx_resource_validator:limit/3 \(Expected=(\d+), Op==<, Type=(number|int)\)$"),
+        lambda m: {"max": int(m.group(1))},
+    ),
+    (re.compile(r"^fun in emqx_resource_validator:not_empty/1 "), lambda m: "non_empty"),
+]
+
+
+def validator_check(name: str) -> object | None:
+    """The check code of one validator of the data file, or None when it is not modelled."""
+    if name in VALIDATORS:
+        return VALIDATORS[name]
+    for pattern, make in FACTORIES:
+        if m := pattern.match(name):
+            return make(m)
+    return None
+
+
+# Converters that let an array field take a string (comma-separated) or a single item.
+SPLITTING_CONVERTERS = {"emqx_schema:converter_ciphers/2"}  # to_comma_separated_binary/1
+WRAPPING_CONVERTERS = re.compile(r"^emqx_\w+_schema:ensure_array/2$")  # ensure_array(B, _) -> [B]
+
 LIMITER_STRUCTS = re.compile(r"^emqx_limiter_schema:|^emqx_schema:mqtt_\w+_listener$")
 LIMITER_FIELD = re.compile(r"_(rate|burst)$")
 
@@ -145,21 +297,33 @@ def compact(data: dict) -> dict:
             return SCALARS.get(node["type"], "s")
         raise SystemExit(f"{struct}.{field}: no compact form for node kind {kind!r}")
 
-    def fields(struct: dict, name: str) -> dict:
+    checks: dict[str, list] = {}
+
+    def fields(struct: dict, name: str, at: int) -> dict:
         out: dict = {}
         for field, node in sorted(struct["fields"].items()):
             kind = convert(node, name, field)
+            converters = node.get("converter", [])
+            if isinstance(kind, dict) and "a" in kind:
+                if SPLITTING_CONVERTERS.intersection(converters):
+                    kind = {**kind, "j": ","}
+                elif any(WRAPPING_CONVERTERS.match(c) for c in converters):
+                    kind = {**kind, "w": 1}
             if node.get("deprecated"):
                 kind = {"x": kind}
+            codes = [c for c in (validator_check(v) for v in node.get("validator", [])) if c is not None]
             for alias in [field, *node.get("aliases", [])]:
                 out[alias] = kind
+                if codes:
+                    checks[f"{at}.{alias}"] = codes
         return out
 
-    table = [fields(data["schema"], "")]
+    # the roots are struct 0, the others follow in the order their references were handed out (shifted by one)
+    table = [fields(data["schema"], "", 0)]
     done = 0
     while done < len(order):
         name = order[done]
-        table.append(fields(structs[name], name))
+        table.append(fields(structs[name], name, done + 1))
         done += 1
 
     # struct indexes were handed out from 0 while the roots took slot 0: shift every reference by one.
@@ -173,7 +337,7 @@ def compact(data: dict) -> dict:
             }
         return kind
 
-    return {"v": data["emqx_version"], "s": [{f: shift(k) for f, k in s.items()} for s in table]}
+    return {"v": data["emqx_version"], "s": [{f: shift(k) for f, k in s.items()} for s in table], "c": checks}
 
 
 def render() -> str:

@@ -210,15 +210,16 @@ as a float), fractions in plain decimal notation (HOCON has no exponent without 
 {{- /* One step down EMQX's schema, as hocon's check_env takes it (hocon_tconf.erl is_path/3): a struct
 level takes its field names (and aliases), a map level any name that hocon's default key check takes
 (^[A-Za-z0-9]+[A-Za-z0-9-_]*$, at most 255 bytes; lowercase only, since EMQX lowercases variable names),
-an array level an index. Called with dict "s" (structs) "types" "seg"; returns JSON {next, deprecated,
-fields (the names a struct level has), badKey, leaf}. */ -}}
+an array level an index. Called with dict "s" (structs) "c" (validators) "types" "seg"; returns JSON {next,
+deprecated, fields (the names a struct level has), badKey, leaf, checks (the validator codes of the field)}. */ -}}
 {{- define "emqx-ee.schemaStep" -}}
-{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false -}}
+{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false "checks" list -}}
 {{- range $t := include "emqx-ee.schemaExpand" (dict "types" .types) | fromJsonArray -}}
 {{- if kindIs "float64" $t -}}
 {{- $struct := index $.s (int $t) -}}
 {{- if hasKey $struct $.seg -}}
 {{- $f := get $struct $.seg -}}
+{{- $_ := set $r "checks" (concat $r.checks (get $.c (printf "%d.%s" (int $t) $.seg) | default list)) -}}
 {{- if and (kindIs "map" $f) (hasKey $f "x") -}}
 {{- $_ := set $r "deprecated" true -}}
 {{- $_ := set $r "next" (append $r.next $f.x) -}}
@@ -265,7 +266,7 @@ fields (the names a struct level has), badKey, leaf}. */ -}}
 {{- else if hasKey $t "v" -}}
 {{- $words = append $words $t.v -}}
 {{- else if hasKey $t "a" -}}
-{{- $words = append $words "a list" -}}
+{{- $words = append $words (ternary "a list (or one comma-separated string)" (ternary "a list (or one item)" "a list" (hasKey $t "w")) (hasKey $t "j")) -}}
 {{- else if hasKey $t "m" -}}
 {{- $words = append $words "named entries (an object)" -}}
 {{- end -}}
@@ -296,7 +297,9 @@ parsers). "true" or "". */ -}}
 {{- else if hasKey $t "v" -}}
 {{- $ok = and (has $vk (list "string" "bool")) (eq $text $t.v) -}}
 {{- else if hasKey $t "a" -}}
-{{- $ok = has $vk (list "list" "string") -}}
+{{- /* hocon takes a list only (hocon_tconf.erl map_field(?ARRAY)), unless the field's converter makes one:
+a comma-separated string (emqx_schema.erl converter_ciphers/2) or a single item (ensure_array/2). */ -}}
+{{- $ok = or (eq $vk "list") (and (hasKey $t "j") (eq $vk "string")) (and (hasKey $t "w") (has $vk (list "string" "map"))) -}}
 {{- else if hasKey $t "m" -}}
 {{- $ok = eq $vk "map" -}}
 {{- end -}}
@@ -346,17 +349,270 @@ parsers). "true" or "". */ -}}
 {{- if $ok -}}true{{- end -}}
 {{- end -}}
 
+{{- /* The union member an object of a list is checked against, chosen as EMQX chooses it: by its `type`
+(authorization sources: emqx_authz_schema.erl select_union_member/2), then its `mechanism` and `backend`
+(authenticators: emqx_authn_schema.erl union_member_selector/1), each a fixed value of the member. A
+selector that no member of the remaining ones fixes is skipped. Called with dict "s" "types" (unions
+unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
+{{- define "emqx-ee.unionSelect" -}}
+{{- $members := list -}}
+{{- range $t := .types -}}{{- if kindIs "float64" $t -}}{{- $members = append $members $t -}}{{- end -}}{{- end -}}
+{{- $problem := "" -}}
+{{- if gt (len $members) 1 -}}
+{{- range $sel := list "type" "mechanism" "backend" -}}
+{{- if and (not $problem) (gt (len $members) 1) -}}
+{{- $values := list -}}{{- $keep := list -}}
+{{- range $m := $members -}}
+{{- $f := get (index $.s (int $m)) $sel -}}
+{{- if and (kindIs "map" $f) (hasKey $f "v") -}}
+{{- $values = append $values $f.v -}}
+{{- if eq (toString (get $.item $sel)) $f.v -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $values -}}
+{{- if not (hasKey $.item $sel) -}}
+{{- $problem = printf "emqxConfig.%s has no %s: EMQX chooses what the item is by it (one of %s)" $.at $sel (join ", " ($values | uniq | sortAlpha)) -}}
+{{- else if not $keep -}}
+{{- $problem = printf "emqxConfig.%s.%s: EMQX %s takes one of %s here, not %q; EMQX would refuse it at boot, on every node of the roll" $.at $sel (include "emqx-ee.emqxSchemaVersion" $) (join ", " ($values | uniq | sortAlpha)) (toString (get $.item $sel)) -}}
+{{- else -}}
+{{- $members = $keep -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "types" (ternary $members .types (gt (len $members) 0)) "problem" $problem) -}}
+{{- end -}}
+
+{{- /* A byte size as EMQX's to_bytesize/1 reads it (emqx_schema.erl): digits and kb, mb or gb (1024-based). */ -}}
+{{- define "emqx-ee.byteCount" -}}
+{{- $t := trim (toString .) -}}
+{{- mul (regexFind `^[0-9]+` $t | int64) (get (dict "" 1 "b" 1 "kb" 1024 "mb" 1048576 "gb" 1073741824) (lower (regexFind `[a-zA-Z]+$` $t))) -}}
+{{- end -}}
+
+{{- /* A duration in milliseconds as hocon_postprocess:duration/1 reads it (a bare integer is already in .unit,
+"ms" or "s"). */ -}}
+{{- define "emqx-ee.durationMs" -}}
+{{- $t := trim (toString .value) -}}
+{{- if regexMatch `^[0-9]+$` $t -}}
+{{- mul ($t | int64) (ternary 1000 1 (eq .unit "s")) -}}
+{{- else -}}
+{{- $ms := 0.0 -}}
+{{- range $part := regexFindAll `[0-9.]+(ms|MS|[fFwWdDhHmMsS])` $t -1 -}}
+{{- $unit := lower (regexFind `[a-zA-Z]+$` $part) -}}
+{{- $ms = addf $ms (mulf (trimSuffix (regexFind `[a-zA-Z]+$` $part) $part | float64) (get (dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 "d" 86400000.0 "w" 604800000.0 "f" 1209600000.0) $unit)) -}}
+{{- end -}}
+{{- printf "%.0f" (ceil $ms) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* The validators of EMQX 6.2.2 that refuse a value at boot, after its type check: one check code of
+tools/emqx_schema/roots.py VALIDATORS each (docs/emqx-schema.md lists them, with their source). Called with
+dict "code" "at" (the path of the field with the validator) "values" (what emqxConfig sets at and below it:
+{"": value} for the field itself, {"verify": ..., "ocsp.enable_ocsp_stapling": ...} below a struct) "known"
+(what the chart writes there); returns the messages, one a line. */ -}}
+{{- define "emqx-ee.emqxCheck" -}}
+{{- $c := .code -}}{{- $vs := .values -}}
+{{- $at := printf "emqxConfig.%s" .at -}}
+{{- $v := get $vs "" -}}{{- $text := toString $v -}}
+{{- $name := ternary $c "" (kindIs "string" $c) -}}
+{{- $says := list -}}
+{{- if eq $name "packet_size" -}}
+{{- /* emqx_schema.erl validate_max_packet_size/1: 1 to ?MAX_INT_MQTT_PACKET_SIZE (268435455) bytes;
+convert_max_packet_size/2 takes 256MB as that maximum. */ -}}
+{{- $n := include "emqx-ee.byteCount" $text | int64 -}}
+{{- if and (ne (trim $text) "256MB") (or (lt $n 1) (gt $n 268435455)) -}}
+{{- $says = append $says (printf "%s: EMQX takes 1 byte to 256MB (268435455 bytes) here, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "heap_size" -}}
+{{- /* emqx_schema.erl validate_heap_size/1: at most 128GB */ -}}
+{{- if gt (include "emqx-ee.byteCount" $text | int64) 137438953472 -}}
+{{- $says = append $says (printf "%s: EMQX takes at most 128GB here, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "keepalive_multiplier" -}}
+{{- /* emqx_schema.erl validate_keepalive_multiplier/1: 1.0 to 65535.0 */ -}}
+{{- if or (lt ($text | float64) 1.0) (gt ($text | float64) 65535.0) -}}
+{{- $says = append $says (printf "%s: EMQX takes a number from 1 to 65535 here, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "tcp_keepalive" -}}
+{{- /* emqx_schema.erl validate_tcp_keepalive/1, parse_tcp_keepalive/1: none, or Idle,Interval,Probes within
+1..72000, 1..750, 1..90 */ -}}
+{{- $parts := splitList "," ($text | replace " " "") -}}
+{{- $good := or (eq $text "none") (and (eq (len $parts) 3) (regexMatch `^[0-9]+,[0-9]+,[0-9]+$` ($text | replace " " ""))) -}}
+{{- if and $good (ne $text "none") -}}
+{{- range $i, $max := list 72000 750 90 -}}
+{{- $n := index $parts $i | int64 -}}
+{{- if or (lt $n 1) (gt $n (int64 $max)) -}}{{- $good = false -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $good -}}
+{{- $says = append $says (printf "%s: EMQX takes none or Idle,Interval,Probes (seconds, seconds, a count; at most 72000,750,90) here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "access_rules" -}}
+{{- /* emqx_schema.erl access_rules_converter/1 splits each item at commas, access_rules_validator/1 takes
+"allow|deny all|<CIDR>" rules (esockd_cidr:parse/2: an address, or an address/prefix length). */ -}}
+{{- range $item := $v -}}
+{{- range $rule := splitList "," (toString $item) -}}
+{{- $words := splitList " " (trim $rule | regexReplaceAll `\s+` " ") -}}
+{{- $cidr := ternary (last $words) "" (eq (len $words) 2) -}}
+{{- $ip4 := `^([0-9]{1,3}\.){3}[0-9]{1,3}(/([0-9]|[12][0-9]|3[0-2]))?$` -}}
+{{- $ip6 := `^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?$` -}}
+{{- if not (and (eq (len $words) 2) (has (first $words) (list "allow" "deny")) (or (eq $cidr "all") (regexMatch $ip4 $cidr) (regexMatch $ip6 $cidr))) -}}
+{{- $says = append $says (printf "%s: %q is not an access rule EMQX takes (allow or deny, then all or an address/prefix: \"deny 10.0.0.0/8\")" $at (trim $rule)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else if has $name (list "server_ssl" "listener_ssl") -}}
+{{- /* emqx_schema.erl validate_server_ssl_opts/1 (and, for MQTT SSL listeners,
+mqtt_ssl_listener_ssl_options_validator/1: ocsp_outer_validator/1, server_ocsp_and_managed_certs_validator/1,
+crl_outer_validator/1). verify defaults to verify_none (common_ssl_opts_schema/2). */ -}}
+{{- $verify := toString (get $vs "verify" | default (get .known (printf "%s.verify" .at)) | default "verify_none") -}}
+{{- if and (eq (toString (get $vs "fail_if_no_peer_cert")) "true") (ne $verify "verify_peer") -}}
+{{- $says = append $says (printf "%s: fail_if_no_peer_cert is true, so EMQX needs verify: verify_peer here, not %s" $at $verify) -}}
+{{- end -}}
+{{- if eq $name "listener_ssl" -}}
+{{- if eq (toString (get $vs "enable_crl_check")) "true" -}}
+{{- if ne $verify "verify_peer" -}}
+{{- $says = append $says (printf "%s: enable_crl_check is true, so EMQX needs verify: verify_peer here, not %s" $at $verify) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq (toString (get $vs "ocsp.enable_ocsp_stapling")) "true" -}}
+{{- if not (or (hasKey $vs "certfile") (get .known (printf "%s.certfile" .at))) -}}
+{{- $says = append $says (printf "%s: ocsp.enable_ocsp_stapling is true, so EMQX needs certfile here (the server certificate)" $at) -}}
+{{- end -}}
+{{- if kindIs "slice" (get $vs "managed_certs") -}}
+{{- $says = append $says (printf "%s: EMQX does not staple OCSP with managed_certs (a list): turn one of them off" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "ocsp" -}}
+{{- /* emqx_schema.erl ocsp_inner_validator/1 */ -}}
+{{- if eq (toString (get $vs "enable_ocsp_stapling")) "true" -}}
+{{- range $f := list "responder_url" "issuer_pem" -}}
+{{- if not (get $vs $f) -}}
+{{- $says = append $says (printf "%s: enable_ocsp_stapling is true, so EMQX needs %s here" $at $f) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "managed_certs" -}}
+{{- /* emqx_schema.erl server_managed_certs_validator/1: a list of at least one bundle */ -}}
+{{- if and (kindIs "slice" $v) (not $v) -}}
+{{- $says = append $says (printf "%s: EMQX needs at least one bundle in the list" $at) -}}
+{{- end -}}
+{{- else if eq $name "restricted" -}}
+{{- /* emqx_schema.erl restricted_string/1, emqx_utils.erl is_restricted_str/1 */ -}}
+{{- if not (regexMatch `^[A-Za-z0-9]+[A-Za-z0-9-_]*$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes letters, digits, - and _ here, starting with a letter or digit, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "non_empty" -}}
+{{- /* emqx_schema.erl non_empty_string/1, non_empty_array/1; emqx_resource_validator.erl not_empty/1 */ -}}
+{{- if or (eq $text "") (and (kindIs "slice" $v) (not $v)) -}}
+{{- $says = append $says (printf "%s: EMQX refuses an empty value here" $at) -}}
+{{- end -}}
+{{- else if eq $name "time_offset" -}}
+{{- /* emqx_conf_schema.erl validate_time_offset/1 */ -}}
+{{- if not (regexMatch `^([\-\+][0-1][0-9]:[0-6][0-9]|system|utc)$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes system, utc or +hh:mm / -hh:mm here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "tickets_seed" -}}
+{{- /* emqx_conf_schema.erl validate_tls_stateless_tickets_seed/1 */ -}}
+{{- if and (ne $text "") (lt (len $text) 16) -}}
+{{- $says = append $says (printf "%s: EMQX needs at least 16 bytes here (or none), not %d" $at (len $text)) -}}
+{{- end -}}
+{{- else if eq $name "sample_interval" -}}
+{{- /* emqx_dashboard_schema.erl validate_sample_interval/1: 1 to 60 seconds, a divisor of 60 */ -}}
+{{- $ms := include "emqx-ee.durationMs" (dict "value" $text "unit" "s") | int64 -}}
+{{- $sec := div (add $ms 999) 1000 -}}
+{{- if or (lt $sec 1) (gt $sec 60) (ne (mod 60 (max $sec 1)) 0) -}}
+{{- $says = append $says (printf "%s: EMQX takes 1s to 60s here, a divisor of 60s, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "hwmark_expire" -}}
+{{- /* emqx_dashboard_schema.erl validate_hwmark_expire_time/1: at most ?DAYS_7 */ -}}
+{{- $ms := include "emqx-ee.durationMs" (dict "value" $text "unit" "ms") | int64 -}}
+{{- if or (lt $ms 1) (gt $ms 604800000) -}}
+{{- $says = append $says (printf "%s: EMQX takes at most 7d here, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "authn_chain" -}}
+{{- /* emqx_authn_schema.erl validator/0 runs each provider's validations/0: emqx_authn_http_schema.erl
+check_ssl_opts/1 (an https url needs ssl.enable, which defaults to false) and check_headers/1 (a GET request
+has no content-type header); emqx_authn_scram_restapi_schema.erl the same. */ -}}
+{{- range $i, $a := ternary $v (list $v) (kindIs "slice" $v) -}}
+{{- if and (kindIs "map" $a) (eq (toString (get $a "backend")) "http") -}}
+{{- if and (hasPrefix "https://" (toString (get $a "url"))) (ne (toString (dig "ssl" "enable" false $a)) "true") -}}
+{{- $says = append $says (printf "%s[%d]: the url is https://, so EMQX needs ssl.enable: true here" $at $i) -}}
+{{- end -}}
+{{- if eq (toString (get $a "method")) "get" -}}
+{{- range $h, $_ := (get $a "headers" | default dict) -}}
+{{- if eq (lower $h) "content-type" -}}
+{{- $says = append $says (printf "%s[%d]: a GET request carries no %s header; EMQX refuses it" $at $i $h) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else if hasKey $c "versions" -}}
+{{- /* emqx_schema.erl validate_tls_versions/2: versions ssl:versions() lists as available (OTP 28), and no
+tlsv1.3 with others unless tlsv1.2 is one of them (validate_tls_version_gap/1). */ -}}
+{{- $known := ternary (list "dtlsv1.2" "dtlsv1") (list "tlsv1.3" "tlsv1.2" "tlsv1.1" "tlsv1") (eq $c.versions "dtls") -}}
+{{- range $ver := $v -}}
+{{- if not (has (toString $ver) $known) -}}
+{{- $says = append $says (printf "%s: EMQX knows %s, not %q" $at (join ", " $known) (toString $ver)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (has "tlsv1.3" $v) (gt (len $v) 1) (not (has "tlsv1.2" $v)) -}}
+{{- $says = append $says (printf "%s: EMQX refuses tlsv1.3 with older versions unless tlsv1.2 is one of them" $at) -}}
+{{- end -}}
+{{- else if hasKey $c "bytes" -}}
+{{- /* emqx_schema.erl mk_validator_bounds/2 */ -}}
+{{- $n := include "emqx-ee.byteCount" $text | int64 -}}
+{{- if or (lt $n (int64 (index $c.bytes 0))) (gt $n (int64 (index $c.bytes 1))) -}}
+{{- $says = append $says (printf "%s: EMQX takes %d to %d bytes here, not %s" $at (int64 (index $c.bytes 0)) (int64 (index $c.bytes 1)) $text) -}}
+{{- end -}}
+{{- else if hasKey $c "min" -}}
+{{- /* emqx_resource_validator.erl min/2 */ -}}
+{{- if lt ($text | float64) (float64 $c.min) -}}
+{{- $says = append $says (printf "%s: EMQX takes at least %v here, not %s" $at $c.min $text) -}}
+{{- end -}}
+{{- else if hasKey $c "max" -}}
+{{- /* emqx_resource_validator.erl max/2 */ -}}
+{{- if gt ($text | float64) (float64 $c.max) -}}
+{{- $says = append $says (printf "%s: EMQX takes at most %v here, not %s" $at $c.max $text) -}}
+{{- end -}}
+{{- else if hasKey $c "unique" -}}
+{{- /* validate_unique_names/1 of emqx_cluster_link_schema.erl, emqx_message_transformation_schema.erl,
+emqx_schema_validation_schema.erl */ -}}
+{{- $seen := dict -}}
+{{- range $item := $v -}}
+{{- $n := toString (get ($item | default dict) $c.unique) -}}
+{{- if hasKey $seen $n -}}
+{{- $says = append $says (printf "%s: EMQX needs each %s once, and %q comes twice" $at $c.unique $n) -}}
+{{- end -}}
+{{- $_ := set $seen $n true -}}
+{{- end -}}
+{{- else if hasKey $c "reserved_key" -}}
+{{- /* a map key the field's validator refuses: emqx_schema_registry_schema.erl validate_name/1 */ -}}
+{{- range $sub, $_ := $vs -}}
+{{- if eq (first (splitList "." $sub)) $c.reserved_key -}}
+{{- $says = append $says (printf "%s.%s: EMQX keeps the name %q for its own entry; choose another name" $at $c.reserved_key $c.reserved_key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- join "\n" ($says | uniq) -}}
+{{- end -}}
+
 {{- /* Walk a map of emqxConfig down EMQX's schema and write its leaves as EMQX_* variables: `a.b` keys
 and nested {a: {b: ...}} maps alike. Called with dict "s" (the structs of the compact schema, or empty when
-the checks are off) "types" (the schema types at .prefix; an empty list: unknown, written as given)
-"prefix" "value" "out" "problems" "check" (whether schema refusals count); writes {path, text} into out
-under the variable name and appends every refusal to problems.list. */ -}}
+the checks are off) "c" (the validators) "types" (the schema types at .prefix; an empty list: unknown, written
+as given) "prefix" "value" "out" "problems" "check" (whether schema refusals count) "pend" (the validators of
+the fields above, [{code, at}]) "found" (values for those validators); writes {path, text} into out under the
+variable name, appends every refusal to problems.list and every value a validator sees to found.list. */ -}}
 {{- define "emqx-ee.walkConfig" -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
 {{- range $key, $value := .value -}}
 {{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
 {{- $types := $.types -}}
 {{- $where := $.prefix -}}
+{{- $pend := $.pend -}}
 {{- $problem := "" -}}
 {{- if regexMatch "[A-Z]" $key -}}
 {{- $problem = printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path) -}}
@@ -367,8 +623,9 @@ under the variable name and appends every refusal to problems.list. */ -}}
 {{- if not $problem -}}
 {{- $at := ternary $seg (printf "%s.%s" $where $seg) (eq $where "") -}}
 {{- if $types -}}
-{{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "types" $types "seg" $seg) | fromJson -}}
+{{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "c" $.c "types" $types "seg" $seg) | fromJson -}}
 {{- if $step.next -}}
+{{- range $code := $step.checks -}}{{- $pend = append $pend (dict "code" $code "at" $at) -}}{{- end -}}
 {{- if and $step.deprecated $.check -}}
 {{- $problem = printf "emqxConfig.%s: %s is deprecated in EMQX %s, which deletes it without checking it, so the setting would do nothing: remove it (EMQX's documentation names what replaces it)" $path $at $version -}}
 {{- end -}}
@@ -399,17 +656,17 @@ under the variable name and appends every refusal to problems.list. */ -}}
 {{- if eq (toString $t) "M" -}}{{- $object = true -}}{{- end -}}
 {{- end -}}
 {{- if and (kindIs "map" $value) $container (not $object) -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- else -}}
-{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "c" $.c "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- /* One emqxConfig value: checked against the schema types at its path (.types, unions unfolded),
-then written as the text of its variable. Called with dict "s" "types" "path" "value" "out" "problems"
-"check". */ -}}
+then written as the text of its variable, and handed to the validators above it (.pend). Called with dict "s"
+"c" "types" "path" "value" "out" "problems" "check" "pend" "found". */ -}}
 {{- define "emqx-ee.configLeaf" -}}
 {{- $v := .value -}}
 {{- $env := printf "EMQX_%s" (.path | replace "." "__" | upper) -}}
@@ -461,19 +718,42 @@ then written as the text of its variable. Called with dict "s" "types" "path" "v
 {{- end -}}
 {{- end -}}
 {{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s: EMQX %s takes %s here, not %s%s; EMQX would refuse it at boot, on every node of the roll" .path (include "emqx-ee.emqxSchemaVersion" .) (include "emqx-ee.schemaDescribe" .types) $shown $hint)) -}}
-{{- else if eq $vk "list" -}}
+{{- else -}}
+{{- range $p := $.pend -}}
+{{- $_ := set $.found "list" (append $.found.list (dict "code" $p.code "at" $p.at "path" $.path "value" $v)) -}}
+{{- end -}}
 {{- /* The items of a list (authorization.sources, cluster.links): each checked against the item type,
-an object's keys and values included. */ -}}
-{{- $items := list -}}
-{{- range $t := .types -}}{{- if and (kindIs "map" $t) (hasKey $t "a") -}}{{- $items = append $items $t.a -}}{{- end -}}{{- end -}}
-{{- if $items -}}
+an object's keys and values included; a string split at commas, or a single item, where the field's
+converter makes a list of it. */ -}}
+{{- $items := list -}}{{- $join := false -}}{{- $wrap := false -}}
+{{- range $t := .types -}}
+{{- if and (kindIs "map" $t) (hasKey $t "a") -}}
+{{- $items = append $items $t.a -}}
+{{- if hasKey $t "j" -}}{{- $join = true -}}{{- end -}}
+{{- if hasKey $t "w" -}}{{- $wrap = true -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $list := list -}}
+{{- if eq $vk "list" -}}
+{{- $list = $v -}}
+{{- else if and $join (eq $vk "string") -}}
+{{- range splitList "," $v -}}{{- if trim . -}}{{- $list = append $list (trim .) -}}{{- end -}}{{- end -}}
+{{- else if and $wrap (has $vk (list "string" "map")) -}}
+{{- $list = list $v -}}
+{{- end -}}
+{{- if and $items $list -}}
 {{- $expanded := include "emqx-ee.schemaExpand" (dict "types" $items) | fromJsonArray -}}
-{{- range $i, $item := $v -}}
+{{- range $i, $item := $list -}}
 {{- $at := printf "%s[%d]" $.path $i -}}
 {{- if kindIs "map" $item -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $items "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- $sel := include "emqx-ee.unionSelect" (dict "s" $.s "types" $expanded "item" $item "at" $at) | fromJson -}}
+{{- if $sel.problem -}}
+{{- $_ := set $.problems "list" (append $.problems.list $sel.problem) -}}
 {{- else -}}
-{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $sel.types "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check "pend" list "found" $.found) -}}
+{{- end -}}
+{{- else -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "c" $.c "types" $expanded "path" $at "value" $item "out" dict "problems" $.problems "check" $.check "pend" list "found" $.found) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -500,6 +780,34 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- get . "emqxEeUserConfig" -}}
 {{- end -}}
 
+{{- /* The checks of whole-config validations that read fields of more than one place (emqx_conf_schema.erl
+validations/0, which takes emqx_schema.erl validations/0): a low watermark below its high one
+(check_watermark/3), with EMQX's defaults for the one not set (60% and 80%, emqx_schema.erl fields("sysmon_vm"),
+fields("sysmon_os")). Called with dict "user" (the variables) "problems" "check". */ -}}
+{{- define "emqx-ee.rootChecks" -}}
+{{- if .check -}}
+{{- range $pair := list (list "sysmon.vm.process" "EMQX_SYSMON__VM__PROCESS") (list "sysmon.os.cpu" "EMQX_SYSMON__OS__CPU") -}}
+{{- $low := get $.user (printf "%s_LOW_WATERMARK" (index $pair 1)) -}}
+{{- $high := get $.user (printf "%s_HIGH_WATERMARK" (index $pair 1)) -}}
+{{- if or $low $high -}}
+{{- $lt := "60%" -}}{{- with $low -}}{{- $lt = .text -}}{{- end -}}
+{{- $ht := "80%" -}}{{- with $high -}}{{- $ht = .text -}}{{- end -}}
+{{- $l := include "emqx-ee.percent" $lt | float64 -}}
+{{- $h := include "emqx-ee.percent" $ht | float64 -}}
+{{- if le $h $l -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s_low_watermark and %s_high_watermark: EMQX needs the low watermark below the high one (%s%% is not below %s%%; EMQX's defaults are 60%% and 80%%)" (index $pair 0) (index $pair 0) (toString $l) (toString $h))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* A percentage as EMQX's to_percent/1 reads it, in percent: "80%" or a fraction (0.8). */ -}}
+{{- define "emqx-ee.percent" -}}
+{{- $t := trimAll "\"" (toString .) -}}
+{{- if hasSuffix "%" $t -}}{{- trimSuffix "%" $t -}}{{- else -}}{{- mulf ($t | float64) 100.0 -}}{{- end -}}
+{{- end -}}
+
 {{- /* emqx-ee.userConfig, computed (root context). */ -}}
 {{- define "emqx-ee.userConfigUncached" -}}
 {{- $user := dict -}}
@@ -507,7 +815,29 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- if .Values.emqxConfig -}}
 {{- $check := not (dig "allowUnknown" false (.Values.emqxConfigCheck | default dict)) -}}
 {{- $schema := include "emqx-ee.emqxSchema" . | fromJson -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $schema.s "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check) -}}
+{{- $found := dict "list" list -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $schema.s "c" $schema.c "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check "pend" list "found" $found) -}}
+{{- /* EMQX's validators, each given every value set at or below its field. */ -}}
+{{- $known := dict -}}
+{{- if .Values.tls.enabled -}}
+{{- range $type := list "ssl" "wss" -}}
+{{- $_ := set $known (printf "listeners.%s.default.ssl_options.certfile" $type) "chart" -}}
+{{- if $.Values.tls.verifyClients -}}{{- $_ := set $known (printf "listeners.%s.default.ssl_options.verify" $type) "verify_peer" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $groups := dict -}}
+{{- range $f := $found.list -}}
+{{- $key := printf "%s|%s" $f.at (toJson $f.code) -}}
+{{- $g := get $groups $key | default (dict "code" $f.code "at" $f.at "values" dict) -}}
+{{- $_ := set $g.values (ternary "" (trimPrefix (printf "%s." $f.at) $f.path) (eq $f.path $f.at)) $f.value -}}
+{{- $_ := set $groups $key $g -}}
+{{- end -}}
+{{- range $key, $g := $groups -}}
+{{- with include "emqx-ee.emqxCheck" (dict "code" $g.code "at" $g.at "values" $g.values "known" $known) -}}
+{{- $_ := set $problems "list" (concat $problems.list (splitList "\n" .)) -}}
+{{- end -}}
+{{- end -}}
+{{- include "emqx-ee.rootChecks" (dict "user" $user "problems" $problems "check" $check) -}}
 {{- /* A new named listener keeps EMQX's default bind, the port of the default listener of its type
 (emqx_schema.erl mqtt_listener default_bind), so both fail to start: a misspelt "default" does that. */ -}}
 {{- $listeners := dict -}}

@@ -19,7 +19,16 @@ from typing import Any
 
 import pytest
 
-from harness.emqx_config import Misparse, check_variable, parse_value, problems, resolve, sample_config, schema
+from harness.emqx_config import (
+    LARGE_SECTIONS,
+    Misparse,
+    check_variable,
+    parse_value,
+    problems,
+    resolve,
+    sample_config,
+    schema,
+)
 from harness.helm import HelmError, answer, render
 from harness.tools import CHART, ROOT
 
@@ -213,22 +222,7 @@ def test_every_variable_of_the_valid_table_passes_the_schema_check(accepted):
 
 # Every scalar field of these sections, with a valid value of its type (harness.emqx_config.sample_config): the
 # large emqxConfig, about 190 settings, that also feeds the render benchmark (docs/emqx-schema.md).
-LARGE = {
-    "mqtt": [],
-    "log.console": [],
-    "sysmon.vm": [],
-    "sysmon.os": [],
-    "force_shutdown": [],
-    "force_gc": [],
-    "flapping_detect": [],
-    "overload_protection": [],
-    "retainer": [],
-    "broker": [],
-    "sys_topics": [],
-    "listeners.tcp.default": ["bind", "enable", "enabled", "proxy_protocol"],
-    "rpc": [],
-    "prometheus": ["enable_basic_auth"],
-}
+LARGE = LARGE_SECTIONS
 
 
 def test_every_field_of_the_main_sections_renders_with_a_valid_value(template):

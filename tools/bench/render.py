@@ -141,7 +141,27 @@ def render_suite(bench: Bench) -> dict[str, Any]:
     }
 
 
-def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, Any]:
+def baseline_chart(bench: Bench, ref: str, into: Path) -> Path:
+    """The chart as it is at git ref `ref` of this repository, extracted into `into`."""
+    cmd = ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "charts/emqx-ee"]
+    bench.log(f"$ {' '.join(cmd)}")
+    archive = subprocess.run(cmd, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "charts" / "emqx-ee"
+
+
+def large_emqx_config(into: Path) -> tuple[Path, int]:
+    """A values file with the large emqxConfig of the render tests (harness.emqx_config.LARGE_SECTIONS)."""
+    from harness.emqx_config import LARGE_SECTIONS, sample_config
+
+    config = sample_config(LARGE_SECTIONS)
+    path = into / "large-emqx-config-values.yaml"
+    path.write_text(yaml.safe_dump({"emqxConfig": config}))
+    return path, len(config)
+
+
+def run(bench: Bench, runs: int, git_dir: str | None, suite: bool, baseline: str | None = None) -> dict[str, Any]:
     helm, helm3 = tool("helm"), tool("helm3")
     chart = official_chart(bench, git_dir)
     scenario, scenario_objects = largest_scenario(bench, helm)
@@ -154,6 +174,7 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, 
         shim.write_text(SHIM.format(name="helm", calls=Path(tmp) / "calls.txt", real=Path(helm).resolve()))
         shim.chmod(0o755)
         chart_rel = str(CHART.relative_to(ROOT))
+        large, settings = large_emqx_config(Path(tmp))
         cases = [
             ("helm version (process start)", [helm, "version"], None, True),
             ("helm template, default values", [helm, "template", "emqx-ee", chart_rel], CHART, True),
@@ -170,6 +191,24 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, 
                 chart,
                 True,
             ),
+            (
+                f"helm template, a large emqxConfig ({settings} settings)",
+                [helm, "template", "emqx-ee", chart_rel, "-f", str(large)],
+                CHART,
+                True,
+            ),
+            *(
+                [
+                    (
+                        f"helm template, default values, chart at {baseline}",
+                        [helm, "template", "emqx-ee", str(baseline_chart(bench, baseline, Path(tmp) / "base"))],
+                        CHART,
+                        True,
+                    ),
+                ]
+                if baseline
+                else []
+            ),
             # Not plotted: what the counting shim of the suite measurement adds to every helm process.
             ("helm version through the counting shim", [str(shim), "version"], None, False),
         ]
@@ -179,7 +218,16 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, 
             objects = count_objects(bench.run(cmd).stdout) if rendered else None
             shown = [
                 Path(cmd[0]).name,
-                *(f"emqx-enterprise@{OFFICIAL_COMMIT[:12]}" if c == str(chart) else c for c in cmd[1:]),
+                *(
+                    f"emqx-enterprise@{OFFICIAL_COMMIT[:12]}"
+                    if c == str(chart)
+                    else f"charts/emqx-ee@{baseline}"
+                    if c.endswith("/base/charts/emqx-ee")
+                    else Path(c).name
+                    if c == str(large)
+                    else c
+                    for c in cmd[1:]
+                ),
             ]
             row = {"label": label, "command": " ".join(shown)}
             row.update(stats(times), objects=objects, plot=plot)

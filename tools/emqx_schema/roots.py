@@ -11,6 +11,7 @@ copy cannot drift from the data file.
 
     tools/emqx_schema/roots.py           # rewrite charts/emqx-ee/templates/_emqx_schema.tpl
     tools/emqx_schema/roots.py --check   # exit 1 when it is stale
+    tools/emqx_schema/roots.py --validators-table   # the table of validators in docs/emqx-schema.md
 
 The compact schema keeps only what the checks need. Structs are a list; a struct is {field: type}
 (aliases as extra names of the same type); a type is
@@ -134,83 +135,102 @@ VALIDATORS: dict[str, object] = {
     "emqx_cluster_link_schema:validate_unique_names/1": {"unique": "name"},
     "emqx_message_transformation_schema:validate_unique_names/1": {"unique": "name"},
     "emqx_schema_validation_schema:validate_unique_names/1": {"unique": "name"},
-    # an authentication chain: one authenticator per mechanism and backend (emqx_authn_schema.erl validator/0,
-    # emqx_authn_chains.erl check_unique/1 in the config handler)
+    # names: emqx_resource.erl validate_name/2 (under 255 bytes), emqx_exhook_schema.erl validate_name/1 (1 to 256)
+    "emqx_resource:validate_name/1": {"name": 254},
+    "emqx_exhook_schema:validate_name/1": {"name": 256},
+    # http(s) URLs: emqx_exhook_schema.erl validate_url/1, emqx_prometheus_schema.erl validate_url/1
+    "emqx_exhook_schema:validate_url/1": "http_url",
+    "emqx_prometheus_schema:validate_url/1": "http_url",
+    # topic lists: at least one, each once (validate_unique_topics/1)
+    "emqx_message_transformation_schema:validate_unique_topics/1": "unique_topics",
+    "emqx_schema_validation_schema:validate_unique_topics/1": "unique_topics",
+    # emqx_rule_engine_schema.erl validate_ssrf_cidrs/1 (emqx_utils_ssrf:compile_cidrs/1)
+    "emqx_rule_engine_schema:validate_ssrf_cidrs/1": "cidrs",
+    # emqx_otel_schema.erl validate_sample_ratio/1: 0.0 to 1.0
+    "emqx_otel_schema:validate_sample_ratio/1": "ratio",
+    # emqx_resource_schema.erl health_check_interval_range/1: 1 ms to 1 h
+    "emqx_resource_schema:health_check_interval_range/1": {"ms": [1, 3600000]},
+    # emqx_schema.erl servers_validator/2: an empty string, or a port out of range (parse_port/1); the rest of
+    # parse_servers/2 (schemes, default ports, SSRF) is not modelled
+    "fun in emqx_schema:servers_validator/2 (Required=false)": "servers",
+    "fun in emqx_schema:servers_validator/2 (Required=true)": "servers",
+    # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
+    # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
 }
+OWNED = "the chart owns the path (refused as such)"
+CIPHERS = "needs the cipher list of EMQX's OTP build (emqx_tls_lib:all_ciphers_set_cached/0)"
+SQL = "needs EMQX's rule SQL parser"
+PCRE = "needs PCRE (re:compile/1), which Go's regexp does not match"
+PARSER = "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)"
+NODE_FILE = "reads a file on the node"
+TODO = "no model written yet"
+
 # Validators not modelled, with the reason (EMQX checks them at boot). docs/emqx-schema.md lists them too.
 NOT_MODELLED: dict[str, str] = {
-    "emqx_conf_schema:validate_cookie/1": "the chart owns the path (refused as such)",
-    "emqx_conf_schema:validate_node_role/1": "the chart owns the path (refused as such)",
-    "emqx_schema:validate_ciphers/1": "needs the cipher list of EMQX's OTP build (emqx_tls_lib:all_ciphers_set_cached/0)",
-    "emqx_rule_engine_schema:validate_sql/1": "needs EMQX's rule SQL parser",
-    "emqx_schema_validation_schema:validate_sql/1": "needs EMQX's rule SQL parser",
-    "emqx_modules_schema:is_re/1": "needs PCRE (re:compile/1), which Go's regexp does not match",
-    "emqx_modules_schema:rewrite_validator/1": "needs PCRE (re:compile/1), which Go's regexp does not match",
-    "emqx_dashboard_sso_oidc:jq_expr_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_authn_cinfo_schema:validate_expressions/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_authn_cinfo_schema:validate_checks/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_ldap:dn_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_ldap:filter_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_bridge_redis:is_command_template_valid/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "fun in emqx_authz_redis_schema:cmd/0": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "fun in emqx_authz_postgresql_schema:query/0": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_schema_registry_schema:protobuf_source_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_connector_aggregator_schema:parquet_avro_schema_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_bridge_s3_upload:validate_key_template/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_bridge_gcp_pubsub_schema_lib:service_account_json_validator/1": "needs a parser of EMQX's (jq, variform, LDAP DN and filter, Redis command, SQL template, protobuf, Avro)",
-    "emqx_authn_kerberos_schema:validate_keytab_file_path/1": "reads the node's files or registered applications",
-    "fun in emqx_authz_file_schema:fields/1": "reads the node's files or registered applications",
-    "emqx_ds_schema:validate_config/1": "reads the node's files or registered applications",
-    "emqx_retainer_schema:validate_backends_enabled/1": "reads the node's files or registered applications",
-    "fun in emqx_ft_schema:validator/1": "reads the node's files or registered applications",
-    "emqx_connector_schema:validator/1": "reads the node's files or registered applications",
-    "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": "reads the node's files or registered applications",
-    "emqx_bridge_tdengine_connector_info:validate_config/1": "reads the node's files or registered applications",
-    "emqx_bridge_oracle:config_validator/1": "reads the node's files or registered applications",
-    "emqx_nats_schema:validate_internal_authn/1": "reads the node's files or registered applications",
-    "emqx_ai_completion_schema:validate_name/1": "not modelled yet",
-    "emqx_ai_completion_schema:validate_url/1": "not modelled yet",
-    "emqx_authn_jwt_schema:do_check_verify_claims/1": "not modelled yet",
-    "emqx_authn_jwt_schema:validate_headers/1": "not modelled yet",
-    "emqx_authn_kerberos_schema:validate_principal/1": "not modelled yet",
-    "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": "not modelled yet",
-    "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": "not modelled yet",
-    "emqx_bridge_http_connector:validate_method/1": "not modelled yet",
-    "emqx_bridge_kafka:kafka_ext_header_value_validator/1": "not modelled yet",
-    "emqx_bridge_kafka:kafka_header_validator/1": "not modelled yet",
-    "emqx_bridge_kafka:producer_parameters_validator/1": "not modelled yet",
-    "emqx_bridge_mqtt_connector_schema:static_clientid_validate_clientids_length/1": "not modelled yet",
-    "emqx_bridge_mqtt_connector_schema:static_clientid_validator/1": "not modelled yet",
-    "emqx_bridge_pulsar:producer_strategy_key_validator/1": "not modelled yet",
-    "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": "not modelled yet",
-    "emqx_bridge_snowflake_lib:account_id_validator/1": "not modelled yet",
-    "emqx_bridge_sqlserver_connector:server_validator/1": "not modelled yet",
-    "emqx_bridge_tablestore:non_empty_list/1": "not modelled yet",
-    "emqx_bridge_tdengine_connector:validator_server/1": "not modelled yet",
-    "emqx_cluster_link_schema:validate_no_redundancy/1": "not modelled yet",
-    "emqx_cluster_link_schema:validate_no_special_topics/1": "not modelled yet",
-    "emqx_cluster_link_schema:validate_topics/1": "not modelled yet",
-    "emqx_ds_schema:validate_wildcard_thresholds/1": "not modelled yet",
-    "emqx_exhook_schema:validate_name/1": "not modelled yet",
-    "emqx_exhook_schema:validate_url/1": "not modelled yet",
-    "emqx_dashboard_sso_oidc:validate_issuer_url/1": "not modelled yet",
-    "emqx_message_transformation_schema:validate_unique_topics/1": "not modelled yet",
-    "emqx_otel_schema:validate_sample_ratio/1": "not modelled yet",
-    "emqx_prometheus_schema:validate_url/1": "not modelled yet",
-    "emqx_resource:validate_name/1": "not modelled yet",
-    "emqx_resource_schema:health_check_interval_range/1": "not modelled yet",
-    "emqx_retainer_schema:check_index_specs/1": "not modelled yet",
-    "emqx_rule_engine_schema:validate_ssrf_cidrs/1": "not modelled yet",
-    "emqx_s3_schema:part_size_validator/1": "not modelled yet",
-    "emqx_s3_schema:validate_part_size/1": "not modelled yet",
-    "emqx_schema_validation_schema:validate_unique_schema_checks/1": "not modelled yet",
-    "emqx_schema_validation_schema:validate_unique_topics/1": "not modelled yet",
-    "fun in emqx_authz_http_schema:headers_no_content_type/1": "not modelled yet",
-    "fun in emqx_bridge_clickhouse_connector:fields/1": "not modelled yet",
-    "fun in emqx_bridge_opents:fields/1": "not modelled yet",
-    "fun in emqx_schema:servers_validator/2 (Required=false)": "not modelled yet",
-    "fun in emqx_schema:servers_validator/2 (Required=true)": "not modelled yet",
+    "emqx_conf_schema:validate_cookie/1": OWNED,
+    "emqx_conf_schema:validate_node_role/1": OWNED,
+    "emqx_schema:validate_ciphers/1": CIPHERS,
+    "emqx_rule_engine_schema:validate_sql/1": SQL,
+    "emqx_schema_validation_schema:validate_sql/1": SQL,
+    "emqx_modules_schema:is_re/1": PCRE,
+    "emqx_modules_schema:rewrite_validator/1": PCRE,
+    "emqx_dashboard_sso_oidc:jq_expr_validator/1": PARSER,
+    "emqx_authn_cinfo_schema:validate_expressions/1": PARSER,
+    "emqx_authn_cinfo_schema:validate_checks/1": PARSER,
+    "emqx_ldap:dn_validator/1": PARSER,
+    "emqx_ldap:filter_validator/1": PARSER,
+    "emqx_bridge_redis:is_command_template_valid/1": PARSER,
+    "fun in emqx_authz_redis_schema:cmd/0": PARSER,
+    "fun in emqx_authz_postgresql_schema:query/0": PARSER,
+    "emqx_schema_registry_schema:protobuf_source_validator/1": PARSER,
+    "emqx_connector_aggregator_schema:parquet_avro_schema_validator/1": PARSER,
+    "emqx_bridge_s3_upload:validate_key_template/1": PARSER,
+    "emqx_bridge_gcp_pubsub_schema_lib:service_account_json_validator/1": PARSER,
+    "emqx_authn_kerberos_schema:validate_keytab_file_path/1": NODE_FILE,
+    "fun in emqx_authz_file_schema:fields/1": NODE_FILE,
+    "emqx_ds_schema:validate_config/1": "needs the defaults of durable_storage.db_groups",
+    "emqx_retainer_schema:validate_backends_enabled/1": TODO,
+    "fun in emqx_ft_schema:validator/1": TODO,
+    "emqx_connector_schema:validator/1": TODO,
+    "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": TODO,
+    "emqx_bridge_tdengine_connector_info:validate_config/1": TODO,
+    "emqx_bridge_oracle:config_validator/1": TODO,
+    "emqx_nats_schema:validate_internal_authn/1": TODO,
+    "emqx_ai_completion_schema:validate_name/1": TODO,
+    "emqx_ai_completion_schema:validate_url/1": TODO,
+    "emqx_authn_jwt_schema:do_check_verify_claims/1": TODO,
+    "emqx_authn_jwt_schema:validate_headers/1": TODO,
+    "emqx_authn_kerberos_schema:validate_principal/1": TODO,
+    "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": TODO,
+    "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": TODO,
+    "emqx_bridge_http_connector:validate_method/1": TODO,
+    "emqx_bridge_kafka:kafka_ext_header_value_validator/1": TODO,
+    "emqx_bridge_kafka:kafka_header_validator/1": TODO,
+    "emqx_bridge_kafka:producer_parameters_validator/1": TODO,
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validate_clientids_length/1": TODO,
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validator/1": TODO,
+    "emqx_bridge_pulsar:producer_strategy_key_validator/1": TODO,
+    "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": TODO,
+    "emqx_bridge_snowflake_lib:account_id_validator/1": TODO,
+    "emqx_bridge_sqlserver_connector:server_validator/1": TODO,
+    "emqx_bridge_tablestore:non_empty_list/1": TODO,
+    "emqx_bridge_tdengine_connector:validator_server/1": TODO,
+    "emqx_cluster_link_schema:validate_no_redundancy/1": TODO,
+    "emqx_cluster_link_schema:validate_no_special_topics/1": TODO,
+    "emqx_cluster_link_schema:validate_topics/1": TODO,
+    "emqx_ds_schema:validate_wildcard_thresholds/1": TODO,
+    "emqx_dashboard_sso_oidc:validate_issuer_url/1": TODO,
+    "emqx_retainer_schema:check_index_specs/1": TODO,
+    "emqx_s3_schema:part_size_validator/1": TODO,
+    "emqx_s3_schema:validate_part_size/1": TODO,
+    "emqx_schema_validation_schema:validate_unique_schema_checks/1": TODO,
+    "fun in emqx_authz_http_schema:headers_no_content_type/1": (
+        "never refuses: the converter drops content-type first "
+        "(emqx_auth_http_utils.erl convert_headers_no_content_type/1)"
+    ),
+    "fun in emqx_bridge_clickhouse_connector:fields/1": TODO,
+    "fun in emqx_bridge_opents:fields/1": TODO,
 }
 
 # Bounds from the bound variables of a validator factory: emqx_schema.erl mk_validator_bounds/2 and
@@ -242,12 +262,90 @@ def validator_check(name: str) -> object | None:
     return None
 
 
+# Converters that refuse what their parse fails on, modelled like validators (check codes of emqx-ee.emqxCheck).
+# The other converters that can refuse are named in docs/emqx-schema.md.
+CONVERTER_CHECKS: dict[str, object] = {
+    # emqx_schema.erl latency_histogram_buckets_converter/2: comma-separated durations, each above 0
+    "emqx_schema:latency_histogram_buckets_converter/2": "latency_buckets",
+}
+
 # Converters that let an array field take a string (comma-separated) or a single item.
 SPLITTING_CONVERTERS = {"emqx_schema:converter_ciphers/2"}  # to_comma_separated_binary/1
 WRAPPING_CONVERTERS = re.compile(r"^emqx_\w+_schema:ensure_array/2$")  # ensure_array(B, _) -> [B]
 
 LIMITER_STRUCTS = re.compile(r"^emqx_limiter_schema:|^emqx_schema:mqtt_\w+_listener$")
 LIMITER_FIELD = re.compile(r"_(rate|burst)$")
+
+
+# What each check code refuses, for the table of docs/emqx-schema.md (validators_table()).
+CHECK_WORDS = {
+    "packet_size": "a size over 256MB (268435455 bytes) or under 1 byte",
+    "heap_size": "a size over 128GB",
+    "keepalive_multiplier": "a number outside 1..65535",
+    "tcp_keepalive": "anything but none or Idle,Interval,Probes within 1..72000, 1..750, 1..90",
+    "access_rules": "a rule (items split at commas) other than allow/deny with all or an address[/prefix]",
+    "server_ssl": "fail_if_no_peer_cert without verify: verify_peer (default verify_none)",
+    "listener_ssl": "as server_ssl; enable_crl_check without verify_peer; OCSP stapling without certfile or with "
+    "a list of managed_certs",
+    "ocsp": "enable_ocsp_stapling without responder_url or issuer_pem",
+    "managed_certs": "an empty list",
+    "versions": "a version OTP 28 does not list as available; tlsv1.3 with older ones but no tlsv1.2",
+    "restricted": "text outside ^[A-Za-z0-9]+[A-Za-z0-9-_]*$",
+    "non_empty": "an empty string or list",
+    "time_offset": "anything but system, utc or +hh:mm/-hh:mm",
+    "tickets_seed": "a seed of 1 to 15 bytes",
+    "sample_interval": "outside 1s..60s, or not a divisor of 60s",
+    "hwmark_expire": "over 7d",
+    "reserved_key": "the map key it names",
+    "unique": "a name that two items share",
+    "name": "a name outside ^[0-9a-zA-Z][-0-9a-zA-Z_]*$ or over the length",
+    "http_url": "a URL whose scheme is not http or https",
+    "unique_topics": "no topic, or a topic twice",
+    "cidrs": "an item that is not address/prefix",
+    "ratio": "outside 0..1 (the percent type refuses it first)",
+    "ms": "a duration outside the bounds",
+    "servers": "an empty string; a host:port with a port over 65535 (schemes, default ports and SSRF rules not "
+    "modelled)",
+    "authn_chain": "an http authenticator with an https:// url and ssl.enable not true",
+    "latency_buckets": "an item that is no duration above 0",
+    "bytes": "a size outside the bounds",
+    "min": "a value under the bound (the type's bound refuses it first)",
+    "max": "a value over the bound (the type's bound refuses it first)",
+}
+
+
+def validators_table(data: dict) -> str:
+    """The Markdown table of every validator of the data file: its check code and what it refuses, or why it is
+    not modelled, and the fields it sits on (docs/emqx-schema.md holds it; a test compares)."""
+    where: dict[str, list[str]] = {}
+
+    def walk(node: object, at: str) -> None:
+        if isinstance(node, dict):
+            for v in node.get("validator", []):
+                where.setdefault(v, []).append(at)
+            for key, child in node.items():
+                if key == "fields":
+                    for name, field in child.items():
+                        walk(field, f"{at}.{name}" if at else name)
+                elif isinstance(child, dict | list) and key != "validator":
+                    walk(child, at)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, at)
+
+    walk(data["schema"], "")
+    for name, struct in data["structs"].items():
+        walk(struct, name)
+    rows = ["| validator | how the chart models it | fields (first, count) |", "|---|---|---|"]
+    for v in sorted(where):
+        check = validator_check(v)
+        if check is None:
+            how = f"not modelled: {NOT_MODELLED.get(v, '?')}"
+        else:
+            code = check if isinstance(check, str) else next(iter(check))
+            how = f"`{json.dumps(check, separators=(',', ':'))}`: refuses {CHECK_WORDS[code]}"
+        rows.append(f"| `{v}` | {how} | `{sorted(where[v])[0]}` ({len(where[v])}) |")
+    return "\n".join(rows) + "\n"
 
 
 def app_version() -> str:
@@ -312,6 +410,7 @@ def compact(data: dict) -> dict:
             if node.get("deprecated"):
                 kind = {"x": kind}
             codes = [c for c in (validator_check(v) for v in node.get("validator", [])) if c is not None]
+            codes += [CONVERTER_CHECKS[c] for c in converters if c in CONVERTER_CHECKS]
             for alias in [field, *node.get("aliases", [])]:
                 out[alias] = kind
                 if codes:
@@ -358,6 +457,9 @@ def render() -> str:
 
 
 def main() -> int:
+    if "--validators-table" in sys.argv[1:]:
+        print(validators_table(json.loads(data_file().read_text())), end="")
+        return 0
     text = render()
     if "--check" in sys.argv[1:]:
         if not TARGET.exists() or TARGET.read_text() != text:

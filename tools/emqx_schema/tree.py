@@ -7,7 +7,20 @@ from typing import Any
 
 from .builtins import as_field_schema, hocon_roots
 from .interpreter import Interp, _is_fun
-from .terms import FALSE, UNDEFINED, Atom, Closure, EMap, FunRef, ErlException, Stuck, TypeRefl, Unknown, show, to_text
+from .terms import (
+    FALSE,
+    UNDEFINED,
+    Atom,
+    Closure,
+    EMap,
+    ErlException,
+    FunRef,
+    Stuck,
+    TypeRefl,
+    Unknown,
+    show,
+    to_text,
+)
 
 ENTRY_MODULE = "emqx_enterprise_schema"
 CHART_ROOTS = (

@@ -226,8 +226,8 @@ def test_log_is_the_enterprise_redefinition():
 def test_validators_and_converters():
     """The `validator` and `converter` of a field schema, named where they come from; a fun made by a function is
     named by that function, with the plain terms it closes over (the bounds of a validator factory)."""
-    # emqx_schema fields("mqtt"): {"max_packet_size", sc(bytesize(), #{converter => fun ?MODULE:convert_max_packet_size/2,
-    # validator => fun ?MODULE:validate_max_packet_size/1})}
+    # emqx_schema fields("mqtt"): {"max_packet_size", sc(bytesize(), #{
+    #     converter => fun ?MODULE:convert_max_packet_size/2, validator => fun ?MODULE:validate_max_packet_size/1})}
     assert at("mqtt.max_packet_size")["validator"] == ["emqx_schema:validate_max_packet_size/1"]
     assert at("mqtt.max_packet_size")["converter"] == ["emqx_schema:convert_max_packet_size/2"]
     # fields("trace"): {"max_file_size", ... validator => mk_validator_bounds({100 * ?KB, "100KB"}, {10 * ?GB, "10GB"})}

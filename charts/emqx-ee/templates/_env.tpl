@@ -416,6 +416,7 @@ dict "code" "at" (the path of the field with the validator) "values" (what emqxC
 {{- $at := printf "emqxConfig.%s" .at -}}
 {{- $v := get $vs "" -}}{{- $text := toString $v -}}
 {{- $name := ternary $c "" (kindIs "string" $c) -}}
+{{- $m := ternary $c dict (kindIs "map" $c) -}}
 {{- $says := list -}}
 {{- if eq $name "packet_size" -}}
 {{- /* emqx_schema.erl validate_max_packet_size/1: 1 to ?MAX_INT_MQTT_PACKET_SIZE (268435455) bytes;
@@ -533,24 +534,76 @@ crl_outer_validator/1). verify defaults to verify_none (common_ssl_opts_schema/2
 {{- $says = append $says (printf "%s: EMQX takes at most 7d here, not %s" $at $text) -}}
 {{- end -}}
 {{- else if eq $name "authn_chain" -}}
-{{- /* emqx_authn_schema.erl validator/0 runs each provider's validations/0: emqx_authn_http_schema.erl
-check_ssl_opts/1 (an https url needs ssl.enable, which defaults to false) and check_headers/1 (a GET request
-has no content-type header); emqx_authn_scram_restapi_schema.erl the same. */ -}}
+{{- /* emqx_authn_schema.erl validator/0 runs each provider's validations/0 on the checked authenticators:
+emqx_authn_http_schema.erl and emqx_authn_scram_restapi_schema.erl check_ssl_opts/1 (an https url needs
+ssl.enable, which defaults to false). Their check_headers/1 never refuses: the headers converter has already
+dropped content-type (emqx_auth_http_utils.erl convert_headers_no_content_type/1). */ -}}
 {{- range $i, $a := ternary $v (list $v) (kindIs "slice" $v) -}}
-{{- if and (kindIs "map" $a) (eq (toString (get $a "backend")) "http") -}}
-{{- if and (hasPrefix "https://" (toString (get $a "url"))) (ne (toString (dig "ssl" "enable" false $a)) "true") -}}
+{{- if and (kindIs "map" $a) (eq (toString (get $a "backend")) "http") (hasPrefix "https://" (toString (get $a "url"))) (ne (toString (dig "ssl" "enable" false $a)) "true") -}}
 {{- $says = append $says (printf "%s[%d]: the url is https://, so EMQX needs ssl.enable: true here" $at $i) -}}
 {{- end -}}
-{{- if eq (toString (get $a "method")) "get" -}}
-{{- range $h, $_ := (get $a "headers" | default dict) -}}
-{{- if eq (lower $h) "content-type" -}}
-{{- $says = append $says (printf "%s[%d]: a GET request carries no %s header; EMQX refuses it" $at $i $h) -}}
+{{- end -}}
+{{- else if eq $name "latency_buckets" -}}
+{{- /* emqx_schema.erl latency_histogram_buckets_converter/2: comma-separated durations (to_duration_ms/1),
+each above 0 */ -}}
+{{- range $b := splitList "," $text -}}
+{{- $b = trim $b -}}
+{{- if or (not (regexMatch `^([0-9]+|([0-9.]+(ms|MS|[fFwWdDhHmMsS]))+)$` $b)) (eq (include "emqx-ee.durationMs" (dict "value" $b "unit" "ms")) "0") -}}
+{{- $says = append $says (printf "%s: %q is not a duration above 0; EMQX refuses it (comma-separated durations: 10ms, 100ms, 1s)" $at $b) -}}
 {{- end -}}
 {{- end -}}
+{{- else if eq $name "http_url" -}}
+{{- /* emqx_exhook_schema.erl, emqx_prometheus_schema.erl validate_url/1: uri_string:parse/1 with scheme http or https */ -}}
+{{- if not (regexMatch `^[hH][tT][tT][pP][sS]?://` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes an http:// or https:// URL here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "unique_topics" -}}
+{{- /* validate_unique_topics/1: at least one topic filter, each once */ -}}
+{{- $topics := ternary $v (list $v) (kindIs "slice" $v) -}}
+{{- if not $topics -}}
+{{- $says = append $says (printf "%s: EMQX needs at least one topic filter here" $at) -}}
+{{- end -}}
+{{- range $i, $t := $topics -}}
+{{- if has $t (slice $topics 0 $i) -}}
+{{- $says = append $says (printf "%s: EMQX needs each topic filter once, and %q comes twice" $at (toString $t)) -}}
 {{- end -}}
 {{- end -}}
+{{- else if eq $name "cidrs" -}}
+{{- /* emqx_rule_engine_schema.erl validate_ssrf_cidrs/1: every item an address/prefix length */ -}}
+{{- range $cidr := $v -}}
+{{- if not (or (regexMatch `^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$` (toString $cidr)) (regexMatch `^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$` (toString $cidr))) -}}
+{{- $says = append $says (printf "%s: %q is not a CIDR EMQX takes (an address/prefix length: 10.0.0.0/8, fd00::/8)" $at (toString $cidr)) -}}
 {{- end -}}
-{{- else if hasKey $c "versions" -}}
+{{- end -}}
+{{- else if eq $name "ratio" -}}
+{{- /* emqx_otel_schema.erl validate_sample_ratio/1: 0.0 to 1.0 */ -}}
+{{- $pct := include "emqx-ee.percent" $text | float64 -}}
+{{- if or (lt $pct 0.0) (gt $pct 100.0) -}}
+{{- $says = append $says (printf "%s: EMQX takes 0 to 1 (0%% to 100%%) here, not %s" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "servers" -}}
+{{- /* emqx_schema.erl servers_validator/2: never empty; parse_port/1: a port is 0 to 65535 */ -}}
+{{- if eq (trim $text) "" -}}
+{{- $says = append $says (printf "%s: EMQX refuses an empty value here (leave the key out instead)" $at) -}}
+{{- end -}}
+{{- range $server := splitList "," $text -}}
+{{- $port := regexFind `^[^:/\[\]]+:([0-9]+)$` (trim $server) -}}
+{{- if and $port (gt (last (splitList ":" $port) | int64) 65535) -}}
+{{- $says = append $says (printf "%s: the port of %q is over 65535; EMQX refuses it" $at (trim $server)) -}}
+{{- end -}}
+{{- end -}}
+{{- else if hasKey $m "name" -}}
+{{- /* emqx_resource.erl validate_name/2, emqx_exhook_schema.erl validate_name/1 */ -}}
+{{- if or (not (regexMatch `^[0-9a-zA-Z][-0-9a-zA-Z_]*$` $text)) (gt (len $text) (int $c.name)) -}}
+{{- $says = append $says (printf "%s: EMQX takes a name of letters, digits, - and _ here, starting with a letter or digit, at most %d bytes, not %q" $at (int $c.name) $text) -}}
+{{- end -}}
+{{- else if hasKey $m "ms" -}}
+{{- /* emqx_resource_schema.erl health_check_interval_range/1 */ -}}
+{{- $ms := include "emqx-ee.durationMs" (dict "value" $text "unit" "ms") | int64 -}}
+{{- if or (lt $ms (int64 (index $c.ms 0))) (gt $ms (int64 (index $c.ms 1))) -}}
+{{- $says = append $says (printf "%s: EMQX takes %dms to %dms here, not %s" $at (int64 (index $c.ms 0)) (int64 (index $c.ms 1)) $text) -}}
+{{- end -}}
+{{- else if hasKey $m "versions" -}}
 {{- /* emqx_schema.erl validate_tls_versions/2: versions ssl:versions() lists as available (OTP 28), and no
 tlsv1.3 with others unless tlsv1.2 is one of them (validate_tls_version_gap/1). */ -}}
 {{- $known := ternary (list "dtlsv1.2" "dtlsv1") (list "tlsv1.3" "tlsv1.2" "tlsv1.1" "tlsv1") (eq $c.versions "dtls") -}}
@@ -562,23 +615,23 @@ tlsv1.3 with others unless tlsv1.2 is one of them (validate_tls_version_gap/1). 
 {{- if and (has "tlsv1.3" $v) (gt (len $v) 1) (not (has "tlsv1.2" $v)) -}}
 {{- $says = append $says (printf "%s: EMQX refuses tlsv1.3 with older versions unless tlsv1.2 is one of them" $at) -}}
 {{- end -}}
-{{- else if hasKey $c "bytes" -}}
+{{- else if hasKey $m "bytes" -}}
 {{- /* emqx_schema.erl mk_validator_bounds/2 */ -}}
 {{- $n := include "emqx-ee.byteCount" $text | int64 -}}
 {{- if or (lt $n (int64 (index $c.bytes 0))) (gt $n (int64 (index $c.bytes 1))) -}}
 {{- $says = append $says (printf "%s: EMQX takes %d to %d bytes here, not %s" $at (int64 (index $c.bytes 0)) (int64 (index $c.bytes 1)) $text) -}}
 {{- end -}}
-{{- else if hasKey $c "min" -}}
+{{- else if hasKey $m "min" -}}
 {{- /* emqx_resource_validator.erl min/2 */ -}}
 {{- if lt ($text | float64) (float64 $c.min) -}}
 {{- $says = append $says (printf "%s: EMQX takes at least %v here, not %s" $at $c.min $text) -}}
 {{- end -}}
-{{- else if hasKey $c "max" -}}
+{{- else if hasKey $m "max" -}}
 {{- /* emqx_resource_validator.erl max/2 */ -}}
 {{- if gt ($text | float64) (float64 $c.max) -}}
 {{- $says = append $says (printf "%s: EMQX takes at most %v here, not %s" $at $c.max $text) -}}
 {{- end -}}
-{{- else if hasKey $c "unique" -}}
+{{- else if hasKey $m "unique" -}}
 {{- /* validate_unique_names/1 of emqx_cluster_link_schema.erl, emqx_message_transformation_schema.erl,
 emqx_schema_validation_schema.erl */ -}}
 {{- $seen := dict -}}
@@ -589,7 +642,7 @@ emqx_schema_validation_schema.erl */ -}}
 {{- end -}}
 {{- $_ := set $seen $n true -}}
 {{- end -}}
-{{- else if hasKey $c "reserved_key" -}}
+{{- else if hasKey $m "reserved_key" -}}
 {{- /* a map key the field's validator refuses: emqx_schema_registry_schema.erl validate_name/1 */ -}}
 {{- range $sub, $_ := $vs -}}
 {{- if eq (first (splitList "." $sub)) $c.reserved_key -}}
@@ -780,10 +833,11 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- get . "emqxEeUserConfig" -}}
 {{- end -}}
 
-{{- /* The checks of whole-config validations that read fields of more than one place (emqx_conf_schema.erl
-validations/0, which takes emqx_schema.erl validations/0): a low watermark below its high one
-(check_watermark/3), with EMQX's defaults for the one not set (60% and 80%, emqx_schema.erl fields("sysmon_vm"),
-fields("sysmon_os")). Called with dict "user" (the variables) "problems" "check". */ -}}
+{{- /* The whole-config validations of EMQX 6.2.2 (emqx_enterprise_schema.erl validations/0: those of
+emqx_conf_schema.erl, emqx_schema.erl and emqx_license_schema.erl), each over fields of more than one place,
+with EMQX's defaults for what emqxConfig leaves out. emqx_schema.erl check_watermark/3: a low watermark below
+its high one (defaults 60% and 80%, fields("sysmon_vm"), fields("sysmon_os")). Called with dict "user" (the
+variables) "problems" "check". */ -}}
 {{- define "emqx-ee.rootChecks" -}}
 {{- if .check -}}
 {{- range $pair := list (list "sysmon.vm.process" "EMQX_SYSMON__VM__PROCESS") (list "sysmon.os.cpu" "EMQX_SYSMON__OS__CPU") -}}
@@ -796,6 +850,35 @@ fields("sysmon_os")). Called with dict "user" (the variables) "problems" "check"
 {{- $h := include "emqx-ee.percent" $ht | float64 -}}
 {{- if le $h $l -}}
 {{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s_low_watermark and %s_high_watermark: EMQX needs the low watermark below the high one (%s%% is not below %s%%; EMQX's defaults are 60%% and 80%%)" (index $pair 0) (index $pair 0) (toString $l) (toString $h))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* emqx_license_schema.erl validations/0: check_license_watermark/1 (low below high; defaults 75% and 80%,
+default/1) and check_high_watermark_timezone/1 (system, or an offset emqx_utils_calendar:offset_second/1 reads). */ -}}
+{{- $low := get $.user "EMQX_LICENSE__CONNECTION_LOW_WATERMARK" -}}
+{{- $high := get $.user "EMQX_LICENSE__CONNECTION_HIGH_WATERMARK" -}}
+{{- if or $low $high -}}
+{{- $lt := "75%" -}}{{- with $low -}}{{- $lt = .text -}}{{- end -}}
+{{- $ht := "80%" -}}{{- with $high -}}{{- $ht = .text -}}{{- end -}}
+{{- if le (include "emqx-ee.percent" $ht | float64) (include "emqx-ee.percent" $lt | float64) -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.license.connection_low_watermark and connection_high_watermark: EMQX needs the low watermark below the high one (%s is not below %s; EMQX's defaults are 75%% and 80%%)" (trimAll "\"" $lt) (trimAll "\"" $ht))) -}}
+{{- end -}}
+{{- end -}}
+{{- with get $.user "EMQX_LICENSE__HIGH_WATERMARK_TIMEZONE" -}}
+{{- $tz := trimAll "\"" .text -}}
+{{- $hms := regexFind `^[+-]([0-9]+):([0-9]+)(:([0-9]+))?$|^[+-][0-9]{4}$` $tz -}}
+{{- $parts := splitList ":" (regexReplaceAll `^([0-9]{2})([0-9]{2})$` (trimPrefix "-" (trimPrefix "+" $hms)) "${1}:${2}") -}}
+{{- $good := or (has $tz (list "system" "local" "Z" "z")) (and $hms (le (index $parts 0 | int) 23) (le (index $parts 1 | int) 59) (le (index (append $parts "0") 2 | int) 59)) -}}
+{{- if not $good -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.license.high_watermark_timezone: EMQX takes system or an offset (+08:00, -0230, Z) here, not %s" .text)) -}}
+{{- end -}}
+{{- end -}}
+{{- /* emqx_conf_schema.erl validate_durable_sessions_strategy/1: durable sessions on a builtin_local storage
+backend need the singleton discovery strategy, which a chart of several nodes never sets. */ -}}
+{{- if eq (trimAll "\"" (dig "EMQX_DURABLE_SESSIONS__ENABLE" "text" "false" $.user)) "true" -}}
+{{- range $db := list "messages" "sessions" "timers" -}}
+{{- if eq (trimAll "\"" (dig (printf "EMQX_DURABLE_STORAGE__%s__BACKEND" (upper $db)) "text" "" $.user)) "builtin_local" -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.durable_storage.%s.backend: builtin_local needs the singleton discovery strategy when durable_sessions.enable is true, and the chart runs a cluster (discovery: dns, k8s or static): use builtin_raft" $db)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -1,0 +1,339 @@
+"""emqxConfig values that pass their type but that EMQX 6.2.2 would still refuse at boot are refused at render, with
+the path named: the validators of EMQX's field schemas (tools/emqx_schema/roots.py VALIDATORS, checked by
+emqx-ee.emqxCheck in _env.tpl), the converters that refuse what they cannot parse, the whole-config validations
+(emqx-ee.rootChecks), map keys a validator refuses, arrays EMQX also takes as a string or a single item, and the
+items of lists of struct unions checked against the member EMQX picks. docs/emqx-schema.md lists every validator
+of the data file with how it is modelled; the tests below keep that list, the generator's table and the
+templates in step.
+
+As in test_emqx_config_check.py, each table is one render: the bad values together (which also proves that every
+message comes at once), the good ones together."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from typing import Any
+
+import pytest
+
+from harness.emqx_config import parse_value, schema
+from harness.helm import HelmError, render
+from harness.tools import CHART, ROOT
+
+pytestmark = pytest.mark.unit
+
+sys.path.insert(0, str(ROOT / "tools" / "emqx_schema"))
+import roots  # noqa: E402  (the generator's tables: a script folder, not a package)
+
+VERSION = schema()["emqx_version"]
+HTTP_AUTHN = {"mechanism": "password_based", "backend": "http", "method": "post"}
+
+# (check code of emqx-ee.emqxCheck / rootChecks, emqxConfig key, value, what the message says). Values pass their
+# type check: only the validator refuses them.
+REFUSED = [
+    ("packet_size", "mqtt.max_packet_size", "300MB", "mqtt.max_packet_size: EMQX takes 1 byte to 256MB"),
+    ("heap_size", "force_shutdown.max_heap_size", "200GB", "force_shutdown.max_heap_size: EMQX takes at most 128GB"),
+    ("keepalive_multiplier", "mqtt.keepalive_multiplier", 0.5, "mqtt.keepalive_multiplier: EMQX takes a number from 1"),
+    ("tcp_keepalive", "listeners.tcp.default.tcp_options.keepalive", "1,2", 'not "1,2"'),
+    ("access_rules", "listeners.tcp.default.access_rules", ["allow all, deny 10.0.0.0/33"],
+     '"deny 10.0.0.0/33" is not'),
+    ("access_rules", "listeners.ws.default.access_rules", ["allow"], '"allow" is not an access rule'),
+    ("server_ssl", "listeners.wss.default.ssl_options.fail_if_no_peer_cert", True, "listeners.wss.default.ssl_options: "
+     "fail_if_no_peer_cert is true, so EMQX needs verify: verify_peer here, not verify_none"),
+    ("listener_ssl", "listeners.ssl.default.ssl_options.enable_crl_check", True, "enable_crl_check is true"),
+    ("listener_ssl", "listeners.ssl.default.ssl_options.ocsp.enable_ocsp_stapling", True, "so EMQX needs certfile"),
+    ("ocsp", "listeners.ssl.other", {"bind": 18883, "ssl_options": {"certfile": "/c.pem", "ocsp": {
+        "enable_ocsp_stapling": True, "issuer_pem": "/ca.pem"}}},
+     "listeners.ssl.other.ssl_options.ocsp: enable_ocsp_stapling is true, so EMQX needs responder_url"),
+    ("managed_certs", "listeners.ssl.default.ssl_options.managed_certs", [], "at least one bundle"),
+    ("versions", "listeners.ssl.default.ssl_options.versions", ["tlsv1.3", "tlsv1.1"], "unless tlsv1.2"),
+    ("versions", "rpc.tls_versions", ["tlsv1.4"],
+     'rpc.tls_versions: EMQX knows tlsv1.3, tlsv1.2, tlsv1.1, tlsv1, not "tlsv1.4"'),
+    ("restricted", "mqtt.client_attrs_init", [{"expression": "username", "set_as_attr": "a.b"}],
+     'mqtt.client_attrs_init[0].set_as_attr: EMQX takes letters, digits'),
+    ("non_empty", "authorization.sources", [{"type": "http", "method": "post", "url": ""}],
+     "authorization.sources[0].url: EMQX refuses an empty value"),
+    ("time_offset", "log.console.time_offset", "+8", 'log.console.time_offset: EMQX takes system, utc'),
+    ("tickets_seed", "node.tls_stateless_tickets_seed", "short", "at least 16 bytes here (or none), not 5"),
+    ("sample_interval", "dashboard.sample_interval", "7s", "a divisor of 60s, not 7s"),
+    ("hwmark_expire", "dashboard.hwmark_expire_time", "8d", "at most 7d here, not 8d"),
+    ("reserved_key", "schema_registry.schemas.sparkplugb", {"type": "json", "source": "{}"},
+     'schema_registry.schemas.sparkplugb: EMQX keeps the name "sparkplugb"'),
+    ("unique", "message_transformation.transformations",
+     [{"name": "t", "topics": ["a"]}, {"name": "t", "topics": ["b"]}], 'each name once, and "t" comes twice'),
+    ("unique_topics", "schema_validation.validations", [{"name": "v", "topics": ["a", "a"]}],
+     'each topic filter once, and "a" comes twice'),
+    ("name", "exhook.servers", [{"name": "a b", "url": "http://hook:9000"}], 'not "a b"'),
+    ("name", "schema_validation.validations", [{"name": "v w", "topics": ["b"]}], 'not "v w"'),
+    ("http_url", "prometheus.push_gateway.url", "pushgw:9091", 'an http:// or https:// URL here, not "pushgw:9091"'),
+    ("cidrs", "rule_engine.ssrf.deny_cidrs", ["10.0.0.0/8", "banana"], '"banana" is not a CIDR'),
+    ("ms", "connectors.http.c1.resource_opts.health_check_interval", "2h", "1ms to 3600000ms here, not 2h"),
+    ("servers", "authentication",
+     [{"mechanism": "password_based", "backend": "mysql", "server": "db:70000", "database": "d", "query": "q"}],
+     'the port of "db:70000" is over 65535'),
+    ("authn_chain", "listeners.tcp.default.authentication", [{**HTTP_AUTHN, "url": "https://auth/x"}],
+     "listeners.tcp.default.authentication[0]: the url is https://, so EMQX needs ssl.enable: true"),
+    ("latency_buckets", "prometheus.latency_buckets", "10ms, 0s", '"0s" is not a duration above 0'),
+    ("bytes", "trace.max_file_size", "1KB", "trace.max_file_size: EMQX takes 102400 to 10737418240 bytes"),
+    # whole-config validations
+    ("watermark", "sysmon.os.cpu_low_watermark", "90%", "sysmon.os.cpu_low_watermark and sysmon.os.cpu_high_watermark"),
+    ("watermark", "sysmon.vm.process_high_watermark", "50%", "(60% is not below 50%"),
+    ("license_watermark", "license.connection_low_watermark", "85%", "85% is not below 80%"),
+    ("license_timezone", "license.high_watermark_timezone", "+25:00", 'not "+25:00"'),
+    ("durable_sessions", "durable_storage.sessions.backend", "builtin_local",
+     "durable_storage.sessions.backend: builtin_local needs the singleton discovery strategy"),
+    # items of lists of struct unions: the member EMQX picks, by type, then mechanism and backend
+    ("union", "authorization.sources", [{"type": "file", "url": "http://x"}],
+     'EMQX 6.2.2 has no field "url" under authorization.sources[0]'),
+    ("union", "authentication", [{"mechanism": "password_based", "backend": "built_in_database", "url": "http://x"}],
+     'has no field "url" under authentication[0]'),
+    ("union", "listeners.ssl.default.authentication", [{"mechanism": "password_based", "backend": "mysqll"}],
+     'authentication[0].backend: EMQX 6.2.2 takes one of built_in_database, http, ldap'),
+    ("union", "listeners.ws.default.authentication", [{"backend": "http"}], "authentication[0] has no mechanism"),
+    # arrays: a list only, unless the field's converter takes a string or a single item
+    ("list", "authorization.sources", {"type": "file", "path": "/x"}, "takes a list here"),
+    ("list", "listeners.wss.default.access_rules", "allow all", "takes a list here"),
+]  # fmt: skip
+SETUP = {"durable_sessions": {"durable_sessions.enable": True}}  # what a row needs beside it, by check code
+
+
+def _config(rows: list[tuple]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for row in rows:
+        config.update(SETUP.get(row[0], {}))
+    for _code, key, value, _says in rows:
+        if key in config and isinstance(config[key], list):
+            config[key] = config[key] + value
+        else:
+            config[key] = value
+    return config
+
+
+@pytest.fixture(scope="module")
+def refused(helm4) -> str:
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": _config(_unique_keys(REFUSED))})
+    return caught.value.stderr
+
+
+def _unique_keys(rows: list[tuple]) -> list[tuple]:
+    """The rows whose key no earlier row sets (one render cannot hold a key twice)."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        if row[1] not in seen:
+            seen.add(row[1])
+            out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("code, key, value, says", REFUSED, ids=[f"{r[0]}:{r[1]}" for r in REFUSED])
+def test_a_value_emqx_validators_refuse_is_refused_with_its_path(helm4, refused, code, key, value, says):
+    if (code, key, value, says) in _unique_keys(REFUSED):
+        said = refused
+    else:
+        with pytest.raises(HelmError) as caught:
+            render(helm4, {"emqxConfig": _config([(code, key, value, says)])})
+        said = caught.value.stderr
+    assert says in said, said
+    assert "emqxConfig." in said
+
+
+def test_every_check_code_has_a_refused_row():
+    """Each check the generator hands the templates is proven by a row above (the bounds that repeat the type's
+    are proven redundant instead, below)."""
+    codes = set()
+    for code in [*roots.VALIDATORS.values(), *roots.CONVERTER_CHECKS.values()]:
+        codes.add(code if isinstance(code, str) else next(iter(code)))
+    covered = {row[0] for row in REFUSED}
+    assert codes - covered - {"min", "max", "ratio"} == set()
+
+
+# Valid variants of each class: one render, which must succeed.
+ACCEPTED = {
+    "mqtt.max_packet_size": "256MB",  # convert_max_packet_size/2 takes it as the maximum
+    "zones.a.mqtt.max_packet_size": 268435455,
+    "mqtt.keepalive_multiplier": 1.5,
+    "force_shutdown.max_heap_size": "128GB",
+    "listeners.tcp.default.tcp_options.keepalive": "240, 30, 5",
+    "listeners.ws.default.tcp_options.keepalive": "none",
+    "listeners.tcp.default.access_rules": ["allow 10.0.0.0/8, allow fd00::/8", "allow 192.168.1.1", "deny all"],
+    "listeners.ssl.default.ssl_options.fail_if_no_peer_cert": True,
+    "listeners.ssl.default.ssl_options.verify": "verify_peer",
+    "listeners.ssl.default.ssl_options.enable_crl_check": True,
+    "listeners.ssl.default.ssl_options.versions": ["tlsv1.3", "tlsv1.2"],
+    "listeners.ssl.default.ssl_options.ciphers": "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256",
+    "listeners.wss.default.ssl_options.versions": ["tlsv1.3"],
+    "mqtt.client_attrs_init": [{"expression": "username", "set_as_attr": "tenant_1"}],
+    "log.console.time_offset": "+08:00",
+    "log.file.default.time_offset": "utc",
+    "node.tls_stateless_tickets_seed": "sixteen-bytes-ok",
+    "dashboard.sample_interval": "15s",
+    "dashboard.hwmark_expire_time": "7d",
+    "schema_registry.schemas.myschema": {"type": "json", "source": "{}"},
+    "exhook.servers": [{"name": "hook-1", "url": "https://hook:9000"}],
+    "prometheus.push_gateway.url": "http://pushgw:9091",
+    "prometheus.latency_buckets": "10ms, 100ms, 1s",
+    "rule_engine.ssrf.deny_cidrs": ["10.0.0.0/8", "fd00::/8"],
+    "connectors.http.c1.resource_opts.health_check_interval": "1h",
+    "message_transformation.transformations": [{"name": "t1", "topics": "t/#"}, {"name": "t2", "topics": ["a", "b"]}],
+    "trace.max_file_size": "10GB",
+    "sysmon.os.cpu_low_watermark": "70%",
+    "sysmon.os.cpu_high_watermark": 0.9,
+    "license.connection_low_watermark": "60%",
+    "license.high_watermark_timezone": "-0230",
+    "durable_sessions.enable": True,
+    "durable_storage.sessions.backend": "builtin_raft",
+    # a single authenticator for a list (emqx_authn_schema.erl ensure_array/2), picked by mechanism and backend
+    "authentication": {**HTTP_AUTHN, "url": "https://auth/x", "ssl": {"enable": True}},
+    "listeners.tcp.default.authentication": [
+        {"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "clientid"},
+        {"mechanism": "jwt", "from": "password", "algorithm": "hmac-based", "secret_base64_encoded": False},
+    ],
+    "authorization.sources": [{"type": "file", "path": "/x"}, {"type": "http", "method": "get", "url": "http://a"}],
+}
+
+
+def test_valid_values_of_every_validated_field_render_as_written(template):
+    settings = template({"emqxConfig": ACCEPTED}).settings()
+    for key, value in ACCEPTED.items():
+        if isinstance(value, str | list):
+            text = settings["EMQX_" + key.replace(".", "__").upper()]
+            assert parse_value(text).data == value, (key, text)
+
+
+def test_a_string_for_a_splitting_array_reaches_emqx_as_one_string(template):
+    """emqx_schema.erl converter_ciphers/2 splits the string itself: the chart writes it as given."""
+    settings = template({"emqxConfig": {"rpc.ciphers": "A,B"}}).settings()
+    assert parse_value(settings["EMQX_RPC__CIPHERS"]).data == "A,B"
+
+
+def test_chart_tls_settings_count_for_the_ssl_validators(template):
+    """With tls.verifyClients the chart writes verify: verify_peer and the certificate, so the SSL validators see
+    them (no refusal of enable_crl_check or OCSP stapling without a certfile)."""
+    config = {
+        "listeners.ssl.default.ssl_options.enable_crl_check": True,
+        "listeners.ssl.default.ssl_options.ocsp": {
+            "enable_ocsp_stapling": True, "responder_url": "http://ocsp", "issuer_pem": "/x/ca.pem",
+        },
+    }  # fmt: skip
+    values = {"tls": {"enabled": True, "existingSecret": "tls", "verifyClients": True}, "emqxConfig": config}
+    template(values)
+    with pytest.raises(HelmError, match="enable_crl_check is true, so EMQX needs verify: verify_peer"):
+        template({"emqxConfig": config})
+
+
+def test_the_bounds_validators_repeat_are_in_the_type_already():
+    """emqx_resource_validator.erl min/2 and max/2, and validate_sample_ratio/1, bound what the field's type bounds
+    already: the type check refuses first, so these codes need no check of their own."""
+    structs, checks = _compact()
+    found = 0
+    for key, codes in checks.items():
+        index, field = key.split(".", 1)
+        kind = structs[int(index)][field]
+        for code in codes:
+            if isinstance(code, dict) and ("min" in code or "max" in code):
+                low, high = kind["i"]
+                assert code.get("min") is None or (low is not None and low >= code["min"]), (key, kind, code)
+                assert code.get("max") is None or (high is not None and high <= code["max"]), (key, kind, code)
+                found += 1
+            if code == "ratio":
+                assert kind == "%", (key, kind)  # a percentage: 0 to 100%, or a fraction 0 to 1
+                found += 1
+    assert found > 40
+
+
+def _compact() -> tuple[list[dict], dict[str, list]]:
+    text = (CHART / "templates" / "_emqx_schema.tpl").read_text()
+    compact = json.loads(re.search(r'^\{".*\}$', text, re.M).group(0))
+    return compact["s"], compact["c"]
+
+
+def _validators() -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.update(node.get("validator", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema())
+    return found
+
+
+def test_every_validator_of_the_data_file_is_modelled_or_named_with_a_reason():
+    modelled = {v for v in _validators() if roots.validator_check(v) is not None}
+    unnamed = _validators() - modelled - set(roots.NOT_MODELLED)
+    assert not unnamed, f"validators of the data file in neither table of roots.py: {sorted(unnamed)}"
+    assert not modelled & set(roots.NOT_MODELLED), "a validator is both modelled and not"
+    assert not set(roots.NOT_MODELLED) - _validators(), "NOT_MODELLED names validators the data file lacks"
+
+
+def test_docs_list_every_validator_with_how_it_is_modelled():
+    """docs/emqx-schema.md holds the table `roots.py --validators-table` writes, and its counts."""
+    text = (ROOT / "docs" / "emqx-schema.md").read_text()
+    table = re.search(r"<!-- validators-table: [^\n]*-->\n(.*?)<!-- end validators-table -->", text, re.S)
+    assert table, "docs/emqx-schema.md has no validators table"
+    want = roots.validators_table(schema())
+    assert table.group(1) == want, "docs/emqx-schema.md: run tools/emqx_schema/roots.py --validators-table"
+    rows = want.splitlines()[2:]
+    modelled = [row for row in rows if "| not modelled:" not in row]
+    fields = sum(int(re.search(r"\((\d+)\) \|$", row).group(1)) for row in modelled)
+    said = f"Of the {len(rows)} validators of EMQX {VERSION}'s schema, {len(modelled)} are modelled (on {fields} fields)"
+    assert said in text, said
+
+
+def test_every_check_code_has_a_branch_in_the_templates():
+    text = (CHART / "templates" / "_env.tpl").read_text()
+    for code in [*roots.VALIDATORS.values(), *roots.CONVERTER_CHECKS.values()]:
+        if isinstance(code, str):
+            assert f'eq $name "{code}"' in text or f'"{code}"' in text, code
+        else:
+            assert f'hasKey $m "{next(iter(code))}"' in text, code
+
+
+# Mutations of emqx-ee.emqxCheck, rootChecks, the union selection and the list rule: the one line of _env.tpl that
+# holds the first text is replaced by the second; the first REFUSED row of the code then renders, so its test
+# would fail.
+MUTATIONS = [
+    ("{{- if eq $name \"packet_size\" -}}", "{{- if false -}}", "packet_size"),
+    *[(f'{{{{- else if eq $name "{c}" -}}}}', "{{- else if false -}}", c) for c in (
+        "heap_size", "keepalive_multiplier", "tcp_keepalive", "access_rules", "ocsp", "managed_certs",
+        "restricted", "non_empty", "time_offset", "tickets_seed", "sample_interval", "hwmark_expire", "authn_chain",
+        "latency_buckets", "http_url", "unique_topics", "cidrs", "servers",
+    )],
+    ('{{- else if has $name (list "server_ssl" "listener_ssl") -}}', "{{- else if false -}}", "server_ssl"),
+    ('{{- if eq $name "listener_ssl" -}}', "{{- if false -}}", "listener_ssl"),
+    *[(f'{{{{- else if hasKey $m "{c}" -}}}}', "{{- else if false -}}", c)
+      for c in ("versions", "bytes", "unique", "reserved_key", "name", "ms")],
+    ("{{- if le $h $l -}}", "{{- if false -}}", "watermark"),
+    ('{{- if le (include "emqx-ee.percent" $ht | float64)', "{{- if false -}}", "license_watermark"),
+    ('"EMQX_LICENSE__HIGH_WATERMARK_TIMEZONE" -}}', "{{- with false -}}", "license_timezone"),
+    ('{{- range $db := list "messages" "sessions" "timers" -}}', "{{- range $db := list -}}", "durable_sessions"),
+    ("{{- if gt (len $members) 1 -}}", "{{- if false -}}", "union"),
+    ('{{- $ok = or (eq $vk "list") (and (hasKey $t "j")', "{{- $ok = true -}}", "list"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("line, new, code", MUTATIONS, ids=[f"{m[2]}:{m[0][:40]}" for m in MUTATIONS])
+def test_removing_a_validator_check_lets_its_refused_value_through(helm4, tmp_path, line, new, code):
+    row = next(row for row in REFUSED if row[0] == code)
+    chart = tmp_path / "emqx-ee"
+    shutil.copytree(CHART, chart)
+    template = chart / "templates" / "_env.tpl"
+    lines = template.read_text().split("\n")
+    hits = [i for i, text in enumerate(lines) if line in text]
+    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of _env.tpl: make it unique"
+    lines[hits[0]] = new
+    template.write_text("\n".join(lines))
+    values = {"emqxConfig": _config([row])}
+    with pytest.raises(HelmError):
+        render(helm4, values)
+    render(helm4, values, chart=chart)

@@ -29,6 +29,13 @@ sys.path.insert(0, str(ROOT / "tools" / "emqx_schema"))
 import roots  # noqa: E402  (the generator's tables: a script folder, not a package)
 
 VERSION = schema()["emqx_version"]
+
+
+def LINK(topics: list[str]) -> list[dict[str, Any]]:  # noqa: N802 - reads as a constant in the tables
+    """A cluster link with these topic filters."""
+    return [{"name": "l1", "server": "peer:11883", "clientid": "c", "topics": topics}]
+
+
 HTTP_AUTHN = {"mechanism": "password_based", "backend": "http", "method": "post"}
 
 # (check code of emqx-ee.emqxCheck / rootChecks, emqxConfig key, value, what the message says). Values pass their
@@ -78,6 +85,28 @@ REFUSED = [
      "listeners.tcp.default.authentication[0]: the url is https://, so EMQX needs ssl.enable: true"),
     ("latency_buckets", "prometheus.latency_buckets", "10ms, 0s", '"0s" is not a duration above 0'),
     ("bytes", "trace.max_file_size", "1KB", "trace.max_file_size: EMQX takes 102400 to 10737418240 bytes"),
+    ("issuer_url", "dashboard.sso.oidc.issuer", "https://", 'an http:// or https:// URL with a host here, not'),
+    ("http_method", "authorization.sources", [{"type": "http", "method": "get", "url": "http://a", "request": {
+        "method": "patch"}}], 'sources[0].request.method: EMQX takes post, put, get, delete or a ${placeholder}'),
+    ("part_sizes", "actions.s3.up.parameters", {"min_part_size": "3gb", "max_part_size": "2gb"},
+     "min_part_size (3221225472 bytes) is over max_part_size (2147483648 bytes)"),
+    ("schema_checks", "schema_validation.validations",
+     [{"name": "s1", "topics": ["t"], "checks": [{"type": "json", "schema": "a"}, {"type": "json", "schema": "a"}]}],
+     "each type and schema once, and json:a comes twice"),
+    ("placeholder", "actions.kafka_producer.k1.parameters.kafka_headers", "props", 'one placeholder here, such as'),
+    ("placeholder_or_text", "actions.kafka_producer.k2.parameters.kafka_ext_headers",
+     [{"kafka_ext_header_key": "k", "kafka_ext_header_value": "a${b}"}], 'one placeholder (${foo}) or plain text here'),
+    ("static_clientids", "connectors.mqtt.m1.static_clientids",
+     [{"node": "emqx@a", "ids": [{"clientid": "c1"}]}, {"node": "emqx@a", "ids": [{"clientid": "c2"}]}],
+     "connectors.mqtt.m1.static_clientids: EMQX needs each node once"),
+    ("clientids", "connectors.mqtt.m2.static_clientids", [{"node": "emqx@a", "ids": [{"clientid": ""}]}],
+     "EMQX refuses an empty clientid"),
+    ("topic_filters", "cluster.links", LINK(["a/#", "x/+/y#"]), '"x/+/y#" is not a topic filter EMQX takes'),
+    ("link_topics", "cluster.links", LINK(["$LINK/cluster/x"]), "EMQX keeps topics under $LINK/cluster/"),
+    ("topic_redundancy", "cluster.links", LINK(["a/#", "a/b"]), '"a/b" is covered by "a/#"'),
+    ("one_enabled", "retainer.backend.enable", False, "retainer: EMQX needs exactly one enabled backend here, not 0"),
+    ("one_enabled", "file_transfer.storage.local.exporter.s3", {"host": "s3", "bucket": "b"}, "not 2 (local, s3"),
+    ("bytes", "actions.s3.up2.parameters.max_part_size", "1mb", "EMQX takes 5242880 to 5368709120 bytes here, not 1mb"),
     # whole-config validations
     ("watermark", "sysmon.os.cpu_low_watermark", "90%", "sysmon.os.cpu_low_watermark and sysmon.os.cpu_high_watermark"),
     ("watermark", "sysmon.vm.process_high_watermark", "50%", "(60% is not below 50%"),
@@ -97,7 +126,12 @@ REFUSED = [
     ("list", "authorization.sources", {"type": "file", "path": "/x"}, "takes a list here"),
     ("list", "listeners.wss.default.access_rules", "allow all", "takes a list here"),
 ]  # fmt: skip
-SETUP = {"durable_sessions": {"durable_sessions.enable": True}}  # what a row needs beside it, by check code
+# what a row needs beside it, by check code: the durable sessions check reads durable_sessions.enable; a local
+# exporter beside the s3 one makes two enabled backends
+SETUP = {
+    "durable_sessions": {"durable_sessions.enable": True},
+    "one_enabled": {"file_transfer.storage.local.exporter.local.enable": True},
+}
 
 
 def _config(rows: list[tuple]) -> dict[str, Any]:
@@ -187,13 +221,31 @@ ACCEPTED = {
     "license.high_watermark_timezone": "-0230",
     "durable_sessions.enable": True,
     "durable_storage.sessions.backend": "builtin_raft",
+    "dashboard.sso.oidc.issuer": "https://idp.example.com/realms/x",
+    "actions.s3.up.parameters": {"min_part_size": "10mb", "max_part_size": "1gb"},
+    "actions.kafka_producer.k1.parameters.kafka_headers": "${pub_props}",
+    "actions.kafka_producer.k2.parameters.kafka_ext_headers": [
+        {"kafka_ext_header_key": "a", "kafka_ext_header_value": "${clientid}"},
+        {"kafka_ext_header_key": "b", "kafka_ext_header_value": "plain"},
+    ],
+    "connectors.mqtt.m1.static_clientids": [
+        {"node": "emqx@a", "ids": [{"clientid": "c1"}]},
+        {"node": "emqx@b", "ids": [{"clientid": "c2"}]},
+    ],
+    "cluster.links": LINK(["a/#", "b/+/c", "$SYS/x"]),
+    "retainer.backend.enable": True,
+    "file_transfer.storage.local.exporter.s3": {"host": "s3", "bucket": "b"},
+    "file_transfer.storage.local.exporter.local.enable": False,
     # a single authenticator for a list (emqx_authn_schema.erl ensure_array/2), picked by mechanism and backend
     "authentication": {**HTTP_AUTHN, "url": "https://auth/x", "ssl": {"enable": True}},
     "listeners.tcp.default.authentication": [
         {"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "clientid"},
         {"mechanism": "jwt", "from": "password", "algorithm": "hmac-based", "secret_base64_encoded": False},
     ],
-    "authorization.sources": [{"type": "file", "path": "/x"}, {"type": "http", "method": "get", "url": "http://a"}],
+    "authorization.sources": [
+        {"type": "file", "path": "/x"},
+        {"type": "http", "method": "get", "url": "http://a", "request": {"method": "${m}"}},
+    ],
 }
 
 
@@ -286,7 +338,9 @@ def test_docs_list_every_validator_with_how_it_is_modelled():
     rows = want.splitlines()[2:]
     modelled = [row for row in rows if "| not modelled:" not in row]
     fields = sum(int(re.search(r"\((\d+)\) \|$", row).group(1)) for row in modelled)
-    said = f"Of the {len(rows)} validators of EMQX {VERSION}'s schema, {len(modelled)} are modelled (on {fields} fields)"
+    said = (
+        f"Of the {len(rows)} validators of EMQX {VERSION}'s schema, {len(modelled)} are modelled (on {fields} fields)"
+    )
     assert said in text, said
 
 
@@ -307,12 +361,17 @@ MUTATIONS = [
     *[(f'{{{{- else if eq $name "{c}" -}}}}', "{{- else if false -}}", c) for c in (
         "heap_size", "keepalive_multiplier", "tcp_keepalive", "access_rules", "ocsp", "managed_certs",
         "restricted", "non_empty", "time_offset", "tickets_seed", "sample_interval", "hwmark_expire", "authn_chain",
-        "latency_buckets", "http_url", "unique_topics", "cidrs", "servers",
+        "latency_buckets", "http_url", "unique_topics", "cidrs", "servers", "issuer_url", "http_method", "part_sizes",
+        "schema_checks", "placeholder", "placeholder_or_text", "static_clientids", "clientids",
     )],
+    ('{{- else if has $name (list "topic_filters" "link_topics" "topic_redundancy") -}}', "{{- else if false -}}",
+     "topic_filters"),
+    ('{{- if hasPrefix "$LINK/cluster/" $t -}}', "{{- if false -}}", "link_topics"),
+    ("{{- if $covers -}}", "{{- if false -}}", "topic_redundancy"),
     ('{{- else if has $name (list "server_ssl" "listener_ssl") -}}', "{{- else if false -}}", "server_ssl"),
     ('{{- if eq $name "listener_ssl" -}}', "{{- if false -}}", "listener_ssl"),
     *[(f'{{{{- else if hasKey $m "{c}" -}}}}', "{{- else if false -}}", c)
-      for c in ("versions", "bytes", "unique", "reserved_key", "name", "ms")],
+      for c in ("versions", "bytes", "unique", "reserved_key", "name", "ms", "one_enabled")],
     ("{{- if le $h $l -}}", "{{- if false -}}", "watermark"),
     ('{{- if le (include "emqx-ee.percent" $ht | float64)', "{{- if false -}}", "license_watermark"),
     ('"EMQX_LICENSE__HIGH_WATERMARK_TIMEZONE" -}}', "{{- with false -}}", "license_timezone"),

@@ -154,6 +154,35 @@ VALIDATORS: dict[str, object] = {
     # parse_servers/2 (schemes, default ports, SSRF) is not modelled
     "fun in emqx_schema:servers_validator/2 (Required=false)": "servers",
     "fun in emqx_schema:servers_validator/2 (Required=true)": "servers",
+    # emqx_ai_completion_schema.erl validate_name/1 (emqx_resource:validate_name/1), validate_url/1
+    "emqx_ai_completion_schema:validate_name/1": {"name": 254},
+    "emqx_ai_completion_schema:validate_url/1": "http_url",
+    # emqx_dashboard_sso_oidc.erl validate_issuer_url/1: http(s) with a host
+    "emqx_dashboard_sso_oidc:validate_issuer_url/1": "issuer_url",
+    # emqx_bridge_http_connector.erl validate_method/1: post, put, get, delete, or a ${placeholder}
+    "emqx_bridge_http_connector:validate_method/1": "http_method",
+    # emqx_s3_schema.erl part_size_validator/1 (5MB to 5GB), validate_part_size/1 (min <= max; defaults 5mb, 5gb)
+    "emqx_s3_schema:part_size_validator/1": {"bytes": [5242880, 5368709120]},
+    "emqx_s3_schema:validate_part_size/1": "part_sizes",
+    # emqx_schema_validation_schema.erl validate_unique_schema_checks/1: at least one check, no type+schema twice
+    "emqx_schema_validation_schema:validate_unique_schema_checks/1": "schema_checks",
+    # emqx_bridge_kafka.erl kafka_header_validator/1 (one ${placeholder}), kafka_ext_header_value_validator/1 (one
+    # placeholder or plain text; emqx_placeholder:preproc_tmpl/1)
+    "emqx_bridge_kafka:kafka_header_validator/1": "placeholder",
+    "emqx_bridge_kafka:kafka_ext_header_value_validator/1": "placeholder_or_text",
+    # emqx_bridge_mqtt_connector_schema.erl static_clientid_validator/1 (distinct nodes, at least one clientid,
+    # distinct clientids) and static_clientid_validate_clientids_length/1 (no empty clientid)
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validator/1": "static_clientids",
+    "emqx_bridge_mqtt_connector_schema:static_clientid_validate_clientids_length/1": "clientids",
+    # emqx_cluster_link_schema.erl validate_topics/1 (emqx_topic:validate/1), validate_no_special_topics/1 (not
+    # under $LINK/cluster/), validate_no_redundancy/1 (no filter covered by another: emqx_topic:union/1)
+    "emqx_cluster_link_schema:validate_topics/1": "topic_filters",
+    "emqx_cluster_link_schema:validate_no_special_topics/1": "link_topics",
+    "emqx_cluster_link_schema:validate_no_redundancy/1": "topic_redundancy",
+    # exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1 (the built-in backend; no
+    # external backend is registered in 6.2.2) and emqx_ft_schema.erl validator(backend) (the backends given;
+    # each backend's enable defaults to true: mnesia_config, common_backend_fields/0)
+    "emqx_retainer_schema:validate_backends_enabled/1": {"one_enabled": ["backend"]},
     # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
     # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
@@ -190,41 +219,25 @@ NOT_MODELLED: dict[str, str] = {
     "emqx_authn_kerberos_schema:validate_keytab_file_path/1": NODE_FILE,
     "fun in emqx_authz_file_schema:fields/1": NODE_FILE,
     "emqx_ds_schema:validate_config/1": "needs the defaults of durable_storage.db_groups",
-    "emqx_retainer_schema:validate_backends_enabled/1": TODO,
-    "fun in emqx_ft_schema:validator/1": TODO,
     "emqx_connector_schema:validator/1": TODO,
     "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": TODO,
     "emqx_bridge_tdengine_connector_info:validate_config/1": TODO,
     "emqx_bridge_oracle:config_validator/1": TODO,
     "emqx_nats_schema:validate_internal_authn/1": TODO,
-    "emqx_ai_completion_schema:validate_name/1": TODO,
-    "emqx_ai_completion_schema:validate_url/1": TODO,
     "emqx_authn_jwt_schema:do_check_verify_claims/1": TODO,
     "emqx_authn_jwt_schema:validate_headers/1": TODO,
     "emqx_authn_kerberos_schema:validate_principal/1": TODO,
     "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": TODO,
     "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": TODO,
-    "emqx_bridge_http_connector:validate_method/1": TODO,
-    "emqx_bridge_kafka:kafka_ext_header_value_validator/1": TODO,
-    "emqx_bridge_kafka:kafka_header_validator/1": TODO,
     "emqx_bridge_kafka:producer_parameters_validator/1": TODO,
-    "emqx_bridge_mqtt_connector_schema:static_clientid_validate_clientids_length/1": TODO,
-    "emqx_bridge_mqtt_connector_schema:static_clientid_validator/1": TODO,
     "emqx_bridge_pulsar:producer_strategy_key_validator/1": TODO,
     "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": TODO,
     "emqx_bridge_snowflake_lib:account_id_validator/1": TODO,
     "emqx_bridge_sqlserver_connector:server_validator/1": TODO,
     "emqx_bridge_tablestore:non_empty_list/1": TODO,
     "emqx_bridge_tdengine_connector:validator_server/1": TODO,
-    "emqx_cluster_link_schema:validate_no_redundancy/1": TODO,
-    "emqx_cluster_link_schema:validate_no_special_topics/1": TODO,
-    "emqx_cluster_link_schema:validate_topics/1": TODO,
     "emqx_ds_schema:validate_wildcard_thresholds/1": TODO,
-    "emqx_dashboard_sso_oidc:validate_issuer_url/1": TODO,
     "emqx_retainer_schema:check_index_specs/1": TODO,
-    "emqx_s3_schema:part_size_validator/1": TODO,
-    "emqx_s3_schema:validate_part_size/1": TODO,
-    "emqx_schema_validation_schema:validate_unique_schema_checks/1": TODO,
     "fun in emqx_authz_http_schema:headers_no_content_type/1": (
         "never refuses: the converter drops content-type first "
         "(emqx_auth_http_utils.erl convert_headers_no_content_type/1)"
@@ -249,6 +262,9 @@ FACTORIES = [
         lambda m: {"max": int(m.group(1))},
     ),
     (re.compile(r"^fun in emqx_resource_validator:not_empty/1 "), lambda m: "non_empty"),
+    # emqx_ft_schema.erl validator(backend) and validator(filename): the data file names both by the function
+    # that makes them; only storage and exporter fields (validator(backend)) carry it in 6.2.2
+    (re.compile(r"^fun in emqx_ft_schema:validator/1$"), lambda m: {"one_enabled": []}),
 ]
 
 
@@ -309,6 +325,18 @@ CHECK_WORDS = {
     "authn_chain": "an http authenticator with an https:// url and ssl.enable not true",
     "latency_buckets": "an item that is no duration above 0",
     "bytes": "a size outside the bounds",
+    "issuer_url": "a URL that is not http(s)://host...",
+    "http_method": "a method other than post, put, get, delete or one with a ${placeholder}",
+    "part_sizes": "min_part_size over max_part_size (defaults 5mb and 5gb)",
+    "schema_checks": "no check, or a type and schema twice",
+    "placeholder": "anything but a single ${placeholder}",
+    "placeholder_or_text": "text mixing ${placeholders} with other text, or empty",
+    "static_clientids": "a node twice, no clientid at all, or a clientid twice",
+    "clientids": "an empty clientid",
+    "topic_filters": "an invalid topic filter (empty, over 65535 bytes, # not last, + or # inside a level)",
+    "link_topics": "a filter under $LINK/cluster/",
+    "topic_redundancy": "a filter another one covers (or the same twice)",
+    "one_enabled": "no enabled backend, or more than one (each enabled by default)",
     "min": "a value under the bound (the type's bound refuses it first)",
     "max": "a value over the bound (the type's bound refuses it first)",
 }

@@ -592,6 +592,128 @@ each above 0 */ -}}
 {{- $says = append $says (printf "%s: the port of %q is over 65535; EMQX refuses it" $at (trim $server)) -}}
 {{- end -}}
 {{- end -}}
+{{- else if eq $name "issuer_url" -}}
+{{- /* emqx_dashboard_sso_oidc.erl validate_issuer_url/1: http or https, with a host */ -}}
+{{- if not (regexMatch `^[hH][tT][tT][pP][sS]?://[^/?#]+` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes an http:// or https:// URL with a host here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "http_method" -}}
+{{- /* emqx_bridge_http_connector.erl validate_method/1 */ -}}
+{{- if not (or (has $text (list "post" "put" "get" "delete")) (contains "${" $text)) -}}
+{{- $says = append $says (printf "%s: EMQX takes post, put, get, delete or a ${placeholder} here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "part_sizes" -}}
+{{- /* emqx_s3_schema.erl validate_part_size/1, with the defaults of fields("s3_upload") */ -}}
+{{- $min := include "emqx-ee.byteCount" (get $vs "min_part_size" | default "5mb") | int64 -}}
+{{- $max := include "emqx-ee.byteCount" (get $vs "max_part_size" | default "5gb") | int64 -}}
+{{- if gt $min $max -}}
+{{- $says = append $says (printf "%s: min_part_size (%d bytes) is over max_part_size (%d bytes); EMQX refuses it" $at $min $max) -}}
+{{- end -}}
+{{- else if eq $name "schema_checks" -}}
+{{- /* emqx_schema_validation_schema.erl validate_unique_schema_checks/1 */ -}}
+{{- $seen := dict -}}
+{{- if not $v -}}
+{{- $says = append $says (printf "%s: EMQX needs at least one check here" $at) -}}
+{{- end -}}
+{{- range $check := $v -}}
+{{- if and (kindIs "map" $check) (hasKey $check "schema") -}}
+{{- $k := printf "%s:%s" (toString (get $check "type")) (toString (get $check "schema")) -}}
+{{- if hasKey $seen $k -}}
+{{- $says = append $says (printf "%s: EMQX needs each type and schema once, and %s comes twice" $at $k) -}}
+{{- end -}}
+{{- $_ := set $seen $k true -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "placeholder" -}}
+{{- /* emqx_bridge_kafka.erl kafka_header_validator/1 */ -}}
+{{- if not (regexMatch `^\$\{[^}]+\}$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes one placeholder here, such as ${pub_props}, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "placeholder_or_text" -}}
+{{- /* emqx_bridge_kafka.erl kafka_ext_header_value_validator/1 */ -}}
+{{- if or (eq $text "") (and (contains "${" $text) (not (regexMatch `^\$\{[^}]+\}$` $text))) -}}
+{{- $says = append $says (printf "%s: EMQX takes one placeholder (${foo}) or plain text here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "static_clientids" -}}
+{{- /* emqx_bridge_mqtt_connector_schema.erl static_clientid_validator/1 */ -}}
+{{- $nodes := list -}}{{- $ids := list -}}
+{{- range $e := $v -}}
+{{- $nodes = append $nodes (toString (get ($e | default dict) "node")) -}}
+{{- range $id := (get ($e | default dict) "ids" | default list) -}}{{- $ids = append $ids (toString (get ($id | default dict) "clientid")) -}}{{- end -}}
+{{- end -}}
+{{- if $v -}}
+{{- if ne (len $nodes) (len ($nodes | uniq)) -}}
+{{- $says = append $says (printf "%s: EMQX needs each node once" $at) -}}
+{{- else if not $ids -}}
+{{- $says = append $says (printf "%s: EMQX needs at least one static clientid" $at) -}}
+{{- else if ne (len $ids) (len ($ids | uniq)) -}}
+{{- $says = append $says (printf "%s: EMQX needs each clientid once" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "clientids" -}}
+{{- /* emqx_bridge_mqtt_connector_schema.erl static_clientid_validate_clientids_length/1 */ -}}
+{{- range $id := $v -}}
+{{- if eq (toString (get ($id | default dict) "clientid")) "" -}}
+{{- $says = append $says (printf "%s: EMQX refuses an empty clientid" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- else if has $name (list "topic_filters" "link_topics" "topic_redundancy") -}}
+{{- /* emqx_cluster_link_schema.erl validate_topics/1 (emqx_topic:validate/1 of a filter),
+validate_no_special_topics/1 (?TOPIC_PREFIX_WILDCARD, $LINK/cluster/#), validate_no_redundancy/1
+(emqx_topic:union/1 drops a filter another covers) */ -}}
+{{- range $i, $topic := $v -}}
+{{- $t := toString $topic -}}
+{{- $words := splitList "/" (regexReplaceAll `^\$share/[^/]+/` $t "") -}}
+{{- if eq $name "topic_filters" -}}
+{{- $bad := or (eq $t "") (gt (len $t) 65535) (contains "\x00" $t) -}}
+{{- range $j, $w := $words -}}
+{{- if or (and (contains "#" $w) (or (ne $w "#") (ne (add1 $j) (len $words)))) (and (contains "+" $w) (ne $w "+")) -}}{{- $bad = true -}}{{- end -}}
+{{- end -}}
+{{- if $bad -}}
+{{- $says = append $says (printf "%s: %q is not a topic filter EMQX takes" $at $t) -}}
+{{- end -}}
+{{- else if eq $name "link_topics" -}}
+{{- if hasPrefix "$LINK/cluster/" $t -}}
+{{- $says = append $says (printf "%s: EMQX keeps topics under $LINK/cluster/ for the link itself, not %q" $at $t) -}}
+{{- end -}}
+{{- else -}}
+{{- range $j, $other := $v -}}
+{{- $f := splitList "/" (toString $other) -}}
+{{- if and (ne $i $j) (or (ne (toString $other) $t) (lt $j $i)) -}}
+{{- /* does filter $f cover filter $words? '#' covers what is left (its parent level included), '+'
+any one level but '#'; a wildcard at the first level does not cover a $ topic */ -}}
+{{- $covers := true -}}{{- $done := false -}}
+{{- if and (has (first $f) (list "+" "#")) (hasPrefix "$" (first $words)) -}}{{- $covers = false -}}{{- end -}}
+{{- range $k, $fw := $f -}}
+{{- if and $covers (not $done) -}}
+{{- if eq $fw "#" -}}{{- $done = true -}}
+{{- else if ge $k (len $words) -}}{{- $covers = false -}}
+{{- else if not (or (eq $fw (index $words $k)) (and (eq $fw "+") (ne (index $words $k) "#"))) -}}{{- $covers = false -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $covers (not $done) (ne (len $f) (len $words)) -}}{{- $covers = false -}}{{- end -}}
+{{- if $covers -}}
+{{- $says = append $says (printf "%s: %q is covered by %q; EMQX refuses redundant topics" $at $t (toString $other)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- else if hasKey $m "one_enabled" -}}
+{{- /* exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1, emqx_ft_schema.erl
+validator(backend); each backend's enable defaults to true */ -}}
+{{- $backends := $m.one_enabled -}}
+{{- if not $backends -}}
+{{- range $sub, $_ := $vs -}}{{- $backends = append $backends (first (splitList "." $sub)) -}}{{- end -}}
+{{- end -}}
+{{- $enabled := list -}}
+{{- range $b := $backends | uniq -}}
+{{- if ne (toString (get $vs (printf "%s.enable" $b))) "false" -}}{{- $enabled = append $enabled $b -}}{{- end -}}
+{{- end -}}
+{{- if and $backends (ne (len $enabled) 1) -}}
+{{- $says = append $says (printf "%s: EMQX needs exactly one enabled backend here, not %d (%s; each is enabled unless its enable is false)" $at (len $enabled) (join ", " $enabled | default "none")) -}}
+{{- end -}}
 {{- else if hasKey $m "name" -}}
 {{- /* emqx_resource.erl validate_name/2, emqx_exhook_schema.erl validate_name/1 */ -}}
 {{- if or (not (regexMatch `^[0-9a-zA-Z][-0-9a-zA-Z_]*$` $text)) (gt (len $text) (int $c.name)) -}}

@@ -183,6 +183,31 @@ VALIDATORS: dict[str, object] = {
     # external backend is registered in 6.2.2) and emqx_ft_schema.erl validator(backend) (the backends given;
     # each backend's enable defaults to true: mnesia_config, common_backend_fields/0)
     "emqx_retainer_schema:validate_backends_enabled/1": {"one_enabled": ["backend"]},
+    # emqx_authn_jwt_schema.erl do_check_verify_claims/1 (check_claim_name/1: not exp, iat, nbf or empty) and
+    # validate_headers/1 (header names of [-0-9a-zA-Z_ ])
+    "emqx_authn_jwt_schema:do_check_verify_claims/1": "claim_names",
+    "emqx_authn_jwt_schema:validate_headers/1": "header_names",
+    # emqx_authn_kerberos_schema.erl validate_principal/1
+    "emqx_authn_kerberos_schema:validate_principal/1": "principal",
+    # emqx_bridge_azure_blob_storage_action_schema.erl block_size_validator/1: at most 4000 MiB
+    "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": {"bytes": [0, 4194304000]},
+    # emqx_bridge_pulsar.erl producer_strategy_key_validator/1: key_dispatch needs a message key
+    "emqx_bridge_pulsar:producer_strategy_key_validator/1": "dispatch_key",
+    # emqx_bridge_s3tables_connector_schema.erl s3tables_arn_validator/1 (parse_arn/1)
+    "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": "s3tables_arn",
+    # emqx_bridge_snowflake_lib.erl account_id_validator/1: ORGID-ACCOUNTNAME
+    "emqx_bridge_snowflake_lib:account_id_validator/1": "account_id",
+    # emqx_bridge_sqlserver_connector.erl server_validator/1, emqx_bridge_tdengine_connector.erl
+    # validator_server/1: emqx_schema's servers rules
+    "emqx_bridge_sqlserver_connector:server_validator/1": "servers",
+    "emqx_bridge_tdengine_connector:validator_server/1": "servers",
+    # emqx_bridge_tablestore.erl non_empty_list/1, emqx_ds_schema.erl validate_wildcard_thresholds/1
+    "emqx_bridge_tablestore:non_empty_list/1": "non_empty",
+    "emqx_ds_schema:validate_wildcard_thresholds/1": "non_empty",
+    # emqx_bridge_clickhouse_connector.erl fields("config"): a url without a query
+    "fun in emqx_bridge_clickhouse_connector:fields/1": "no_query",
+    # emqx_bridge_opents.erl fields(action_parameters_data): tags are one ${placeholder} or a non-empty map
+    "fun in emqx_bridge_opents:fields/1": "opents_tags",
     # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
     # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
@@ -224,26 +249,13 @@ NOT_MODELLED: dict[str, str] = {
     "emqx_bridge_tdengine_connector_info:validate_config/1": TODO,
     "emqx_bridge_oracle:config_validator/1": TODO,
     "emqx_nats_schema:validate_internal_authn/1": TODO,
-    "emqx_authn_jwt_schema:do_check_verify_claims/1": TODO,
-    "emqx_authn_jwt_schema:validate_headers/1": TODO,
-    "emqx_authn_kerberos_schema:validate_principal/1": TODO,
-    "emqx_bridge_azure_blob_storage_action_schema:block_size_validator/1": TODO,
     "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": TODO,
     "emqx_bridge_kafka:producer_parameters_validator/1": TODO,
-    "emqx_bridge_pulsar:producer_strategy_key_validator/1": TODO,
-    "emqx_bridge_s3tables_connector_schema:s3tables_arn_validator/1": TODO,
-    "emqx_bridge_snowflake_lib:account_id_validator/1": TODO,
-    "emqx_bridge_sqlserver_connector:server_validator/1": TODO,
-    "emqx_bridge_tablestore:non_empty_list/1": TODO,
-    "emqx_bridge_tdengine_connector:validator_server/1": TODO,
-    "emqx_ds_schema:validate_wildcard_thresholds/1": TODO,
     "emqx_retainer_schema:check_index_specs/1": TODO,
     "fun in emqx_authz_http_schema:headers_no_content_type/1": (
         "never refuses: the converter drops content-type first "
         "(emqx_auth_http_utils.erl convert_headers_no_content_type/1)"
     ),
-    "fun in emqx_bridge_clickhouse_connector:fields/1": TODO,
-    "fun in emqx_bridge_opents:fields/1": TODO,
 }
 
 # Bounds from the bound variables of a validator factory: emqx_schema.erl mk_validator_bounds/2 and
@@ -337,6 +349,14 @@ CHECK_WORDS = {
     "link_topics": "a filter under $LINK/cluster/",
     "topic_redundancy": "a filter another one covers (or the same twice)",
     "one_enabled": "no enabled backend, or more than one (each enabled by default)",
+    "claim_names": "a claim named exp, iat, nbf or an empty name",
+    "header_names": "a header name with characters outside [-0-9a-zA-Z_ ]",
+    "principal": "a principal that is not service/host[@REALM]",
+    "dispatch_key": "strategy key_dispatch with an empty message.key",
+    "s3tables_arn": "an ARN not of the form arn:aws:s3tables:<region>:<account id>:bucket/<bucket>",
+    "account_id": "an account identifier without a -",
+    "no_query": "a URL with a query",
+    "opents_tags": "text other than one ${placeholder}, or an empty map",
     "min": "a value under the bound (the type's bound refuses it first)",
     "max": "a value over the bound (the type's bound refuses it first)",
 }

@@ -700,6 +700,50 @@ any one level but '#'; a wildcard at the first level does not cover a $ topic */
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- else if eq $name "claim_names" -}}
+{{- /* emqx_authn_jwt_schema.erl do_check_verify_claims/1, check_claim_name/1 */ -}}
+{{- range $claim, $_ := ($v | default dict) -}}
+{{- if has $claim (list "exp" "iat" "nbf" "") -}}
+{{- $says = append $says (printf "%s: EMQX checks the claim %q itself and refuses it here" $at $claim) -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "header_names" -}}
+{{- /* emqx_authn_jwt_schema.erl validate_headers/1 */ -}}
+{{- range $h, $_ := ($v | default dict) -}}
+{{- if regexMatch `[^-0-9a-zA-Z_ ]` $h -}}
+{{- $says = append $says (printf "%s: EMQX takes header names of letters, digits, -, _ and spaces, not %q" $at $h) -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "principal" -}}
+{{- /* emqx_authn_kerberos_schema.erl validate_principal/1 */ -}}
+{{- if not (regexMatch `^([a-zA-Z0-9\._-]+)/([a-zA-Z0-9\.-]+)(@([A-Z0-9\.-]+))?$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes service/host or service/host@REALM here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "dispatch_key" -}}
+{{- /* emqx_bridge_pulsar.erl producer_strategy_key_validator/1 */ -}}
+{{- if and (eq (toString (get $vs "strategy")) "key_dispatch") (hasKey $vs "message.key") (eq (toString (get $vs "message.key")) "") -}}
+{{- $says = append $says (printf "%s: strategy key_dispatch needs a message.key; EMQX refuses an empty one" $at) -}}
+{{- end -}}
+{{- else if eq $name "s3tables_arn" -}}
+{{- /* emqx_bridge_s3tables_connector_schema.erl parse_arn/1 */ -}}
+{{- if not (regexMatch `^arn:aws:s3tables:[-a-z0-9]+:[0-9]+:bucket/[-a-z0-9]+$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes arn:aws:s3tables:<region>:<account id>:bucket/<bucket> here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "account_id" -}}
+{{- /* emqx_bridge_snowflake_lib.erl account_id_validator/1 */ -}}
+{{- if not (contains "-" $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes ORGID-ACCOUNTNAME here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "no_query" -}}
+{{- /* emqx_bridge_clickhouse_connector.erl fields("config") url: no query */ -}}
+{{- if contains "?" $text -}}
+{{- $says = append $says (printf "%s: EMQX takes a URL without a query here, not %q" $at $text) -}}
+{{- end -}}
+{{- else if eq $name "opents_tags" -}}
+{{- /* emqx_bridge_opents.erl fields(action_parameters_data) tags */ -}}
+{{- if or (and (kindIs "string" $v) (not (regexMatch `^\$\{[^}]+\}$` $v))) (and (kindIs "map" $v) (not $v)) -}}
+{{- $says = append $says (printf "%s: EMQX takes one ${placeholder} or a map of at least one tag here" $at) -}}
+{{- end -}}
 {{- else if hasKey $m "one_enabled" -}}
 {{- /* exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1, emqx_ft_schema.erl
 validator(backend); each backend's enable defaults to true */ -}}

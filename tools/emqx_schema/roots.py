@@ -208,6 +208,19 @@ VALIDATORS: dict[str, object] = {
     "fun in emqx_bridge_clickhouse_connector:fields/1": "no_query",
     # emqx_bridge_opents.erl fields(action_parameters_data): tags are one ${placeholder} or a non-empty map
     "fun in emqx_bridge_opents:fields/1": "opents_tags",
+    # validators on a map of connectors run on each connector (hocon_tconf.erl map_field(?MAP) gives every entry
+    # the map's field schema): emqx_bridge_oracle.erl config_validator/1 (a sid or a service_name),
+    # emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1 (REST API: v2.0.x or v1.3.x, the table dialect
+    # on v2.0.x only; thrift: protocol_v3; defaults restapi, v1.3.x, protocol_v3)
+    "emqx_bridge_oracle:config_validator/1": "oracle",
+    "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": "iotdb",
+    # emqx_bridge_kafka.erl producer_parameters_validator/1: key_dispatch needs a message key; disk buffering
+    # takes a fixed topic only
+    "emqx_bridge_kafka:producer_parameters_validator/1": "kafka_producer",
+    # emqx_bridge_azure_blob_storage_connector_schema.erl account_key_validator/1: base64 (characters only)
+    "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": "base64",
+    # emqx_retainer_schema.erl check_index_specs/1: non-empty lists of distinct positive integers, each once
+    "emqx_retainer_schema:check_index_specs/1": "index_specs",
     # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
     # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
@@ -245,13 +258,8 @@ NOT_MODELLED: dict[str, str] = {
     "fun in emqx_authz_file_schema:fields/1": NODE_FILE,
     "emqx_ds_schema:validate_config/1": "needs the defaults of durable_storage.db_groups",
     "emqx_connector_schema:validator/1": TODO,
-    "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": TODO,
     "emqx_bridge_tdengine_connector_info:validate_config/1": TODO,
-    "emqx_bridge_oracle:config_validator/1": TODO,
     "emqx_nats_schema:validate_internal_authn/1": TODO,
-    "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": TODO,
-    "emqx_bridge_kafka:producer_parameters_validator/1": TODO,
-    "emqx_retainer_schema:check_index_specs/1": TODO,
     "fun in emqx_authz_http_schema:headers_no_content_type/1": (
         "never refuses: the converter drops content-type first "
         "(emqx_auth_http_utils.erl convert_headers_no_content_type/1)"
@@ -357,6 +365,11 @@ CHECK_WORDS = {
     "account_id": "an account identifier without a -",
     "no_query": "a URL with a query",
     "opents_tags": "text other than one ${placeholder}, or an empty map",
+    "oracle": "a connector with neither sid nor service_name",
+    "iotdb": "an IoTDB version or protocol the driver does not take",
+    "kafka_producer": "key_dispatch with an empty message.key; disk buffering with a ${placeholder} topic",
+    "base64": "characters outside base64",
+    "index_specs": "an empty spec, a non-positive or repeated index, a spec twice",
     "min": "a value under the bound (the type's bound refuses it first)",
     "max": "a value over the bound (the type's bound refuses it first)",
 }

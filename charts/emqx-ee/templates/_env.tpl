@@ -744,6 +744,59 @@ any one level but '#'; a wildcard at the first level does not cover a $ topic */
 {{- if or (and (kindIs "string" $v) (not (regexMatch `^\$\{[^}]+\}$` $v))) (and (kindIs "map" $v) (not $v)) -}}
 {{- $says = append $says (printf "%s: EMQX takes one ${placeholder} or a map of at least one tag here" $at) -}}
 {{- end -}}
+{{- else if has $name (list "oracle" "iotdb") -}}
+{{- /* per connector of the map (emqx_bridge_oracle.erl config_validator/1,
+emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1) */ -}}
+{{- $names := list -}}
+{{- range $sub, $_ := $vs -}}{{- $names = append $names (first (splitList "." $sub)) -}}{{- end -}}
+{{- range $n := $names | uniq -}}
+{{- $f := dict -}}
+{{- range $sub, $val := $vs -}}{{- if hasPrefix (printf "%s." $n) $sub -}}{{- $_ := set $f (trimPrefix (printf "%s." $n) $sub) (toString $val) -}}{{- end -}}{{- end -}}
+{{- if eq $name "oracle" -}}
+{{- if not (or (hasKey $f "sid") (hasKey $f "service_name")) -}}
+{{- $says = append $says (printf "%s.%s: EMQX needs sid or service_name here" $at $n) -}}
+{{- end -}}
+{{- else if eq (get $f "driver" | default "restapi") "restapi" -}}
+{{- $ver := get $f "iotdb_version" | default "v1.3.x" -}}
+{{- if not (has $ver (list "v2.0.x" "v1.3.x")) -}}
+{{- $says = append $says (printf "%s.%s: EMQX's REST API driver takes iotdb_version v2.0.x or v1.3.x, not %s" $at $n $ver) -}}
+{{- else if and (eq $ver "v1.3.x") (eq (get $f "sql.dialect") "table") -}}
+{{- $says = append $says (printf "%s.%s: the table dialect needs iotdb_version v2.0.x; EMQX refuses it with v1.3.x" $at $n) -}}
+{{- end -}}
+{{- else if ne (get $f "protocol_version" | default "protocol_v3") "protocol_v3" -}}
+{{- $says = append $says (printf "%s.%s: EMQX's thrift driver takes protocol_v3 only, not %s" $at $n (get $f "protocol_version")) -}}
+{{- end -}}
+{{- end -}}
+{{- else if eq $name "kafka_producer" -}}
+{{- /* emqx_bridge_kafka.erl producer_strategy_key_validator/1, producer_buffer_mode_validator/1 */ -}}
+{{- if and (eq (toString (get $vs "partition_strategy")) "key_dispatch") (hasKey $vs "message.key") (eq (toString (get $vs "message.key")) "") -}}
+{{- $says = append $says (printf "%s: partition_strategy key_dispatch needs a message.key; EMQX refuses an empty one" $at) -}}
+{{- end -}}
+{{- if and (eq (toString (get $vs "buffer.mode")) "disk") (contains "${" (toString (get $vs "topic"))) -}}
+{{- $says = append $says (printf "%s: EMQX refuses buffer.mode disk with a topic that has ${placeholders}" $at) -}}
+{{- end -}}
+{{- else if eq $name "base64" -}}
+{{- /* emqx_bridge_azure_blob_storage_connector_schema.erl validate_account_key/1 (base64:decode/1) */ -}}
+{{- if not (regexMatch `^[A-Za-z0-9+/=\s]*$` $text) -}}
+{{- $says = append $says (printf "%s: EMQX takes a base64 value here" $at) -}}
+{{- end -}}
+{{- else if eq $name "index_specs" -}}
+{{- /* emqx_retainer_schema.erl check_index_specs/1 */ -}}
+{{- $specs := list -}}
+{{- range $spec := $v -}}
+{{- $spec = $spec | default list -}}
+{{- $ints := list -}}
+{{- range $i := $spec -}}{{- $ints = append $ints (toString $i) -}}{{- end -}}
+{{- $ok := and $spec (eq (len $ints) (len ($ints | uniq))) -}}
+{{- range $i := $ints -}}{{- if not (regexMatch `^[1-9][0-9]*$` $i) -}}{{- $ok = false -}}{{- end -}}{{- end -}}
+{{- if not $ok -}}
+{{- $says = append $says (printf "%s: EMQX takes lists of distinct positive integers, not [%s]" $at (join ", " $ints)) -}}
+{{- end -}}
+{{- $specs = append $specs (join "," $ints) -}}
+{{- end -}}
+{{- if ne (len $specs) (len ($specs | uniq)) -}}
+{{- $says = append $says (printf "%s: EMQX needs each index spec once" $at) -}}
+{{- end -}}
 {{- else if hasKey $m "one_enabled" -}}
 {{- /* exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1, emqx_ft_schema.erl
 validator(backend); each backend's enable defaults to true */ -}}

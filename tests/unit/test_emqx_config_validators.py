@@ -128,10 +128,18 @@ REFUSED = [
      "connectors.iotdb.i1: EMQX's REST API driver takes iotdb_version v2.0.x or v1.3.x, not v1.1.x"),
     ("iotdb", "connectors.iotdb.i2", {"driver": "thrift", "server": "iotdb:6667", "protocol_version": "protocol_v2"},
      "thrift driver takes protocol_v3 only"),
+    ("tdengine", "connectors.tdengine.t1", {"server": "td:6041", "username": "root"},
+     "connectors.tdengine.t1: EMQX takes username with password, or a token alone"),
     ("kafka_producer", "actions.kafka_producer.k3.parameters", {"topic": "t/${clientid}", "buffer": {"mode": "disk"}},
      "EMQX refuses buffer.mode disk with a topic that has ${placeholders}"),
     ("base64", "connectors.azure_blob_storage.a1.account_key", "not base64!", "EMQX takes a base64 value here"),
     ("index_specs", "retainer.backend.index_specs", [[1, 2], [1, 2]], "EMQX needs each index spec once"),
+    ("connectors", "connectors.disk_log", {"d1": {"filepath": "/var/log/a"}, "d2": {"filepath": "/var/log/a"}},
+     "connectors.disk_log: d1, d2 write to the same filepath"),
+    ("connectors", "connectors.mqtt", {
+        "n1": {"server": "peer:1883", "static_clientids": [{"node": "emqx@a", "ids": [{"clientid": "c"}]}]},
+        "n2": {"server": "peer:1883", "static_clientids": [{"node": "emqx@b", "ids": [{"clientid": "c"}]}]},
+    }, "connectors.mqtt: n1, n2 use the same static clientid on one server"),
     # whole-config validations
     ("watermark", "sysmon.os.cpu_low_watermark", "90%", "sysmon.os.cpu_low_watermark and sysmon.os.cpu_high_watermark"),
     ("watermark", "sysmon.vm.process_high_watermark", "50%", "(60% is not below 50%"),
@@ -253,6 +261,8 @@ ACCEPTED = {
         {"kafka_ext_header_key": "a", "kafka_ext_header_value": "${clientid}"},
         {"kafka_ext_header_key": "b", "kafka_ext_header_value": "plain"},
     ],
+    "connectors.tdengine.t1": {"server": "td:6041", "username": "root"},
+    "connectors.disk_log": {"d1": {"filepath": "/var/log/a"}, "d2": {"filepath": "/var/log/b"}},
     "connectors.mqtt.m1.static_clientids": [
         {"node": "emqx@a", "ids": [{"clientid": "c1"}]},
         {"node": "emqx@b", "ids": [{"clientid": "c2"}]},
@@ -290,12 +300,26 @@ ACCEPTED = {
 }
 
 
+# A password EMQX needs beside ACCEPTED's TDengine username, from a Secret as the chart asks for secrets.
+PASSWORD = {"name": "EMQX_CONNECTORS__TDENGINE__T1__PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "p"}}}
+
+
 def test_valid_values_of_every_validated_field_render_as_written(template):
-    settings = template({"emqxConfig": ACCEPTED}).settings()
+    settings = template({"emqxConfig": ACCEPTED, "extraEnv": [PASSWORD]}).settings()
     for key, value in ACCEPTED.items():
         if isinstance(value, str | list):
             text = settings["EMQX_" + key.replace(".", "__").upper()]
             assert parse_value(text).data == value, (key, text)
+
+
+def test_a_secret_given_through_extra_env_counts_for_the_validators(template):
+    """A password or token belongs in a Secret (extraEnv); the TDengine check sees it there, and refuses the
+    connector without it."""
+    config = {"connectors.tdengine.t2": {"server": "td:6041"}}
+    token = {"name": "EMQX_CONNECTORS__TDENGINE__T2__TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "t"}}}
+    template({"emqxConfig": config, "extraEnv": [token]})
+    with pytest.raises(HelmError, match="connectors.tdengine.t2: EMQX takes username with password"):
+        template({"emqxConfig": config})
 
 
 def test_a_string_for_a_splitting_array_reaches_emqx_as_one_string(template):
@@ -405,9 +429,10 @@ MUTATIONS = [
         "latency_buckets", "http_url", "unique_topics", "cidrs", "servers", "issuer_url", "http_method", "part_sizes",
         "schema_checks", "placeholder", "placeholder_or_text", "static_clientids", "clientids", "claim_names",
         "header_names", "principal", "dispatch_key", "s3tables_arn", "account_id", "no_query", "opents_tags",
-        "kafka_producer", "base64", "index_specs",
+        "kafka_producer", "base64", "index_specs", "connectors",
     )],
-    ('{{- else if has $name (list "oracle" "iotdb") -}}', "{{- else if false -}}", "oracle"),
+    ('{{- else if has $name (list "oracle" "iotdb" "tdengine") -}}', "{{- else if false -}}", "oracle"),
+    ('{{- else if eq $name "tdengine" -}}', "{{- else if false -}}", "tdengine"),
     ('{{- else if eq (get $f "driver" | default "restapi") "restapi" -}}', "{{- else if false -}}", "iotdb"),
     ('{{- else if has $name (list "topic_filters" "link_topics" "topic_redundancy") -}}', "{{- else if false -}}",
      "topic_filters"),

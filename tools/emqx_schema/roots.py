@@ -213,6 +213,9 @@ VALIDATORS: dict[str, object] = {
     # emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1 (REST API: v2.0.x or v1.3.x, the table dialect
     # on v2.0.x only; thrift: protocol_v3; defaults restapi, v1.3.x, protocol_v3)
     "emqx_bridge_oracle:config_validator/1": "oracle",
+    # emqx_bridge_tdengine_connector_info.erl validate_config/1: username with password, or a token alone
+    # (enable and description, which its first clause matches, have defaults: common_fields/0)
+    "emqx_bridge_tdengine_connector_info:validate_config/1": "tdengine",
     "emqx_bridge_iotdb_connector_info:validate_iotdb_vsn/1": "iotdb",
     # emqx_bridge_kafka.erl producer_parameters_validator/1: key_dispatch needs a message key; disk buffering
     # takes a fixed topic only
@@ -221,6 +224,11 @@ VALIDATORS: dict[str, object] = {
     "emqx_bridge_azure_blob_storage_connector_schema:account_key_validator/1": "base64",
     # emqx_retainer_schema.erl check_index_specs/1: non-empty lists of distinct positive integers, each once
     "emqx_retainer_schema:check_index_specs/1": "index_specs",
+    # emqx_connector_schema.erl validator/1 runs the 'connectors.validators' injections of 6.2.2:
+    # emqx_bridge_disk_log_connector_schema.erl unique_filepath_validator/1,
+    # emqx_bridge_mqtt_connector_schema.erl unique_static_clientid_validator/1 and
+    # emqx_bridge_snowflake_aggregated_connector_schema.erl authn_mode_selection_validator/1
+    "emqx_connector_schema:validator/1": "connectors",
     # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
     # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
@@ -257,9 +265,7 @@ NOT_MODELLED: dict[str, str] = {
     "emqx_authn_kerberos_schema:validate_keytab_file_path/1": NODE_FILE,
     "fun in emqx_authz_file_schema:fields/1": NODE_FILE,
     "emqx_ds_schema:validate_config/1": "needs the defaults of durable_storage.db_groups",
-    "emqx_connector_schema:validator/1": TODO,
-    "emqx_bridge_tdengine_connector_info:validate_config/1": TODO,
-    "emqx_nats_schema:validate_internal_authn/1": TODO,
+    "emqx_nats_schema:validate_internal_authn/1": "needs NATS NKey and JWT decoding (emqx_nats_nkey)",
     "fun in emqx_authz_http_schema:headers_no_content_type/1": (
         "never refuses: the converter drops content-type first "
         "(emqx_auth_http_utils.erl convert_headers_no_content_type/1)"
@@ -370,6 +376,9 @@ CHECK_WORDS = {
     "kafka_producer": "key_dispatch with an empty message.key; disk buffering with a ${placeholder} topic",
     "base64": "characters outside base64",
     "index_specs": "an empty spec, a non-positive or repeated index, a spec twice",
+    "connectors": "two disk_log connectors on one filepath, a static clientid two mqtt connectors use on one "
+    "server, a snowflake connector with both password and private_key_path",
+    "tdengine": "a connector without username and password or a token alone",
     "min": "a value under the bound (the type's bound refuses it first)",
     "max": "a value over the bound (the type's bound refuses it first)",
 }

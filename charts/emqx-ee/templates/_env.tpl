@@ -744,9 +744,10 @@ any one level but '#'; a wildcard at the first level does not cover a $ topic */
 {{- if or (and (kindIs "string" $v) (not (regexMatch `^\$\{[^}]+\}$` $v))) (and (kindIs "map" $v) (not $v)) -}}
 {{- $says = append $says (printf "%s: EMQX takes one ${placeholder} or a map of at least one tag here" $at) -}}
 {{- end -}}
-{{- else if has $name (list "oracle" "iotdb") -}}
+{{- else if has $name (list "oracle" "iotdb" "tdengine") -}}
 {{- /* per connector of the map (emqx_bridge_oracle.erl config_validator/1,
-emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1) */ -}}
+emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1, emqx_bridge_tdengine_connector_info.erl
+validate_config/1) */ -}}
 {{- $names := list -}}
 {{- range $sub, $_ := $vs -}}{{- $names = append $names (first (splitList "." $sub)) -}}{{- end -}}
 {{- range $n := $names | uniq -}}
@@ -755,6 +756,15 @@ emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1) */ -}}
 {{- if eq $name "oracle" -}}
 {{- if not (or (hasKey $f "sid") (hasKey $f "service_name")) -}}
 {{- $says = append $says (printf "%s.%s: EMQX needs sid or service_name here" $at $n) -}}
+{{- end -}}
+{{- else if eq $name "tdengine" -}}
+{{- $login := list -}}
+{{- range $field := list "username" "password" "token" -}}
+{{- $login = append $login (or (hasKey $f $field) (hasKey $.known (printf "%s.%s.%s" $.at $n $field))) -}}
+{{- end -}}
+{{- $login = toJson $login -}}
+{{- if not (has $login (list "[true,true,false]" "[false,false,true]")) -}}
+{{- $says = append $says (printf "%s.%s: EMQX takes username with password, or a token alone" $at $n) -}}
 {{- end -}}
 {{- else if eq (get $f "driver" | default "restapi") "restapi" -}}
 {{- $ver := get $f "iotdb_version" | default "v1.3.x" -}}
@@ -796,6 +806,34 @@ emqx_bridge_iotdb_connector_info.erl validate_iotdb_vsn/1) */ -}}
 {{- end -}}
 {{- if ne (len $specs) (len ($specs | uniq)) -}}
 {{- $says = append $says (printf "%s: EMQX needs each index spec once" $at) -}}
+{{- end -}}
+{{- else if eq $name "connectors" -}}
+{{- /* emqx_connector_schema.erl validator/1: the 'connectors.validators' of disk_log (unique_filepath_validator/1),
+mqtt (unique_static_clientid_validator/1) and snowflake (authn_mode_selection_validator/1) */ -}}
+{{- $paths := dict -}}{{- $ids := dict -}}
+{{- range $sub, $val := $vs -}}
+{{- $p := splitList "." $sub -}}
+{{- if and (eq (first $p) "disk_log") (eq (len $p) 3) (eq (last $p) "filepath") -}}
+{{- $_ := set $paths (toString $val) (append (get $paths (toString $val) | default list) (index $p 1)) -}}
+{{- else if and (eq (first $p) "mqtt") (eq (len $p) 3) (eq (last $p) "static_clientids") -}}
+{{- $server := toString (get $vs (printf "mqtt.%s.server" (index $p 1))) -}}
+{{- range $e := $val -}}{{- range $id := (get ($e | default dict) "ids" | default list) -}}
+{{- $k := printf "%s@%s" (toString (get ($id | default dict) "clientid")) $server -}}
+{{- $_ := set $ids $k (append (get $ids $k | default list) (index $p 1) | uniq) -}}
+{{- end -}}{{- end -}}
+{{- else if and (eq (first $p) "snowflake") (eq (len $p) 3) (eq (last $p) "password") (hasKey $vs (printf "snowflake.%s.private_key_path" (index $p 1))) -}}
+{{- $says = append $says (printf "%s.snowflake.%s: EMQX takes password or private_key_path, not both" $at (index $p 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $path, $names := $paths -}}
+{{- if gt (len $names) 1 -}}
+{{- $says = append $says (printf "%s.disk_log: %s write to the same filepath %q; EMQX refuses it" $at (join ", " ($names | sortAlpha)) $path) -}}
+{{- end -}}
+{{- end -}}
+{{- range $k, $names := $ids -}}
+{{- if gt (len $names) 1 -}}
+{{- $says = append $says (printf "%s.mqtt: %s use the same static clientid on one server (%s); EMQX refuses it" $at (join ", " ($names | sortAlpha)) $k) -}}
+{{- end -}}
 {{- end -}}
 {{- else if hasKey $m "one_enabled" -}}
 {{- /* exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1, emqx_ft_schema.erl
@@ -1125,6 +1163,13 @@ backend need the singleton discovery strategy, which a chart of several nodes ne
 {{- range $type := list "ssl" "wss" -}}
 {{- $_ := set $known (printf "listeners.%s.default.ssl_options.certfile" $type) "chart" -}}
 {{- if $.Values.tls.verifyClients -}}{{- $_ := set $known (printf "listeners.%s.default.ssl_options.verify" $type) "verify_peer" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* Settings given through extraEnv (secrets, from a Secret) count as set, so a validator that needs a
+password or a token does not refuse what extraEnv supplies. */ -}}
+{{- range $e := .Values.extraEnv | default list -}}
+{{- if hasPrefix "EMQX_" (toString $e.name) -}}
+{{- $_ := set $known (trimPrefix "EMQX_" $e.name | lower | replace "__" ".") "extraEnv" -}}
 {{- end -}}
 {{- end -}}
 {{- $groups := dict -}}

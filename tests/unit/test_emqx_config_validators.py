@@ -1,10 +1,10 @@
 """emqxConfig values that pass their type but that EMQX 6.2.2 would still refuse at boot are refused at render, with
 the path named: the validators of EMQX's field schemas (tools/emqx_schema/roots.py VALIDATORS, checked by
-emqx-ee.emqxCheck in _env.tpl), the converters that refuse what they cannot parse, the whole-config validations
-(emqx-ee.rootChecks), map keys a validator refuses, arrays EMQX also takes as a string or a single item, and the
-items of lists of struct unions checked against the member EMQX picks. docs/emqx-schema.md lists every validator
-of the data file with how it is modelled; the tests below keep that list, the generator's table and the
-templates in step.
+emqx-ee.emqxCheck in files/emqx-checks.tpl), the converters that refuse what they cannot parse, the whole-config
+validations (emqx-ee.rootChecks), map keys a validator refuses, arrays EMQX also takes as a string or a single
+item, and the items of lists of struct unions checked against the member EMQX picks. docs/emqx-schema.md lists
+every validator of the data file with how it is modelled; the tests below keep that list, the generator's table
+and the templates in step.
 
 As in test_emqx_config_check.py, each table is one render: the bad values together (which also proves that every
 message comes at once), the good ones together."""
@@ -24,6 +24,8 @@ from harness.helm import HelmError, render
 from harness.tools import CHART, ROOT
 
 pytestmark = pytest.mark.unit
+
+CHECKS = CHART / "files" / "emqx-checks.tpl"
 
 sys.path.insert(0, str(ROOT / "tools" / "emqx_schema"))
 import roots  # noqa: E402  (the generator's tables: a script folder, not a package)
@@ -209,6 +211,24 @@ def test_a_value_emqx_validators_refuse_is_refused_with_its_path(helm4, refused,
     assert "emqxConfig." in said
 
 
+def test_helm_3_gives_the_same_messages(other_helm, refused):
+    rows = _unique_keys(REFUSED)
+    with pytest.raises(HelmError) as caught:
+        render(other_helm, {"emqxConfig": _config(rows)})
+    assert caught.value.stderr == refused
+
+
+def test_only_a_render_with_emqx_config_parses_the_checks(helm4, tmp_path):
+    """files/emqx-checks.tpl is read with tpl when emqxConfig is set: with it broken, the default values still
+    render (so they pay nothing for it), and a render with emqxConfig fails."""
+    chart = tmp_path / "emqx-ee"
+    shutil.copytree(CHART, chart)
+    (chart / "files" / "emqx-checks.tpl").write_text("{{ not a template")
+    render(helm4, {}, chart=chart)
+    with pytest.raises(HelmError):
+        render(helm4, {"emqxConfig": {"log.console.level": "debug"}}, chart=chart)
+
+
 def test_every_check_code_has_a_refused_row():
     """Each check the generator hands the templates is proven by a row above (the bounds that repeat the type's
     are proven redundant instead, below)."""
@@ -322,6 +342,23 @@ def test_a_secret_given_through_extra_env_counts_for_the_validators(template):
         template({"emqxConfig": config})
 
 
+def test_items_of_the_wrong_kind_get_a_message_not_a_template_error(helm4):
+    """A validator that reads fields of list items meets the items the type check refuses: each is refused with
+    its path, and no check stops the render with a template error."""
+    config = {
+        "cluster.links": ["x", 5],
+        "connectors.mqtt.m1.static_clientids": ["x", {"node": "a", "ids": "y"}],
+        "retainer.backend.index_specs": ["x", [1]],
+        "message_transformation.transformations": ["x"],
+    }
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": config})
+    said = caught.value.stderr
+    assert "error calling" not in said and "wrong type" not in said, said
+    for key in config:
+        assert f"emqxConfig.{key}[0]" in said, (key, said)
+
+
 def test_a_string_for_a_splitting_array_reaches_emqx_as_one_string(template):
     """emqx_schema.erl converter_ciphers/2 splits the string itself: the chart writes it as given."""
     settings = template({"emqxConfig": {"rpc.ciphers": "A,B"}}).settings()
@@ -410,7 +447,7 @@ def test_docs_list_every_validator_with_how_it_is_modelled():
 
 
 def test_every_check_code_has_a_branch_in_the_templates():
-    text = (CHART / "templates" / "_env.tpl").read_text()
+    text = CHECKS.read_text()
     for code in [*roots.VALIDATORS.values(), *roots.CONVERTER_CHECKS.values()]:
         if isinstance(code, str):
             assert f'eq $name "{code}"' in text or f'"{code}"' in text, code
@@ -418,9 +455,9 @@ def test_every_check_code_has_a_branch_in_the_templates():
             assert f'hasKey $m "{next(iter(code))}"' in text, code
 
 
-# Mutations of emqx-ee.emqxCheck, rootChecks, the union selection and the list rule: the one line of _env.tpl that
-# holds the first text is replaced by the second; the first REFUSED row of the code then renders, so its test
-# would fail.
+# Mutations of emqx-ee.emqxCheck and emqx-ee.rootChecks (files/emqx-checks.tpl), and of the union selection and
+# the list rule (templates/_env.tpl): the one line that holds the first text is replaced by the second; the first
+# REFUSED row of the code then renders, so its test would fail.
 MUTATIONS = [
     ("{{- if eq $name \"packet_size\" -}}", "{{- if false -}}", "packet_size"),
     *[(f'{{{{- else if eq $name "{c}" -}}}}', "{{- else if false -}}", c) for c in (
@@ -449,6 +486,7 @@ MUTATIONS = [
     ("{{- if gt (len $members) 1 -}}", "{{- if false -}}", "union"),
     ('{{- $ok = or (eq $vk "list") (and (hasKey $t "j")', "{{- $ok = true -}}", "list"),
 ]  # fmt: skip
+IN_ENV_TPL = {"union", "list"}
 
 
 @pytest.mark.parametrize("line, new, code", MUTATIONS, ids=[f"{m[2]}:{m[0][:40]}" for m in MUTATIONS])
@@ -456,10 +494,10 @@ def test_removing_a_validator_check_lets_its_refused_value_through(helm4, tmp_pa
     row = next(row for row in REFUSED if row[0] == code)
     chart = tmp_path / "emqx-ee"
     shutil.copytree(CHART, chart)
-    template = chart / "templates" / "_env.tpl"
+    template = chart / "templates" / "_env.tpl" if code in IN_ENV_TPL else chart / "files" / "emqx-checks.tpl"
     lines = template.read_text().split("\n")
     hits = [i for i, text in enumerate(lines) if line in text]
-    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of _env.tpl: make it unique"
+    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of {template.name}: make it unique"
     lines[hits[0]] = new
     template.write_text("\n".join(lines))
     values = {"emqxConfig": _config([row])}

@@ -34,7 +34,7 @@ An array without "j" or "w" takes a list only: hocon_tconf.erl map_field(?ARRAY)
 
 Beside the structs, "c" holds the validators EMQX runs on a field after its type check (the `validator` of
 its field schema), keyed "<struct index>.<field>": a list of check codes (VALIDATORS below, implemented by
-emqx-ee.emqxCheck in _env.tpl). A validator of a struct or map field sees every value set below the field.
+emqx-ee.emqxCheck in files/emqx-checks.tpl). A validator of a struct or map field sees every value set below the field.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ ALIAS_CHECKS = {
 }
 # The validators of EMQX 6.2.2's field schemas (the data file's `validator`, named by the generator as
 # module:function/arity, or "fun in module:function/arity (bound variables)" for a fun a function makes) and
-# the check code that models each in _env.tpl (emqx-ee.emqxCheck). Codes that are objects carry the bounds
+# the check code that models each in files/emqx-checks.tpl (emqx-ee.emqxCheck). Codes that are objects carry the bounds
 # read from the bound variables. NOT_MODELLED names the others with the reason; docs/emqx-schema.md lists
 # both, and a test fails when a validator of the data file is in neither table.
 VALIDATORS: dict[str, object] = {

@@ -1,5 +1,5 @@
-"""emqxConfig is checked against EMQX 6.2.2's own schema at render time (templates/_emqx_schema.tpl, generated
-from tools/emqx_schema/data/emqx-schema-6.2.2.json by tools/emqx_schema/roots.py): what EMQX would ignore, refuse
+"""emqxConfig is checked against EMQX 6.2.2's own schema at render time (files/emqx-schema.json, generated from
+tools/emqx_schema/data/emqx-schema-6.2.2.json by tools/emqx_schema/roots.py): what EMQX would ignore, refuse
 at boot or read differently is refused with the path named, every message at once; every valid setting renders,
 and reaches EMQX as written (read back with hocon 0.45.9's rules by harness.emqx_config, an oracle independent of
 the templates).
@@ -364,7 +364,7 @@ def test_the_default_render_never_reads_the_schema(helm4, tmp_path):
     render, and a render with emqxConfig fails."""
     chart = tmp_path / "emqx-ee"
     shutil.copytree(CHART, chart)
-    (chart / "templates" / "_emqx_schema.tpl").write_text('{{- define "emqx-ee.emqxSchema" -}}not json{{- end -}}\n')
+    (chart / "files" / "emqx-schema.json").write_text("not json")
     render(helm4, {}, chart=chart)
     with pytest.raises(HelmError):
         render(helm4, {"emqxConfig": {"log.console.level": "debug"}}, chart=chart)
@@ -376,7 +376,7 @@ def test_the_compact_schema_is_the_data_file_s():
     roots = ROOT / "tools" / "emqx_schema" / "roots.py"
     result = subprocess.run([sys.executable, str(roots), "--check"], capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
-    text = (CHART / "templates" / "_emqx_schema.tpl").read_text()
+    text = (CHART / "files" / "emqx-schema.json").read_text()
     compact = json.loads(re.search(r'^\{".*\}$', text, re.M).group(0))
     assert compact["v"] == VERSION
     data = schema()

@@ -401,7 +401,7 @@ def test_the_bounds_validators_repeat_are_in_the_type_already():
 
 
 def _compact() -> tuple[list[dict], dict[str, list]]:
-    text = (CHART / "templates" / "_emqx_schema.tpl").read_text()
+    text = (CHART / "files" / "emqx-schema.json").read_text()
     compact = json.loads(re.search(r'^\{".*\}$', text, re.M).group(0))
     return compact["s"], compact["c"]
 

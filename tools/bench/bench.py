@@ -1,7 +1,7 @@
 """Benchmarks of the chart and its harness: render, rollout, setup (see docs/benchmarks.md).
 
 Run it through scripts/bench.sh, which provides the venvs:
-  scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite]
+  scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite] [--baseline REF]
   scripts/bench.sh rollout [--replicas 1,3,5,9] [--repeat 3] [--boot-delay 12] [--upgrade-replicas 3,9]
                            [--upgrade-batches 1,3] [--scale 3:9]
   scripts/bench.sh setup   [--commands demo,test] [--modes cold,warm] [--reuse-cluster]

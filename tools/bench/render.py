@@ -65,19 +65,22 @@ def largest_scenario(bench: Bench, helm: str) -> tuple[Path, int]:
     return path, objects
 
 
-def time_runs(bench: Bench, cmd: list[str], runs: int) -> list[float]:
-    """Wall time of `runs` runs of `cmd`, after one more run that is not counted (it warms the page cache)."""
-    bench.log(f"$ {' '.join(cmd)}  ({runs} + 1 runs)")
-    times = []
+def time_interleaved(bench: Bench, cmds: list[list[str]], runs: int) -> list[list[float]]:
+    """Wall times of `runs` rounds of every command, one run of each per round (so that a change of the machine's
+    load in the middle hits every command alike), after one round that is not counted."""
+    for cmd in cmds:
+        bench.log(f"$ {' '.join(cmd)}  ({runs} + 1 runs, interleaved)")
+    times: list[list[float]] = [[] for _ in cmds]
     for i in range(runs + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            bench.log(proc.stderr)
-            raise BenchError(f"{' '.join(cmd[:3])} exited {proc.returncode} (log: {bench.log_path})")
-        if i:
-            times.append(elapsed)
+        for j, cmd in enumerate(cmds):
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                bench.log(proc.stderr)
+                raise BenchError(f"{' '.join(cmd[:3])} exited {proc.returncode} (log: {bench.log_path})")
+            if i:
+                times[j].append(elapsed)
     return times
 
 
@@ -213,8 +216,8 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool, baseline: str
             ("helm version through the counting shim", [str(shim), "version"], None, False),
         ]
         rows = []
-        for label, cmd, rendered, plot in cases:
-            times = time_runs(bench, cmd, runs)
+        timed = time_interleaved(bench, [cmd for _, cmd, _, _ in cases], runs)
+        for (label, cmd, rendered, plot), times in zip(cases, timed, strict=True):
             objects = count_objects(bench.run(cmd).stdout) if rendered else None
             shown = [
                 Path(cmd[0]).name,

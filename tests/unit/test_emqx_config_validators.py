@@ -130,6 +130,8 @@ REFUSED = [
      "connectors.iotdb.i1: EMQX's REST API driver takes iotdb_version v2.0.x or v1.3.x, not v1.1.x"),
     ("iotdb", "connectors.iotdb.i2", {"driver": "thrift", "server": "iotdb:6667", "protocol_version": "protocol_v2"},
      "thrift driver takes protocol_v3 only"),
+    ("rewrite", "rewrite", [{"action": "publish", "source_topic": "a/#", "re": "^a/(.+)$", "dest_topic": "b/#"}],
+     'rewrite[0].dest_topic: EMQX takes a topic name here (not empty, no + or #), not "b/#"'),
     ("tdengine", "connectors.tdengine.t1", {"server": "td:6041", "username": "root"},
      "connectors.tdengine.t1: EMQX takes username with password, or a token alone"),
     ("kafka_producer", "actions.kafka_producer.k3.parameters", {"topic": "t/${clientid}", "buffer": {"mode": "disk"}},
@@ -282,6 +284,10 @@ ACCEPTED = {
         {"kafka_ext_header_key": "b", "kafka_ext_header_value": "plain"},
     ],
     "connectors.tdengine.t1": {"server": "td:6041", "username": "root"},
+    "rewrite": [
+        {"action": "publish", "source_topic": "a/#", "re": "^a/(.+)$", "dest_topic": "b/$1"},
+        {"action": "subscribe", "source_topic": "c/#", "re": "^c/(.+)$", "dest_topic": "d/#"},
+    ],
     "connectors.disk_log": {"d1": {"filepath": "/var/log/a"}, "d2": {"filepath": "/var/log/b"}},
     "connectors.mqtt.m1.static_clientids": [
         {"node": "emqx@a", "ids": [{"clientid": "c1"}]},
@@ -466,7 +472,7 @@ MUTATIONS = [
         "latency_buckets", "http_url", "unique_topics", "cidrs", "servers", "issuer_url", "http_method", "part_sizes",
         "schema_checks", "placeholder", "placeholder_or_text", "static_clientids", "clientids", "claim_names",
         "header_names", "principal", "dispatch_key", "s3tables_arn", "account_id", "no_query", "opents_tags",
-        "kafka_producer", "base64", "index_specs", "connectors",
+        "kafka_producer", "base64", "index_specs", "connectors", "rewrite",
     )],
     ('{{- else if has $name (list "oracle" "iotdb" "tdengine") -}}', "{{- else if false -}}", "oracle"),
     ('{{- else if eq $name "tdengine" -}}', "{{- else if false -}}", "tdengine"),

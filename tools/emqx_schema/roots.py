@@ -232,6 +232,9 @@ VALIDATORS: dict[str, object] = {
     # emqx_bridge_mqtt_connector_schema.erl unique_static_clientid_validator/1 and
     # emqx_bridge_snowflake_aggregated_connector_schema.erl authn_mode_selection_validator/1
     "emqx_connector_schema:validator/1": "connectors",
+    # emqx_modules_schema.erl rewrite_validator/1: the dest_topic of a rule that is not for subscribe only is a
+    # topic name (emqx_topic:validate(name, _): not empty, at most 65535 bytes, no wildcard)
+    "emqx_modules_schema:rewrite_validator/1": "rewrite",
     # authenticators: emqx_authn_schema.erl validator/0 runs each provider's validations/0
     # (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl: check_ssl_opts/1, check_headers/1)
     "fun in emqx_authn_schema:validator/0": "authn_chain",
@@ -252,7 +255,6 @@ NOT_MODELLED: dict[str, str] = {
     "emqx_rule_engine_schema:validate_sql/1": SQL,
     "emqx_schema_validation_schema:validate_sql/1": SQL,
     "emqx_modules_schema:is_re/1": PCRE,
-    "emqx_modules_schema:rewrite_validator/1": PCRE,
     "emqx_dashboard_sso_oidc:jq_expr_validator/1": PARSER,
     "emqx_authn_cinfo_schema:validate_expressions/1": PARSER,
     "emqx_authn_cinfo_schema:validate_checks/1": PARSER,
@@ -382,6 +384,7 @@ CHECK_WORDS = {
     "connectors": "two disk_log connectors on one filepath, a static clientid two mqtt connectors use on one "
     "server, a snowflake connector with both password and private_key_path",
     "tdengine": "a connector without username and password or a token alone",
+    "rewrite": "a dest_topic that is no topic name (empty, over 65535 bytes, a wildcard) outside subscribe rules",
     "min": "a value under the bound (the type's bound refuses it first)",
     "max": "a value over the bound (the type's bound refuses it first)",
 }

@@ -454,6 +454,15 @@ mqtt (unique_static_clientid_validator/1) and snowflake (authn_mode_selection_va
 {{- $says = append $says (printf "%s.mqtt: %s use the same static clientid on one server (%s); EMQX refuses it" $at (join ", " ($names | sortAlpha)) $k) -}}
 {{- end -}}
 {{- end -}}
+{{- else if eq $name "rewrite" -}}
+{{- /* emqx_modules_schema.erl rewrite_validator/1 (emqx_topic:validate(name, DestTopic)) */ -}}
+{{- range $i, $rule := $v -}}
+{{- $rule = ternary $rule dict (kindIs "map" $rule) -}}
+{{- $dest := toString (get $rule "dest_topic") -}}
+{{- if and (ne (toString (get $rule "action")) "subscribe") (or (eq $dest "") (gt (len $dest) 65535) (contains "+" $dest) (contains "#" $dest)) -}}
+{{- $says = append $says (printf "%s[%d].dest_topic: EMQX takes a topic name here (not empty, no + or #), not %q" $at $i $dest) -}}
+{{- end -}}
+{{- end -}}
 {{- else if hasKey $m "one_enabled" -}}
 {{- /* exactly one enabled backend: emqx_retainer_schema.erl validate_backends_enabled/1, emqx_ft_schema.erl
 validator(backend); each backend's enable defaults to true */ -}}

@@ -394,11 +394,27 @@ _SAMPLES: dict[str, Any] = {
 }
 
 
+# Values the validators of EMQX's field schemas take (the data file's `validator`), where the type's sample
+# would not pass: emqx_schema.erl validate_keepalive_multiplier/1 and validate_tcp_keepalive/1,
+# emqx_conf_schema.erl validate_time_offset/1, emqx_prometheus_schema.erl validate_url/1; and converters that
+# parse (emqx_schema.erl latency_histogram_buckets_converter/2).
+_VALIDATED_SAMPLES: dict[str, Any] = {
+    "emqx_schema:validate_keepalive_multiplier/1": 1.5,
+    "emqx_schema:validate_tcp_keepalive/1": "none",
+    "emqx_conf_schema:validate_time_offset/1": "system",
+    "emqx_prometheus_schema:validate_url/1": "http://pushgateway:9091",
+    "emqx_schema:latency_histogram_buckets_converter/2": "10ms, 100ms, 1s",
+}
+
+
 def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = None) -> Any:
     """A value EMQX takes for a leaf of this schema node (None: no scalar sample, e.g. a struct or list). Limiter
     fields (`*_rate`, `*_burst`, `rate`, `batch_deliver_limiter`) are strings in the data file, as EMQX declares
     them (typerefl:alias("string", rate())), and take rate text."""
     data = data or schema()
+    for validator in [*node.get("validator", []), *node.get("converter", [])]:
+        if validator in _VALIDATED_SAMPLES:
+            return _VALIDATED_SAMPLES[validator]
     node = _deref(node, data)
     kind = node["kind"]
     if kind == "enum":
@@ -412,6 +428,9 @@ def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = 
         return None
     if kind != "scalar":
         return None
+    if node["type"] == "percent" and name.endswith("_watermark"):
+        # emqx_schema.erl check_watermark/3: a low watermark below the high one
+        return "60%" if name.endswith("_low_watermark") else "80%"
     if node["type"] == "integer":
         low, high = node.get("min", 1), node.get("max")
         return low if high is None or low <= high else high
@@ -420,6 +439,26 @@ def sample_value(node: dict[str, Any], name: str, data: dict[str, Any] | None = 
     if node["type"] == "string" and name.endswith("_burst"):
         return "100/s"
     return _SAMPLES.get(node["type"])
+
+
+# The sections of the large emqxConfig (about 190 settings): every scalar field of each, with a valid value of its
+# type ({section: [fields left out]}, the ones the chart owns). The render tests and the render benchmark use it.
+LARGE_SECTIONS: dict[str, list[str]] = {
+    "mqtt": [],
+    "log.console": [],
+    "sysmon.vm": [],
+    "sysmon.os": [],
+    "force_shutdown": [],
+    "force_gc": [],
+    "flapping_detect": [],
+    "overload_protection": [],
+    "retainer": [],
+    "broker": [],
+    "sys_topics": [],
+    "listeners.tcp.default": ["bind", "enable", "enabled", "proxy_protocol"],
+    "rpc": [],
+    "prometheus": ["enable_basic_auth"],
+}
 
 
 def sample_config(roots: dict[str, list[str]], data: dict[str, Any] | None = None) -> dict[str, Any]:

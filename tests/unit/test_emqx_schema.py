@@ -154,7 +154,7 @@ def test_the_chart_holds_emqx_config_roots_of_the_data_file():
         [sys.executable, str(ROOT / "tools" / "emqx_schema" / "roots.py"), "--check"], capture_output=True
     )
     assert result.returncode == 0, result.stderr.decode()
-    text = (CHART / "templates" / "_emqx_schema.tpl").read_text()
+    text = (CHART / "files" / "emqx-schema.json").read_text()
     roots = sorted(json.loads(re.search(r'^\{".*\}$', text, re.M).group(0))["s"][0])
     assert roots == sorted(schema()["roots"]) and {"node", "listeners", "mqtt"} <= set(roots)
 

@@ -1,7 +1,7 @@
 """Benchmarks of the chart and its harness: render, rollout, setup (see docs/benchmarks.md).
 
 Run it through scripts/bench.sh, which provides the venvs:
-  scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite]
+  scripts/bench.sh render  [--runs 15] [--emqx-git-dir DIR] [--no-suite] [--baseline REF]
   scripts/bench.sh rollout [--replicas 1,3,5,9] [--repeat 3] [--boot-delay 12] [--upgrade-replicas 3,9]
                            [--upgrade-batches 1,3] [--scale 3:9]
   scripts/bench.sh setup   [--commands demo,test] [--modes cold,warm] [--reuse-cluster]
@@ -77,6 +77,11 @@ def parser() -> argparse.ArgumentParser:
         "without it the repository is cloned (blob-less) once and the chart cached",
     )
     g.add_argument("--no-suite", action="store_true", help="skip timing the render suite (pytest -m unit)")
+    g.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time the default render of the chart at this git ref (a commit or branch of this repository)",
+    )
     g = p.add_argument_group("rollout")
     g.add_argument("--replicas", type=numbers, default=[1, 3, 5, 9], help="replica counts of the install sweep")
     g.add_argument("--policies", type=one_or_more("Parallel", "OrderedReady"), default=["Parallel", "OrderedReady"])
@@ -141,7 +146,7 @@ def main() -> None:
     bench.step(f"machine: {info['cores']} cores ({info['cpu']}), load {info['load_at_start']}, tools {info['tools']}")
     try:
         if "render" in chosen:
-            render.run(bench, args.runs, args.emqx_git_dir, suite=not args.no_suite)
+            render.run(bench, args.runs, args.emqx_git_dir, suite=not args.no_suite, baseline=args.baseline)
         if "rollout" in chosen:
             rollout.run(
                 bench,

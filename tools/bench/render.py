@@ -65,19 +65,22 @@ def largest_scenario(bench: Bench, helm: str) -> tuple[Path, int]:
     return path, objects
 
 
-def time_runs(bench: Bench, cmd: list[str], runs: int) -> list[float]:
-    """Wall time of `runs` runs of `cmd`, after one more run that is not counted (it warms the page cache)."""
-    bench.log(f"$ {' '.join(cmd)}  ({runs} + 1 runs)")
-    times = []
+def time_interleaved(bench: Bench, cmds: list[list[str]], runs: int) -> list[list[float]]:
+    """Wall times of `runs` rounds of every command, one run of each per round (so that a change of the machine's
+    load in the middle hits every command alike), after one round that is not counted."""
+    for cmd in cmds:
+        bench.log(f"$ {' '.join(cmd)}  ({runs} + 1 runs, interleaved)")
+    times: list[list[float]] = [[] for _ in cmds]
     for i in range(runs + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            bench.log(proc.stderr)
-            raise BenchError(f"{' '.join(cmd[:3])} exited {proc.returncode} (log: {bench.log_path})")
-        if i:
-            times.append(elapsed)
+        for j, cmd in enumerate(cmds):
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                bench.log(proc.stderr)
+                raise BenchError(f"{' '.join(cmd[:3])} exited {proc.returncode} (log: {bench.log_path})")
+            if i:
+                times[j].append(elapsed)
     return times
 
 
@@ -141,7 +144,27 @@ def render_suite(bench: Bench) -> dict[str, Any]:
     }
 
 
-def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, Any]:
+def baseline_chart(bench: Bench, ref: str, into: Path) -> Path:
+    """The chart as it is at git ref `ref` of this repository, extracted into `into`."""
+    cmd = ["git", "-C", str(ROOT), "archive", "--format=tar", ref, "charts/emqx-ee"]
+    bench.log(f"$ {' '.join(cmd)}")
+    archive = subprocess.run(cmd, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "charts" / "emqx-ee"
+
+
+def large_emqx_config(into: Path) -> tuple[Path, int]:
+    """A values file with the large emqxConfig of the render tests (harness.emqx_config.LARGE_SECTIONS)."""
+    from harness.emqx_config import LARGE_SECTIONS, sample_config
+
+    config = sample_config(LARGE_SECTIONS)
+    path = into / "large-emqx-config-values.yaml"
+    path.write_text(yaml.safe_dump({"emqxConfig": config}))
+    return path, len(config)
+
+
+def run(bench: Bench, runs: int, git_dir: str | None, suite: bool, baseline: str | None = None) -> dict[str, Any]:
     helm, helm3 = tool("helm"), tool("helm3")
     chart = official_chart(bench, git_dir)
     scenario, scenario_objects = largest_scenario(bench, helm)
@@ -154,6 +177,7 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, 
         shim.write_text(SHIM.format(name="helm", calls=Path(tmp) / "calls.txt", real=Path(helm).resolve()))
         shim.chmod(0o755)
         chart_rel = str(CHART.relative_to(ROOT))
+        large, settings = large_emqx_config(Path(tmp))
         cases = [
             ("helm version (process start)", [helm, "version"], None, True),
             ("helm template, default values", [helm, "template", "emqx-ee", chart_rel], CHART, True),
@@ -170,16 +194,43 @@ def run(bench: Bench, runs: int, git_dir: str | None, suite: bool) -> dict[str, 
                 chart,
                 True,
             ),
+            (
+                f"helm template, a large emqxConfig ({settings} settings)",
+                [helm, "template", "emqx-ee", chart_rel, "-f", str(large)],
+                CHART,
+                True,
+            ),
+            *(
+                [
+                    (
+                        f"helm template, default values, chart at {baseline}",
+                        [helm, "template", "emqx-ee", str(baseline_chart(bench, baseline, Path(tmp) / "base"))],
+                        CHART,
+                        True,
+                    ),
+                ]
+                if baseline
+                else []
+            ),
             # Not plotted: what the counting shim of the suite measurement adds to every helm process.
             ("helm version through the counting shim", [str(shim), "version"], None, False),
         ]
         rows = []
-        for label, cmd, rendered, plot in cases:
-            times = time_runs(bench, cmd, runs)
+        timed = time_interleaved(bench, [cmd for _, cmd, _, _ in cases], runs)
+        for (label, cmd, rendered, plot), times in zip(cases, timed, strict=True):
             objects = count_objects(bench.run(cmd).stdout) if rendered else None
             shown = [
                 Path(cmd[0]).name,
-                *(f"emqx-enterprise@{OFFICIAL_COMMIT[:12]}" if c == str(chart) else c for c in cmd[1:]),
+                *(
+                    f"emqx-enterprise@{OFFICIAL_COMMIT[:12]}"
+                    if c == str(chart)
+                    else f"charts/emqx-ee@{baseline}"
+                    if c.endswith("/base/charts/emqx-ee")
+                    else Path(c).name
+                    if c == str(large)
+                    else c
+                    for c in cmd[1:]
+                ),
             ]
             row = {"label": label, "command": " ".join(shown)}
             row.update(stats(times), objects=objects, plot=plot)

@@ -64,7 +64,7 @@ def render_figure(data: dict[str, Any], note: str, path: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("wall time per run (ms): median, whiskers min to max")
     ax.set_xlim(0, max(c["max"] * 1000 for c in cases) * 1.25)
-    ax.set_title(f"helm template: median of {data['runs']} runs (first run not counted)")
+    ax.set_title(f"helm template: median of {data['runs']} interleaved runs (first round not counted)")
     ax.grid(axis="x", alpha=0.3)
     lines = [note]
     if "suite" in data:
@@ -195,7 +195,7 @@ def markdown(results: dict[str, Any]) -> str:
     out = ["# Benchmarks", "", f"Measured on {machine_note(m)}.", ""]
     if "render" in results:
         r = results["render"]
-        out += [f"## render: `helm template`, median of {r['runs']} runs (first run not counted)", ""]
+        out += [f"## render: `helm template`, median of {r['runs']} interleaved runs (first round not counted)", ""]
         out += ["| command | objects | median | min | max |", "|---|---|---|---|---|"]
         for c in r["cases"]:
             objects = c["objects"] if c["objects"] is not None else ""

@@ -66,6 +66,7 @@ class Interp:
         self.modules: dict[str, Module | None] = {}
         self.pterm: dict[Any, Any] = {}
         self.depth = 0
+        self.stack: list[str] = []  # module:function/arity of the calls being evaluated
         self.call_cache: dict[Any, Any] = {}
 
     # -- modules
@@ -125,6 +126,7 @@ class Interp:
             if cache_key in self.call_cache:
                 return self.call_cache[cache_key]
         self.depth += 1
+        self.stack.append(key)
         try:
             if self.depth > self.MAX_DEPTH:
                 raise Stuck(f"{key}: recursion too deep")
@@ -135,6 +137,7 @@ class Interp:
             result = Unknown(f"{key}: recursion too deep")
         finally:
             self.depth -= 1
+            self.stack.pop()
         if cache_key is not None:
             self.call_cache[cache_key] = result
         return result
@@ -344,7 +347,7 @@ class Interp:
         if k == "map":
             return self.eval_map(e, env, mod)
         if k == "fun":
-            return Closure(e[1], dict(env), mod, e[2])
+            return Closure(e[1], dict(env), mod, e[2], self.stack[-1] if self.stack else mod)
         if k == "funref":
             m = self.eval(e[1], env, mod) if e[1] is not None else Atom(mod)
             f, a = self.eval(e[2], env, mod), self.eval(e[3], env, mod)

@@ -43,6 +43,7 @@ class Closure:
     env: dict
     module: str
     name: str | None = None
+    origin: str = ""  # module:function/arity whose body made the fun (names validators in the data)
 
 
 @dataclass(frozen=True)

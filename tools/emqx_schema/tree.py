@@ -7,7 +7,20 @@ from typing import Any
 
 from .builtins import as_field_schema, hocon_roots
 from .interpreter import Interp, _is_fun
-from .terms import FALSE, UNDEFINED, Atom, EMap, ErlException, Stuck, TypeRefl, Unknown, show, to_text
+from .terms import (
+    FALSE,
+    UNDEFINED,
+    Atom,
+    Closure,
+    EMap,
+    ErlException,
+    FunRef,
+    Stuck,
+    TypeRefl,
+    Unknown,
+    show,
+    to_text,
+)
 
 ENTRY_MODULE = "emqx_enterprise_schema"
 CHART_ROOTS = (
@@ -18,6 +31,22 @@ CHART_ROOTS = (
 
 # Field name standing for list elements of a fields/roots list that could not be evaluated.
 UNKNOWN_FIELDS = "..."
+
+
+def fun_name(f: Any) -> str:
+    """Where a validator or converter fun comes from: `module:function/arity` of a named fun, or of the
+    function whose body made an anonymous one (`fun(X) -> ... end` inside emqx_schema:fields/1)."""
+    if isinstance(f, FunRef):
+        return f"{f.module}:{f.name}/{f.arity}"
+    if isinstance(f, Closure):
+        # The variables it closes over that are plain terms: a factory's arguments (Min, Max, Collection...).
+        bound = [
+            f"{k}={show(v)}"
+            for k, v in sorted(f.env.items())
+            if not isinstance(v, Closure | FunRef | EMap | Unknown) and "FunRef(" not in show(v) and len(show(v)) < 80
+        ]
+        return f"fun in {f.origin}" + (f" ({', '.join(bound)})" if bound else "")
+    return f"? {show(f)[:60]}"
 
 
 def any_node(why: str) -> dict:
@@ -69,6 +98,10 @@ class TreeBuilder:
         aliases = fs.get(Atom("aliases"))
         if isinstance(aliases, list) and aliases:
             node["aliases"] = [to_text(a) or show(a) for a in aliases]
+        for key in ("validator", "converter"):
+            funs = fs.get(Atom(key))
+            if funs is not None and funs != UNDEFINED:
+                node[key] = [fun_name(f) for f in (funs if isinstance(funs, list) else [funs])]
         return node
 
     def type_node(self, mod: str, t: Any, path: list[str]) -> dict:

@@ -117,7 +117,10 @@ def test_a_kwok_cluster_of_the_fixed_name_is_found_whatever_its_state_dir(tmp_pa
     ("line", "step"),
     [
         # the `==> ` lines of scripts/build-node-tools.sh, scripts/node-image.sh and scripts/node.sh
-        ("CNI plugins v1.10.0 (bridge loopback host-local portmap): building from the Go module proxy", "build CNI plugins"),
+        (
+            "CNI plugins v1.10.0 (bridge loopback host-local portmap): building from the Go module proxy",
+            "build CNI plugins",
+        ),
         ("containerd v2.4.2: building github.com/containerd/containerd/v2/cmd/containerd", "build containerd"),
         ("image docker.io/emqx-ee-local/pause:3.10.2: building from its inputs (26ed32600b69a760)", "image pause"),
         ("image docker.io/emqx-ee-local/emqx-standin:ae96dbed91f433de: building from its inputs", "image emqx-standin"),

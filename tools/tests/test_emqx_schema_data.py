@@ -65,11 +65,14 @@ def at(path: str) -> dict[str, Any]:
 def check_node(node: Any, where: str) -> None:  # noqa: C901 - one branch per node kind
     assert isinstance(node, dict) and isinstance(node.get("kind"), str), f"{where}: not a node"
     kind = node["kind"]
-    extra = set(node) - {"kind"} - FIELD_FLAGS - {"aliases"}
+    extra = set(node) - {"kind"} - FIELD_FLAGS - {"aliases", "validator", "converter"}
     for flag in FIELD_FLAGS & set(node):
         assert node[flag] is True, f"{where}: {flag} is written only when true"
     if "aliases" in node:
         assert node["aliases"] and all(isinstance(a, str) for a in node["aliases"]), where
+    for funs in ("validator", "converter"):
+        if funs in node:
+            assert node[funs] and all(re.match(r"^(fun in )?\w+:\w+/\d", f) for f in node[funs]), (where, node[funs])
     if kind == "struct":
         assert extra <= {"name", "fields"} and isinstance(node["fields"], dict), where
         for name, child in node["fields"].items():
@@ -163,8 +166,12 @@ def test_chart_roots_are_fully_evaluated():
 
 # Facts checked in EMQX's source at the commit of the data file (apps/.../*.erl, 6.2.2).
 def test_node_fields():
-    # emqx_conf_schema fields("node"): {"cookie", sc(string(), ...)}
-    assert at("node.cookie") == {"kind": "scalar", "type": "string"}
+    # emqx_conf_schema fields("node"): {"cookie", sc(string(), #{converter => fun emqx_schema:password_converter/2,
+    # validator => fun validate_cookie/1, ...})}
+    assert at("node.cookie") == {
+        "kind": "scalar", "type": "string",
+        "converter": ["emqx_schema:password_converter/2"], "validator": ["emqx_conf_schema:validate_cookie/1"],
+    }  # fmt: skip
     # {"role", sc(hoconsc:enum(node_role_symbols()), #{aliases => [db_role]})}: [core] ++ the injection
     # point 'node.role', which emqx_enterprise_schema:injected_fields/0 fills with [replicant]
     role = at("node.role")
@@ -214,3 +221,18 @@ def test_log_is_the_enterprise_redefinition():
     assert "audit" in deref(at("log"))["fields"]
     assert deref(at("log"))["name"] == "emqx_enterprise_schema:log"
     assert {"console", "file"} <= set(deref(at("log"))["fields"])
+
+
+def test_validators_and_converters():
+    """The `validator` and `converter` of a field schema, named where they come from; a fun made by a function is
+    named by that function, with the plain terms it closes over (the bounds of a validator factory)."""
+    # emqx_schema fields("mqtt"): {"max_packet_size", sc(bytesize(), #{
+    #     converter => fun ?MODULE:convert_max_packet_size/2, validator => fun ?MODULE:validate_max_packet_size/1})}
+    assert at("mqtt.max_packet_size")["validator"] == ["emqx_schema:validate_max_packet_size/1"]
+    assert at("mqtt.max_packet_size")["converter"] == ["emqx_schema:convert_max_packet_size/2"]
+    # fields("trace"): {"max_file_size", ... validator => mk_validator_bounds({100 * ?KB, "100KB"}, {10 * ?GB, "10GB"})}
+    assert at("trace.max_file_size")["validator"] == [
+        "fun in emqx_schema:mk_validator_bounds/2 (Lower={102400,100KB}, Upper={10737418240,10GB})"
+    ]
+    # ciphers_schema/1: converter => fun converter_ciphers/2 (a comma-separated string becomes a list)
+    assert at("listeners.ssl.$name.ssl_options.ciphers")["converter"] == ["emqx_schema:converter_ciphers/2"]

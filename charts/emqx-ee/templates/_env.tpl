@@ -210,15 +210,16 @@ as a float), fractions in plain decimal notation (HOCON has no exponent without 
 {{- /* One step down EMQX's schema, as hocon's check_env takes it (hocon_tconf.erl is_path/3): a struct
 level takes its field names (and aliases), a map level any name that hocon's default key check takes
 (^[A-Za-z0-9]+[A-Za-z0-9-_]*$, at most 255 bytes; lowercase only, since EMQX lowercases variable names),
-an array level an index. Called with dict "s" (structs) "types" "seg"; returns JSON {next, deprecated,
-fields (the names a struct level has), badKey, leaf}. */ -}}
+an array level an index. Called with dict "s" (structs) "c" (validators) "types" "seg"; returns JSON {next,
+deprecated, fields (the names a struct level has), badKey, leaf, checks (the validator codes of the field)}. */ -}}
 {{- define "emqx-ee.schemaStep" -}}
-{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false -}}
+{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false "checks" list -}}
 {{- range $t := include "emqx-ee.schemaExpand" (dict "types" .types) | fromJsonArray -}}
 {{- if kindIs "float64" $t -}}
 {{- $struct := index $.s (int $t) -}}
 {{- if hasKey $struct $.seg -}}
 {{- $f := get $struct $.seg -}}
+{{- $_ := set $r "checks" (concat $r.checks (get $.c (printf "%d.%s" (int $t) $.seg) | default list)) -}}
 {{- if and (kindIs "map" $f) (hasKey $f "x") -}}
 {{- $_ := set $r "deprecated" true -}}
 {{- $_ := set $r "next" (append $r.next $f.x) -}}
@@ -265,7 +266,7 @@ fields (the names a struct level has), badKey, leaf}. */ -}}
 {{- else if hasKey $t "v" -}}
 {{- $words = append $words $t.v -}}
 {{- else if hasKey $t "a" -}}
-{{- $words = append $words "a list" -}}
+{{- $words = append $words (ternary "a list (or one comma-separated string)" (ternary "a list (or one item)" "a list" (hasKey $t "w")) (hasKey $t "j")) -}}
 {{- else if hasKey $t "m" -}}
 {{- $words = append $words "named entries (an object)" -}}
 {{- end -}}
@@ -296,7 +297,9 @@ parsers). "true" or "". */ -}}
 {{- else if hasKey $t "v" -}}
 {{- $ok = and (has $vk (list "string" "bool")) (eq $text $t.v) -}}
 {{- else if hasKey $t "a" -}}
-{{- $ok = has $vk (list "list" "string") -}}
+{{- /* hocon takes a list only (hocon_tconf.erl map_field(?ARRAY)), unless the field's converter makes one:
+a comma-separated string (emqx_schema.erl converter_ciphers/2) or a single item (ensure_array/2). */ -}}
+{{- $ok = or (eq $vk "list") (and (hasKey $t "j") (eq $vk "string")) (and (hasKey $t "w") (has $vk (list "string" "map"))) -}}
 {{- else if hasKey $t "m" -}}
 {{- $ok = eq $vk "map" -}}
 {{- end -}}
@@ -346,17 +349,54 @@ parsers). "true" or "". */ -}}
 {{- if $ok -}}true{{- end -}}
 {{- end -}}
 
+{{- /* The union member an object of a list is checked against, chosen as EMQX chooses it: by its `type`
+(authorization sources: emqx_authz_schema.erl select_union_member/2), then its `mechanism` and `backend`
+(authenticators: emqx_authn_schema.erl union_member_selector/1), each a fixed value of the member. A
+selector that no member of the remaining ones fixes is skipped. Called with dict "s" "types" (unions
+unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
+{{- define "emqx-ee.unionSelect" -}}
+{{- $members := list -}}
+{{- range $t := .types -}}{{- if kindIs "float64" $t -}}{{- $members = append $members $t -}}{{- end -}}{{- end -}}
+{{- $problem := "" -}}
+{{- if gt (len $members) 1 -}}
+{{- range $sel := list "type" "mechanism" "backend" -}}
+{{- if and (not $problem) (gt (len $members) 1) -}}
+{{- $values := list -}}{{- $keep := list -}}
+{{- range $m := $members -}}
+{{- $f := get (index $.s (int $m)) $sel -}}
+{{- if and (kindIs "map" $f) (hasKey $f "v") -}}
+{{- $values = append $values $f.v -}}
+{{- if eq (toString (get $.item $sel)) $f.v -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $values -}}
+{{- if not (hasKey $.item $sel) -}}
+{{- $problem = printf "emqxConfig.%s has no %s: EMQX chooses what the item is by it (one of %s)" $.at $sel (join ", " ($values | uniq | sortAlpha)) -}}
+{{- else if not $keep -}}
+{{- $problem = printf "emqxConfig.%s.%s: EMQX %s takes one of %s here, not %q; EMQX would refuse it at boot, on every node of the roll" $.at $sel (include "emqx-ee.emqxSchemaVersion" $) (join ", " ($values | uniq | sortAlpha)) (toString (get $.item $sel)) -}}
+{{- else -}}
+{{- $members = $keep -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "types" (ternary $members .types (gt (len $members) 0)) "problem" $problem) -}}
+{{- end -}}
+
 {{- /* Walk a map of emqxConfig down EMQX's schema and write its leaves as EMQX_* variables: `a.b` keys
 and nested {a: {b: ...}} maps alike. Called with dict "s" (the structs of the compact schema, or empty when
-the checks are off) "types" (the schema types at .prefix; an empty list: unknown, written as given)
-"prefix" "value" "out" "problems" "check" (whether schema refusals count); writes {path, text} into out
-under the variable name and appends every refusal to problems.list. */ -}}
+the checks are off) "c" (the validators) "types" (the schema types at .prefix; an empty list: unknown, written
+as given) "prefix" "value" "out" "problems" "check" (whether schema refusals count) "pend" (the validators of
+the fields above, [{code, at}]) "found" (values for those validators); writes {path, text} into out under the
+variable name, appends every refusal to problems.list and every value a validator sees to found.list. */ -}}
 {{- define "emqx-ee.walkConfig" -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
 {{- range $key, $value := .value -}}
 {{- $path := ternary $key (printf "%s.%s" $.prefix $key) (eq $.prefix "") -}}
 {{- $types := $.types -}}
 {{- $where := $.prefix -}}
+{{- $pend := $.pend -}}
 {{- $problem := "" -}}
 {{- if regexMatch "[A-Z]" $key -}}
 {{- $problem = printf "emqxConfig: %q has capital letters; EMQX lowercases the variable names it reads, so it would set %q: write the key in lowercase" $path (lower $path) -}}
@@ -367,8 +407,9 @@ under the variable name and appends every refusal to problems.list. */ -}}
 {{- if not $problem -}}
 {{- $at := ternary $seg (printf "%s.%s" $where $seg) (eq $where "") -}}
 {{- if $types -}}
-{{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "types" $types "seg" $seg) | fromJson -}}
+{{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "c" $.c "types" $types "seg" $seg) | fromJson -}}
 {{- if $step.next -}}
+{{- range $code := $step.checks -}}{{- $pend = append $pend (dict "code" $code "at" $at) -}}{{- end -}}
 {{- if and $step.deprecated $.check -}}
 {{- $problem = printf "emqxConfig.%s: %s is deprecated in EMQX %s, which deletes it without checking it, so the setting would do nothing: remove it (EMQX's documentation names what replaces it)" $path $at $version -}}
 {{- end -}}
@@ -399,17 +440,17 @@ under the variable name and appends every refusal to problems.list. */ -}}
 {{- if eq (toString $t) "M" -}}{{- $object = true -}}{{- end -}}
 {{- end -}}
 {{- if and (kindIs "map" $value) $container (not $object) -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- else -}}
-{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "c" $.c "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- /* One emqxConfig value: checked against the schema types at its path (.types, unions unfolded),
-then written as the text of its variable. Called with dict "s" "types" "path" "value" "out" "problems"
-"check". */ -}}
+then written as the text of its variable, and handed to the validators above it (.pend). Called with dict "s"
+"c" "types" "path" "value" "out" "problems" "check" "pend" "found". */ -}}
 {{- define "emqx-ee.configLeaf" -}}
 {{- $v := .value -}}
 {{- $env := printf "EMQX_%s" (.path | replace "." "__" | upper) -}}
@@ -461,19 +502,42 @@ then written as the text of its variable. Called with dict "s" "types" "path" "v
 {{- end -}}
 {{- end -}}
 {{- $_ := set .problems "list" (append .problems.list (printf "emqxConfig.%s: EMQX %s takes %s here, not %s%s; EMQX would refuse it at boot, on every node of the roll" .path (include "emqx-ee.emqxSchemaVersion" .) (include "emqx-ee.schemaDescribe" .types) $shown $hint)) -}}
-{{- else if eq $vk "list" -}}
+{{- else -}}
+{{- range $p := $.pend -}}
+{{- $_ := set $.found "list" (append $.found.list (dict "code" $p.code "at" $p.at "path" $.path "value" $v)) -}}
+{{- end -}}
 {{- /* The items of a list (authorization.sources, cluster.links): each checked against the item type,
-an object's keys and values included. */ -}}
-{{- $items := list -}}
-{{- range $t := .types -}}{{- if and (kindIs "map" $t) (hasKey $t "a") -}}{{- $items = append $items $t.a -}}{{- end -}}{{- end -}}
-{{- if $items -}}
+an object's keys and values included; a string split at commas, or a single item, where the field's
+converter makes a list of it. */ -}}
+{{- $items := list -}}{{- $join := false -}}{{- $wrap := false -}}
+{{- range $t := .types -}}
+{{- if and (kindIs "map" $t) (hasKey $t "a") -}}
+{{- $items = append $items $t.a -}}
+{{- if hasKey $t "j" -}}{{- $join = true -}}{{- end -}}
+{{- if hasKey $t "w" -}}{{- $wrap = true -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $list := list -}}
+{{- if eq $vk "list" -}}
+{{- $list = $v -}}
+{{- else if and $join (eq $vk "string") -}}
+{{- range splitList "," $v -}}{{- if trim . -}}{{- $list = append $list (trim .) -}}{{- end -}}{{- end -}}
+{{- else if and $wrap (has $vk (list "string" "map")) -}}
+{{- $list = list $v -}}
+{{- end -}}
+{{- if and $items $list -}}
 {{- $expanded := include "emqx-ee.schemaExpand" (dict "types" $items) | fromJsonArray -}}
-{{- range $i, $item := $v -}}
+{{- range $i, $item := $list -}}
 {{- $at := printf "%s[%d]" $.path $i -}}
 {{- if kindIs "map" $item -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $.s "types" $items "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- $sel := include "emqx-ee.unionSelect" (dict "s" $.s "types" $expanded "item" $item "at" $at) | fromJson -}}
+{{- if $sel.problem -}}
+{{- $_ := set $.problems "list" (append $.problems.list $sel.problem) -}}
 {{- else -}}
-{{- include "emqx-ee.configLeaf" (dict "s" $.s "types" $expanded "path" $at "value" $item "out" dict "problems" $.problems "check" $.check) -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $sel.types "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check "pend" list "found" $.found) -}}
+{{- end -}}
+{{- else -}}
+{{- include "emqx-ee.configLeaf" (dict "s" $.s "c" $.c "types" $expanded "path" $at "value" $item "out" dict "problems" $.problems "check" $.check "pend" list "found" $.found) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -507,7 +571,29 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- if .Values.emqxConfig -}}
 {{- $check := not (dig "allowUnknown" false (.Values.emqxConfigCheck | default dict)) -}}
 {{- $schema := include "emqx-ee.emqxSchema" . | fromJson -}}
-{{- include "emqx-ee.walkConfig" (dict "s" $schema.s "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check) -}}
+{{- $found := dict "list" list -}}
+{{- include "emqx-ee.walkConfig" (dict "s" $schema.s "c" $schema.c "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check "pend" list "found" $found) -}}
+{{- /* EMQX's validators, each given every value set at or below its field. */ -}}
+{{- $known := dict -}}
+{{- if .Values.tls.enabled -}}
+{{- range $type := list "ssl" "wss" -}}
+{{- $_ := set $known (printf "listeners.%s.default.ssl_options.certfile" $type) "chart" -}}
+{{- if $.Values.tls.verifyClients -}}{{- $_ := set $known (printf "listeners.%s.default.ssl_options.verify" $type) "verify_peer" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* Settings given through extraEnv (secrets, from a Secret) count as set, so a validator that needs a
+password or a token does not refuse what extraEnv supplies. */ -}}
+{{- range $e := .Values.extraEnv | default list -}}
+{{- if hasPrefix "EMQX_" (toString $e.name) -}}
+{{- $_ := set $known (trimPrefix "EMQX_" $e.name | lower | replace "__" ".") "extraEnv" -}}
+{{- end -}}
+{{- end -}}
+{{- /* The checks are in files/emqx-checks.tpl, parsed here only (tpl), so a render without emqxConfig
+never parses them. */ -}}
+{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "Template" .Template -}}
+{{- range tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJsonArray -}}
+{{- $_ := set $problems "list" (append $problems.list .) -}}
+{{- end -}}
 {{- /* A new named listener keeps EMQX's default bind, the port of the default listener of its type
 (emqx_schema.erl mqtt_listener default_bind), so both fail to start: a misspelt "default" does that. */ -}}
 {{- $listeners := dict -}}

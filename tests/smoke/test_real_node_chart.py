@@ -14,12 +14,19 @@ Three releases, each checked once or several ways:
 - `discovery`: scenario 13 (k8s discovery) with one core and one replicant: both pass their probes, run in
   their role, and hold the projected service account token k8s discovery reads.
 - `hardened`: one core under `securityProfile: hardened`, where a bare port binds 127.0.0.1: the chart's
-  explicit binds keep every listener and the dashboard on the pod IP, so the real probes pass.
+  explicit binds keep every listener and the dashboard on the pod IP, so the real probes pass; with the
+  chart's authentication an anonymous client is refused and the generated user let in, and with none (mqttAuth
+  off) every client is refused.
+- `default`: a default install (the chart's authentication on, legacy profile): anonymous clients and wrong
+  passwords are refused, the user NOTES tell how to read is let in, `helm test --logs` passes; with mqttAuth
+  off (what an upgrade of a release that allowed anonymous clients keeps) anonymous clients are let in.
+MQTT clients connect from inside the pod through the client Service, so they reach the listener on the pod IP.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -28,7 +35,7 @@ from datetime import datetime
 import pytest
 
 from harness.cluster import Release, wait_until
-from harness.helm import HelmError
+from harness.helm import HelmError, go_env
 from harness.real_node import logs, on_real_node, up
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
@@ -46,6 +53,68 @@ def pod_of(kubectl, namespace: str, name: str) -> dict:
 
 def exec_in(kubectl, namespace: str, pod: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
     return kubectl.run("exec", "-n", namespace, pod, "-c", "emqx", "--", *command, check=check)
+
+
+def rolled(kubectl, namespace: str, replicas: int) -> None:
+    """Wait until an upgrade has rolled every pod of the StatefulSet and they are Ready."""
+
+    def done() -> bool:
+        sts = kubectl.get("statefulset", namespace, "emqx-ee")
+        status = sts.get("status", {})
+        return (
+            status.get("observedGeneration") == sts["metadata"]["generation"]
+            and status.get("updatedReplicas") == replicas
+            and status.get("currentRevision") == status.get("updateRevision")
+        )
+
+    wait_until(done, f"the roll of {namespace}/emqx-ee", timeout=120)
+    up(kubectl, namespace, replicas)
+
+
+# One MQTT CONNECT (3.1.1 or 5, with or without a username and password); prints the CONNACK's return or reason code.
+CONNECT = """
+import socket, struct, sys, time
+host, port, version = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+user, password = (sys.argv[4:] + [None, None])[:2]
+def field(text):
+    return struct.pack("!H", len(text.encode())) + text.encode()
+flags = 0x02 | (0x80 if user else 0) | (0x40 if password else 0)
+body = field("MQTT") + bytes([version, flags, 0, 30]) + (b"\\0" if version == 5 else b"") + field("probe")
+body += (field(user) if user else b"") + (field(password) if password else b"")
+for attempt in range(60):  # after a roll, until kube-proxy sends the Service to the new pod's address
+    try:
+        c = socket.create_connection((host, port), timeout=10)
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.5)
+with c:
+    c.sendall(bytes([0x10, len(body)]) + body)
+    answer = c.recv(8)
+print(answer[3] if answer[:1] == b"\\x20" else "no CONNACK: %r" % answer)
+"""
+# EMQX 6.2.2's CONNACK codes (emqx_reason_codes.erl): MQTT 5 reason codes, and the MQTT 3.1.1 return codes that
+# compat(connack, _) maps them to.
+BAD_USERNAME_OR_PASSWORD = {4: 4, 5: 0x86}
+NOT_AUTHORIZED = {4: 5, 5: 0x87}
+
+
+def connack(kubectl, namespace: str, version: int, *credentials: str) -> int:
+    """The code a client gets from the release's client Service (port 1883, the mqtt listener)."""
+    host = f"emqx-ee.{namespace}.svc.cluster.local"
+    out = exec_in(kubectl, namespace, "emqx-ee-0", "python3", "-c", CONNECT, host, "1883", str(version), *credentials)
+    return int(out.stdout.strip())
+
+
+def generated_user(notes: str, kubeconfig: str) -> tuple[str, str]:
+    """The MQTT user as NOTES tell a user to find it: the username of its `mqttx conn` line, the password by
+    running its `export MQTT_PASSWORD=$(kubectl ...)` command."""
+    command = re.search(r"^ *export MQTT_PASSWORD=\$\((.+)\)$", notes, re.M)
+    username = re.search(r'mqttx conn .* -u (\S+) -P "\$MQTT_PASSWORD"', notes)
+    assert command and username, notes
+    env = go_env() | {"KUBECONFIG": kubeconfig, "PATH": f"{os.path.dirname(tool('kubectl'))}:{os.environ['PATH']}"}
+    password = subprocess.run(["bash", "-c", command.group(1)], env=env, capture_output=True, text=True, check=True)
+    assert password.stdout, password.stderr
+    return username.group(1), password.stdout
 
 
 def env_of(pod: dict) -> dict[str, str]:
@@ -302,14 +371,61 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
 def test_under_the_hardened_profile_every_bind_is_on_the_pod_ip_and_the_probes_pass(standin_node, release, kubectl):
     """`securityProfile: hardened` binds a bare port to 127.0.0.1 (emqx_schema.erl listener_ip_port_converter/2,
     emqx_dashboard.erl ip_port/2; the stand-in models it): the chart writes every bind as 0.0.0.0:<port>, so the
-    kubelet's probes and the Services still reach the node."""
+    kubelet's probes and the Services still reach the node. With the chart's authenticator an anonymous client is
+    refused (emqx_authn_mnesia.erl authenticate/2: no password) and the generated user let in; with mqttAuth off
+    there is no authenticator, and the hardened profile refuses every client (emqx_authn_chains.erl
+    authenticate/2, policy authn_not_configured deny)."""
     rel = release()
     namespace = rel.namespace
-    rel.install(on_real_node(standin_node, securityProfile="hardened"))
+    values = on_real_node(standin_node, securityProfile="hardened")
+    notes = rel.install(values)
     up(kubectl, namespace, 1)
+    user = generated_user(notes, rel.kubeconfig)
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, *user) == 0
     pod = pod_of(kubectl, namespace, "emqx-ee-0")
     assert env_of(pod)["EMQX_SECURITY_PROFILE"] == "hardened"
     out = logs(kubectl, namespace, "emqx-ee-0")
     binds = re.findall(r"(listener \S+|dashboard \S+) on (\S+):(\d+)", out)
     assert binds and all(address == "0.0.0.0" for _, address, _ in binds), out
     assert any(what.startswith("dashboard") for what, _, _ in binds), out
+
+    rel.upgrade(values | {"mqttAuth": {"enabled": False}})
+    rolled(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "no authenticator enabled: authn_not_configured, clients are refused (hardened)" in out, out
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == NOT_AUTHORIZED[version]
+        assert connack(kubectl, namespace, version, *user) == NOT_AUTHORIZED[version]
+
+
+# --- MQTT authentication of a default install ----------------------------------------------------------------
+
+
+def test_a_default_install_lets_in_only_the_generated_user_and_helm_test_passes(standin_node, release, kubectl):
+    """A new install turns the chart's authenticator on (mqttAuth.enabled auto): EMQX's built-in database with the
+    generated user, imported from the bootstrap file at boot. Turned off (as a release that allowed anonymous
+    clients keeps it on upgrade), the legacy profile lets every client in (policy authn_not_configured allow)."""
+    rel = release()
+    namespace = rel.namespace
+    values = on_real_node(standin_node)
+    notes = rel.install(values)
+    up(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "authentication from /opt/emqx/etc/base.hocon: password_based:built_in_database" in out, out
+    assert "bootstrap file /opt/emqx/etc/mqtt-auth/users.csv (plain): 1 success" in out, out
+    username, password = generated_user(notes, rel.kubeconfig)
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, username, password + "x") == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, "nobody", password) == NOT_AUTHORIZED[version]
+        assert connack(kubectl, namespace, version, username, password) == 0
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert passed and f"MQTT clients connect as {username}" in said and "published and received" in said, said
+
+    rel.upgrade(values | {"mqttAuth": {"enabled": False}})
+    rolled(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "no authenticator enabled: authn_not_configured, clients are allowed (legacy)" in out, out
+    assert connack(kubectl, namespace, 4) == 0 and connack(kubectl, namespace, 5) == 0

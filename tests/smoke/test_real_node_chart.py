@@ -10,7 +10,7 @@ Three releases, each checked once or several ways:
   new pod cannot start.
 - `canary`: two cores, a partition holding pod 0 back on the first revision: pod 0, restarted, keeps its own
   revision's settings while pod 1 runs the new ones; the roll of pod 1 runs the preStop drain within the
-  grace period.
+  grace period; with static discovery, the pods of both revisions form one cluster.
 - `discovery`: scenario 13 (k8s discovery) with one core and one replicant: both pass their probes, run in
   their role, and hold the projected service account token k8s discovery reads.
 - `hardened`: one core under `securityProfile: hardened`, where a bare port binds 127.0.0.1: the chart's
@@ -20,11 +20,14 @@ Three releases, each checked once or several ways:
 - `default`: a default install (the chart's authentication on, legacy profile): anonymous clients and wrong
   passwords are refused, the user NOTES tell how to read is let in, `helm test --logs` passes; with mqttAuth
   off (what an upgrade of a release that allowed anonymous clients keeps) anonymous clients are let in.
+- `cluster`: three cores and a replicant with dns discovery: every node lists all four, `helm test` passes; it
+  fails with the replicant gone; a core restarted with another cookie does not join and shows as stopped.
 MQTT clients connect from inside the pod through the client Service, so they reach the listener on the pod IP.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -253,6 +256,7 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
         standin_node,
         replicaCount=2,
         license={"key": "evaluation"},
+        discovery="static",
         podManagementPolicy="Parallel",
         terminationGracePeriodSeconds=60,
         gracefulShutdown={"timeoutSeconds": 20, "waitHealthCheck": 1},
@@ -309,6 +313,10 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
     assert sts["status"]["currentRevision"] != sts["status"]["updateRevision"]
     assert level_read(logs(kubectl, namespace, "emqx-ee-0")) == "warning"
     assert level_read(logs(kubectl, namespace, "emqx-ee-1")) == "error"
+    # static discovery (cluster.static.seeds: the cores' names): the pods of both revisions form one cluster
+    both = {f"emqx@emqx-ee-{i}.emqx-ee-headless.{namespace}.svc.cluster.local": ["running", "core"] for i in (0, 1)}
+    for pod in ("emqx-ee-0", "emqx-ee-1"):
+        sees(kubectl, namespace, pod, both)
 
 
 # --- k8s discovery with a replicant ----------------------------------------------------------------------
@@ -429,3 +437,73 @@ def test_a_default_install_lets_in_only_the_generated_user_and_helm_test_passes(
     out = logs(kubectl, namespace, "emqx-ee-0")
     assert "no authenticator enabled: authn_not_configured, clients are allowed (legacy)" in out, out
     assert connack(kubectl, namespace, 4) == 0 and connack(kubectl, namespace, 5) == 0
+
+
+# --- clustering ------------------------------------------------------------------------------------------------
+
+# The node list of the pod's own REST API, asked with the API key the chart mounts (as helm test asks it).
+NODES = """
+import base64, json, urllib.request
+key, secret = open("/opt/emqx/etc/api-key/bootstrap.txt").read().strip().split(":")[:2]
+request = urllib.request.Request("http://127.0.0.1:18083/api/v5/nodes")
+request.add_header("Authorization", "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode())
+print(json.dumps({n["node"]: [n["node_status"], n["role"]] for n in json.load(urllib.request.urlopen(request))}))
+"""
+
+
+def cluster_view(kubectl, namespace: str, pod: str) -> dict[str, list[str]]:
+    """{node: [node_status, role]} as `pod` lists them; {} while it cannot answer (starting, or being replaced)."""
+    try:
+        return json.loads(exec_in(kubectl, namespace, pod, "python3", "-c", NODES, check=False).stdout)
+    except ValueError:
+        return {}
+
+
+def sees(kubectl, namespace: str, pod: str, expected: dict[str, list[str]]) -> None:
+    try:
+        wait_until(lambda: cluster_view(kubectl, namespace, pod) == expected, f"{pod} to list {expected}", timeout=60)
+    except TimeoutError:
+        pytest.fail(
+            f"{pod} lists {cluster_view(kubectl, namespace, pod)}, not {expected}:\n{logs(kubectl, namespace, pod)}"
+        )
+
+
+def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(standin_node, release, kubectl):
+    """dns discovery (the default: SRV records of the headless Service, which lists the cores only) makes one
+    cluster of three cores and a replicant; every node lists all four as EMQX does (emqx_mgmt.erl list_nodes/0)
+    and `helm test` passes. A replicant that stops drops out of the list and helm test fails; a core restarted
+    with another Erlang cookie cannot join (its handshake is refused) and the others list it as stopped."""
+    rel = release()
+    namespace = rel.namespace
+    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"})
+    placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
+    values |= {"replicants": {"enabled": True, "replicaCount": 1, **placement}}
+    rel.install(values)
+    up(kubectl, namespace, 4, cores=3)
+    headless = f"emqx-ee-headless.{namespace}.svc.cluster.local"
+    cores = {f"emqx@emqx-ee-{i}.{headless}": ["running", "core"] for i in range(3)}
+    [replicant] = kubectl.get("pods", namespace, selector="app.kubernetes.io/component=replicant")
+    everyone = cores | {f"emqx@{replicant['status']['podIP']}": ["running", "replicant"]}
+    for pod in ("emqx-ee-0", "emqx-ee-1", "emqx-ee-2", replicant["metadata"]["name"]):
+        sees(kubectl, namespace, pod, everyone)
+    status = exec_in(kubectl, namespace, "emqx-ee-1", "/opt/emqx/bin/emqx", "ctl", "cluster", "status").stdout
+    assert all(f"'{name}'" in status.split("stopped_nodes")[0] for name in everyone), status
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert passed and "running cores [" in said and "PASS" in said, said
+
+    kubectl.run("scale", "deployment", "-n", namespace, "emqx-ee-replicant", "--replicas=0")
+    sees(kubectl, namespace, "emqx-ee-0", cores)  # a replicant that stops drops out (mria.erl cluster_nodes/1)
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert not passed and "0 running replicants, expected 1" in said, said
+
+    env = pod_of(kubectl, namespace, "emqx-ee-2")["spec"]["containers"][0]["env"]
+    ref = next(e["valueFrom"]["secretKeyRef"] for e in env if e["name"] == "EMQX_NODE__COOKIE")
+    other = base64.b64encode(b"another-cookie").decode()
+    kubectl.run("patch", "secret", "-n", namespace, ref["name"], "-p", json.dumps({"data": {ref["key"]: other}}))
+    kubectl.run("delete", "pod", "-n", namespace, "emqx-ee-2")
+    up(kubectl, namespace, 3)
+    lost = f"emqx@emqx-ee-2.{headless}"
+    sees(kubectl, namespace, "emqx-ee-0", cores | {lost: ["stopped", "core"]})
+    sees(kubectl, namespace, "emqx-ee-2", {lost: ["running", "core"]})
+    refused = f"Connection attempt from node {lost} rejected. Invalid challenge reply."
+    assert refused in logs(kubectl, namespace, "emqx-ee-0"), logs(kubectl, namespace, "emqx-ee-0")

@@ -62,6 +62,8 @@ class Standin:
             "STANDIN_LIB": str(ROOT / "tests"),
             "STANDIN_ETC": str(self.etc),
             "STANDIN_RUN": str(tmp / "run"),
+            # The distribution port (base + the integer ending the short name) on a free port, not EMQX's 4370.
+            "STANDIN_DIST_BASE_PORT": str(free_port()),
             "EMQX_NAME": "emqx",
             "EMQX_HOST": "node-0.example",
             "EMQX_NODE__COOKIE": "a-cookie",
@@ -707,3 +709,87 @@ def test_authentication_it_does_not_model_stops_it_naming_what(standin, env, mes
     s = standin(**env).start(wait=False)
     assert s.exit_code() == 1, s.output()
     assert f"refusing to start: {message}" in s.output()
+
+
+# --- clustering ----------------------------------------------------------------------------------------------------
+
+
+def dist_base() -> int:
+    """A base port with the next four ports free, for nodes emqx1@ .. emqx3@ (ekka_dist.erl port/1: base plus
+    the integer that ends the short name)."""
+    for _ in range(50):
+        base = free_port()
+        if base < 65000 and all(reachable("127.0.0.1", base + i) is False for i in range(1, 5)):
+            return base
+    raise AssertionError("no four free ports in a row")
+
+
+def nodes(s: Standin) -> dict[str, tuple[str, str]]:
+    code, body = get(f"http://127.0.0.1:{s.dashboard}/api/v5/nodes", (KEY, SECRET))
+    assert code == 200, body
+    return {n["node"]: (n["node_status"], n["role"]) for n in json.loads(body)}
+
+
+def until(check, what: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while not (seen := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return seen
+
+
+def cluster_node(standin, base: int, number: int, seeds: list[str], cookie: str = "a-cookie", role: str = "core"):
+    return standin(
+        EMQX_NODE_NAME=f"emqx{number}@127.0.0.1",
+        EMQX_NODE__COOKIE=cookie,
+        EMQX_NODE__ROLE=role,
+        EMQX_CLUSTER__DISCOVERY_STRATEGY="static",
+        EMQX_CLUSTER__STATIC__SEEDS=json.dumps(seeds),
+        STANDIN_DIST_BASE_PORT=str(base),
+    )
+
+
+def test_static_seeds_make_one_cluster_of_cores_and_a_replicant_and_a_stopped_node_shows(standin):
+    base = dist_base()
+    seeds = ["emqx1@127.0.0.1", "emqx2@127.0.0.1"]
+    one, two = (cluster_node(standin, base, n, seeds).start() for n in (1, 2))
+    three = cluster_node(standin, base, 3, seeds, role="replicant").start()
+    assert f"distribution on 0.0.0.0:{base + 3}" in three.output()
+    everyone = {
+        "emqx1@127.0.0.1": ("running", "core"),
+        "emqx2@127.0.0.1": ("running", "core"),
+        "emqx3@127.0.0.1": ("running", "replicant"),
+    }
+    for s in (one, two, three):
+        until(lambda s=s: nodes(s) == everyone, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    status = two.ctl("cluster", "status").stdout.strip()
+    running = "'emqx1@127.0.0.1','emqx2@127.0.0.1','emqx3@127.0.0.1'"
+    assert status == f"Cluster status: #{{running_nodes => [{running}],stopped_nodes => []}}"
+    passed = one.helm_test(EXPECT_CORES="2", EXPECT_REPLICANTS="1", TEST_TIMEOUT="10")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert one.helm_test(EXPECT_CORES="3", EXPECT_REPLICANTS="1").returncode != 0
+    # A core that stops stays in the list as stopped (mria: cluster_nodes(stopped)); a replicant drops out.
+    two.stop()
+    three.stop()
+    expected = {"emqx1@127.0.0.1": ("running", "core"), "emqx2@127.0.0.1": ("stopped", "core")}
+    until(lambda: nodes(one) == expected, "emqx1 to see emqx2 stopped and emqx3 gone")
+    assert one.ctl("cluster", "status").stdout.strip() == (
+        "Cluster status: #{running_nodes => ['emqx1@127.0.0.1'],stopped_nodes => ['emqx2@127.0.0.1']}"
+    )
+    failed = one.helm_test(EXPECT_CORES="2", EXPECT_REPLICANTS="0")
+    said = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "1 running core nodes, expected 2" in said, said
+    assert "not running ['emqx2@127.0.0.1']" in said, said
+
+
+def test_a_node_with_another_cookie_does_not_join(standin):
+    base = dist_base()
+    seeds = ["emqx1@127.0.0.1", "emqx2@127.0.0.1"]
+    one = cluster_node(standin, base, 1, seeds).start()
+    two = cluster_node(standin, base, 2, seeds, cookie="another-cookie").start()
+    for s in (one, two):
+        until(lambda s=s: "rejected. Invalid challenge reply." in s.output(), "a refused handshake")
+    time.sleep(2)  # several sync rounds: still apart
+    assert nodes(one) == {"emqx1@127.0.0.1": ("running", "core")}
+    assert nodes(two) == {"emqx2@127.0.0.1": ("running", "core")}
+    assert "Connection attempt from node emqx2@127.0.0.1 rejected. Invalid challenge reply." in one.output()

@@ -18,7 +18,8 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     mqtt_default_bind and dashboard_http_default_bind, applied by the bind converters of emqx_schema.erl
     and emqx_dashboard.erl);
   - serves GET /status (emqx_mgmt_api_status.erl: "Node <node> is started\\nemqx is running", 200) and
-    GET /api/v5/nodes (emqx_mgmt_api_nodes.erl: node, node_status, role) with HTTP basic auth by the API
+    GET /api/v5/nodes (emqx_mgmt_api_nodes.erl: node, node_status, role; the cluster's nodes as
+    emqx_mgmt.erl list_nodes/0 lists them) with HTTP basic auth by the API
     keys of api_key.bootstrap_file (emqx_mgmt_auth.erl: lines `key:secret[:role]`), over HTTPS when the
     dashboard's https listener is on;
   - runs mosquitto as the broker (on a unix socket) and serves each MQTT listener itself, TCP, or TLS with
@@ -35,6 +36,9 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     security profile's authn_not_configured policy when none is enabled (emqx_authn_chains.erl authenticate/2),
     a listener's enable_authn (emqx_access_control.erl pre_hook_authenticate/1), refusing with EMQX's CONNACK
     codes (emqx_reason_codes.erl); any other authenticator makes it refuse to start, naming it (not modelled);
+  - joins the nodes its discovery finds (static seeds, dns records: ekka's strategies) over a model of Erlang
+    distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's handshake does
+    (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
   - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
     (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
@@ -46,9 +50,9 @@ answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
 `status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
 `wrong-payload` (every message a client receives has its payload bytes changed), and `peer`: `rebalance
-node-status` lists a session recipient node, PEER below, as EMQX lists the other running nodes
+node-status` adds a session recipient node, PEER below, to the other running nodes it lists as EMQX does
 (emqx_node_rebalance_evacuation.erl migrate_to/1, all_nodes/0), for a drain that waits for its clients to
-leave; the stand-in does not cluster, so without it the list is empty, as on a one-node cluster.
+leave even on a one-node cluster.
 """
 
 from __future__ import annotations
@@ -730,6 +734,185 @@ def connack_refusal(version: int, reason: str) -> bytes:
     return bytes([0x20, 2, 0, V3_RETURN_CODES[code]])
 
 
+# --- clustering --------------------------------------------------------------------------------------
+
+# ekka_dist.erl port/1: a node listens for distribution on the base port (kernel inet_dist_base_port, 4370 by
+# default) plus the integer that ends its short name (emqx@... on 4370, emqx2@... on 4372), modulo 60000.
+DIST_BASE_PORT = 4370
+# How often a node asks its peers, and how long a peer that stops answering still counts as running (Erlang's
+# net_ticktime, 60 s by default, is longer; the model reports a node down within seconds).
+SYNC_SECONDS = 1.0
+PEER_TTL = 8.0
+
+
+def dist_port(name: str, base: int) -> int:
+    short = name.split("@", 1)[0]
+    digits = len(short) - len(short.rstrip("0123456789"))
+    return base + (int(short[-digits:]) % 60000 if digits else 0)
+
+
+def discover(config: dict, name: str) -> list[str]:
+    """The node names the configured strategy finds (ekka's discovery; EMQX 6.2.2 pins ekka 1.0.0):
+    static: cluster.static.seeds; dns: cluster.dns.name resolved as cluster.dns.record_type (a, aaaa: one node per
+    address; srv: one per target host), each named <this node's short name>@<host> (ekka_cluster_dns.erl
+    discover/1, node_name/2); manual and singleton: none. Other strategies (k8s, etcd) are not modelled: the node
+    finds no peer."""
+    strategy = str(config.get(("cluster", "discovery_strategy"), "manual"))
+    if strategy == "static":
+        seeds = config.get(("cluster", "static", "seeds"), [])
+        return [str(s) for s in seeds] if isinstance(seeds, list) else [str(seeds)]
+    if strategy != "dns":
+        return []
+    domain = str(config.get(("cluster", "dns", "name"), ""))
+    record = str(config.get(("cluster", "dns", "record_type"), "a"))
+    short = name.split("@", 1)[0]
+    try:
+        import dns.resolver  # noqa: PLC0415 (python3-dnspython, needed only by dns discovery)
+
+        answer = dns.resolver.resolve(domain, record.upper(), search=False, raise_on_no_answer=False)
+    except Exception:  # noqa: BLE001 (any resolver failure: no peer found this round, as ekka's lookup)
+        return []
+    if record == "srv":
+        hosts = sorted({r.target.to_text(omit_final_dot=True) for r in answer})
+    else:
+        hosts = [r.to_text() for r in answer]
+    return [f"{short}@{host}" for host in hosts]
+
+
+def digest(cookie: str, challenge: int) -> str:
+    """Erlang's distribution handshake answer to a challenge: md5 of the cookie followed by the challenge's
+    decimal digits (dist_util.erl gen_digest/2)."""
+    return hashlib.md5((cookie + str(challenge)).encode()).hexdigest()  # noqa: S324 (the protocol's own hash)
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _receive(reader) -> dict:
+    line = reader.readline(65536)
+    if not line:
+        raise ConnectionError("closed")
+    return json.loads(line)
+
+
+class Cluster:
+    """This node's view of the cluster, kept by a model of Erlang distribution and of mria's membership.
+
+    Each node listens on its distribution port; every SYNC_SECONDS it connects to each node discovery finds,
+    and both sides prove that they hold the same cookie with Erlang's challenge and answer (dist_util.erl: a
+    wrong answer closes the connection, "Connection attempt from node ... rejected. Invalid challenge reply.");
+    then they trade their names, roles, and the running nodes each is in direct touch with. A node is running
+    while it or a core in touch with it answered within PEER_TTL. As mria reports them (mria.erl
+    cluster_nodes/1, running_nodes/0): the running cores and replicants, and every core once seen running that
+    no longer is, as stopped; a replicant that stops drops out."""
+
+    def __init__(self, node: Node, config: dict, cookie: str, base_port: int):
+        self.node, self.config, self.cookie = node, config, cookie
+        self.port = dist_port(node.name, base_port)
+        self.base_port = base_port
+        self.lock = threading.Lock()
+        self.direct: dict[str, tuple[str, float]] = {}  # node -> (role, when it last answered either way)
+        self.reported: dict[str, tuple[str, float]] = {}  # node -> (role, when a core in touch reported it)
+        self.cores_seen: set[str] = {node.name} if node.role == "core" else set()
+        self.said: set[str] = set()
+
+    def once(self, message: str) -> None:
+        """Log a message the first time only (a refused peer is retried every round)."""
+        if message not in self.said:
+            self.said.add(message)
+            log(message)
+
+    def info(self) -> dict:
+        with self.lock:
+            now = time.monotonic()
+            touch = {n: role for n, (role, t) in self.direct.items() if now - t < PEER_TTL}
+        return {"node": self.node.name, "role": self.node.role, "touch": touch}
+
+    def _learn(self, peer: dict) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.direct[peer["node"]] = (peer["role"], now)
+            if peer["role"] == "core":
+                self.cores_seen.add(peer["node"])
+                for name, role in peer["touch"].items():
+                    if name != self.node.name:
+                        self.reported[name] = (role, now)
+                        if role == "core":
+                            self.cores_seen.add(name)
+
+    def view(self) -> tuple[dict[str, str], list[str]]:
+        """The running nodes with their roles, and the stopped cores."""
+        now = time.monotonic()
+        with self.lock:
+            running = {self.node.name: self.node.role}
+            for source in (self.reported, self.direct):
+                running |= {n: role for n, (role, t) in source.items() if now - t < PEER_TTL}
+            stopped = sorted(self.cores_seen - set(running))
+        return running, stopped
+
+    def serve(self) -> socketserver.ThreadingTCPServer:
+        cluster = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(5)
+                try:
+                    hello = _receive(self.rfile)
+                    challenge = secrets.randbits(32)
+                    _send(self.request, {"challenge": challenge})
+                    reply = _receive(self.rfile)
+                    if not hmac.compare_digest(str(reply.get("digest")), digest(cluster.cookie, challenge)):
+                        node = hello.get("node")
+                        cluster.once(f"Connection attempt from node {node} rejected. Invalid challenge reply.")
+                        return
+                    _send(self.request, {"digest": digest(cluster.cookie, reply["challenge"]), **cluster.info()})
+                    cluster._learn(reply["info"])
+                except (OSError, ValueError, KeyError, TypeError, ConnectionError):
+                    return
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        server = socketserver.ThreadingTCPServer(("0.0.0.0", self.port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+        log(f"distribution on 0.0.0.0:{self.port}")
+        return server
+
+    def sync(self, peer: str) -> None:
+        """One handshake with `peer` (this node initiates), learning what it reports."""
+        host = peer.split("@", 1)[-1]
+        try:
+            with socket.create_connection((host, dist_port(peer, self.base_port)), timeout=2) as sock:
+                reader = sock.makefile("rb")
+                _send(sock, {"node": self.node.name})
+                challenge = _receive(reader)["challenge"]
+                mine = secrets.randbits(32)
+                _send(sock, {"digest": digest(self.cookie, challenge), "challenge": mine, "info": self.info()})
+                answer = _receive(reader)
+                if not hmac.compare_digest(str(answer.get("digest")), digest(self.cookie, mine)):
+                    log(f"Connection attempt to node {peer} aborted: its challenge reply is invalid")
+                    return
+                if answer.get("node") != peer:
+                    return
+                self._learn(answer)
+        except ConnectionError:
+            self.once(f"node {peer} closed the connection during the handshake (a cookie mismatch closes it)")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+    def run(self) -> None:
+        logged: tuple = ()
+        while not self.node.stopping.is_set():
+            peers = [p for p in discover(self.config, self.node.name) if p != self.node.name]
+            for peer in peers:
+                self.sync(peer)
+            running, stopped = self.view()
+            if (tuple(sorted(running)), tuple(stopped)) != logged:
+                logged = (tuple(sorted(running)), tuple(stopped))
+                log(f"cluster: running {sorted(running)}, stopped {stopped}")
+            self.node.stopping.wait(SYNC_SECONDS)
+
+
 # --- the running node --------------------------------------------------------------------------------
 
 
@@ -751,6 +934,12 @@ class Node:
         self.clients: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        # bin/emqx passes EMQX_NODE__COOKIE (or the older EMQX_NODE_COOKIE) as it is to -setcookie; without one,
+        # the default of apps/emqx_conf/etc/emqx_conf.conf (the build's emqx_default_erlang_cookie).
+        cookie = environ.get("EMQX_NODE__COOKIE") or environ.get("EMQX_NODE_COOKIE") or "emqxsecretcookie"
+        # The kernel's inet_dist_base_port, which ekka_dist.erl port/1 adds to (a knob of the stand-in's tests).
+        base = int(environ.get("STANDIN_DIST_BASE_PORT", DIST_BASE_PORT))
+        self.cluster = Cluster(self, self.config, cookie, base)
 
     def faults(self) -> set[str]:
         try:
@@ -768,7 +957,14 @@ class Node:
     def write_state(self) -> None:
         with self.lock:
             count = len(self.clients)
-        state = {"pid": os.getpid(), "node": self.name, "connections": count}
+        running, stopped = self.cluster.view()
+        state = {
+            "pid": os.getpid(),
+            "node": self.name,
+            "connections": count,
+            "running": sorted(running),
+            "stopped": stopped,
+        }
         tmp = self.data_dir / ".standin-state.tmp"
         tmp.write_text(json.dumps(state))
         tmp.replace(self.data_dir / ".standin-state")
@@ -930,8 +1126,14 @@ def serve_dashboard(node: Node, listener: dict) -> ThreadingHTTPServer:
                 if not auth.startswith("Basic ") or node.keys.get(key) != secret or not secret:
                     return self.reply(401, b'{"code":"BAD_API_KEY_OR_SECRET","message":"Check api_key/api_secret"}')
                 if self.path.split("?")[0] == "/api/v5/nodes":
-                    me = {"node": node.name, "node_status": "running", "role": node.role, "version": VERSION}
-                    return self.reply(200, json.dumps([me]).encode())
+                    # emqx_mgmt.erl list_nodes/0: the running nodes, then each stopped core (stopped_node_info/1)
+                    running, stopped = node.cluster.view()
+                    listed = [
+                        {"node": name, "node_status": "running", "role": role, "version": VERSION}
+                        for name, role in sorted(running.items())
+                    ]
+                    listed += [{"node": name, "node_status": "stopped", "role": "core"} for name in stopped]
+                    return self.reply(200, json.dumps(listed).encode())
             self.reply(404, b'{"code":"NOT_FOUND"}')
 
         def reply(self, code: int, body: bytes, kind: str = "application/json") -> None:
@@ -990,7 +1192,8 @@ def foreground(environ: dict[str, str]) -> int:
             time.sleep(0.05)
         else:
             raise Refused(f"mosquitto did not open {broker}")
-        servers = [serve_listener(node, listener, broker) for listener in node.listeners]
+        servers = [node.cluster.serve()]
+        servers += [serve_listener(node, listener, broker) for listener in node.listeners]
         servers += [serve_dashboard(node, listener) for listener in node.dashboard]
     except Refused as err:
         log(f"refusing to start: {err}")
@@ -1002,6 +1205,7 @@ def foreground(environ: dict[str, str]) -> int:
     log(f"node {node.name} ({node.role}, profile {node.profile}) is running")
     signal.signal(signal.SIGTERM, lambda *_: node.stopping.set())
     threading.Thread(target=evictor, args=(node,), daemon=True).start()
+    threading.Thread(target=node.cluster.run, daemon=True).start()
     while not node.stopping.is_set() and mosquitto.poll() is None:
         node.stopping.wait(0.5)
     log("stopping (SIGTERM)" if node.stopping.is_set() else f"mosquitto exited ({mosquitto.returncode})")
@@ -1027,7 +1231,10 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
         return 1
     evacuation = data_dir / ".evacuation"
     if args[:2] == ["cluster", "status"]:
-        print(f"Cluster status: #{{running_nodes => ['{state['node']}'],stopped_nodes => []}}")
+        # emqx_mgmt_cli.erl cluster_info/0, printed with ~p (one line here: EMQX's ~p wraps a long one)
+        running = ",".join(f"'{n}'" for n in state["running"])
+        stopped = ",".join(f"'{n}'" for n in state["stopped"])
+        print(f"Cluster status: #{{running_nodes => [{running}],stopped_nodes => [{stopped}]}}")
         return 0
     if args[:2] == ["rebalance", "start"] and "--evacuation" in args:
         opts = {}
@@ -1053,13 +1260,16 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
             faults = (data_dir / ".standin-faults").read_text().split()
         except OSError:
             faults = []
-        recipients = f"['{PEER}']" if "peer" in faults else "[]"
+        # emqx_node_rebalance_evacuation.erl available_nodes/1: the other running nodes (whether they evacuate
+        # themselves is not modelled), and PEER with the `peer` fault
+        others = [n for n in state["running"] if n != state["node"]] + ([PEER] if "peer" in faults else [])
+        recipients = ",".join(f"'{n}'" for n in others)
         print(
             "Rebalance type: evacuation\n"
             f"Rebalance state: {evacuation_state(evacuation, connections)}\n"
             f"Connection eviction rate: {opts.get('conn_evict_rate', 500)} connections/second\n"
             f"Session eviction rate: {opts.get('sess_evict_rate', 500)} sessions/second\n"
-            f"Session recipient nodes: {recipients}\n"
+            f"Session recipient nodes: [{recipients}]\n"
             "Channel statistics:\n"
             f"  current_connected: {connections}\n"
             "  current_sessions: 0"

@@ -349,7 +349,8 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
     standin_node, release, kubectl, namespace
 ):
     """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node;
-    from inside each, ekka's request reaches the API server and names the cores."""
+    from inside each, ekka's request reaches the API server and names the cores, and the stand-ins, discovering
+    with it, form one cluster."""
     scenario = next(s for s in scenarios() if s.name == "13-k8s-discovery")
     values = on_real_node(standin_node, **scenario.values)
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
@@ -371,6 +372,11 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
         hostnames = sorted(a["hostname"] for s in endpoints["subsets"] for a in s["addresses"])
         assert "emqx-ee-0" in hostnames and seen["endpoints"] == [200, hostnames], f"{name}: {seen}, {hostnames}"
         assert seen["list"][0] == 403, f"{name} may list Endpoints: {seen}"
+    # Through that request (address_type hostname, suffix svc.<clusterDomain>) the two find each other.
+    core = f"emqx@emqx-ee-0.emqx-ee-headless.{namespace}.svc.cluster.local"
+    both = {core: ["running", "core"], f"emqx@{pods['replicant']['status']['podIP']}": ["running", "replicant"]}
+    for pod in pods.values():
+        sees(kubectl, namespace, pod["metadata"]["name"], both)
 
 
 # --- EMQX's hardened profile -------------------------------------------------------------------------------

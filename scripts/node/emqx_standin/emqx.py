@@ -36,9 +36,9 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     security profile's authn_not_configured policy when none is enabled (emqx_authn_chains.erl authenticate/2),
     a listener's enable_authn (emqx_access_control.erl pre_hook_authenticate/1), refusing with EMQX's CONNACK
     codes (emqx_reason_codes.erl); any other authenticator makes it refuse to start, naming it (not modelled);
-  - joins the nodes its discovery finds (static seeds, dns records: ekka's strategies) over a model of Erlang
-    distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's handshake does
-    (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
+  - joins the nodes its discovery finds (static seeds, dns records, k8s Endpoints: ekka's strategies) over a
+    model of Erlang distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's
+    handshake does (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
   - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
     (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
@@ -73,6 +73,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -755,12 +756,14 @@ def discover(config: dict, name: str) -> list[str]:
     """The node names the configured strategy finds (ekka's discovery; EMQX 6.2.2 pins ekka 1.0.0):
     static: cluster.static.seeds; dns: cluster.dns.name resolved as cluster.dns.record_type (a, aaaa: one node per
     address; srv: one per target host), each named <this node's short name>@<host> (ekka_cluster_dns.erl
-    discover/1, node_name/2); manual and singleton: none. Other strategies (k8s, etcd) are not modelled: the node
-    finds no peer."""
+    discover/1, node_name/2); k8s: the Endpoints of cluster.k8s (k8s_discovery); manual and singleton: none.
+    etcd is not modelled: the node finds no peer."""
     strategy = str(config.get(("cluster", "discovery_strategy"), "manual"))
     if strategy == "static":
         seeds = config.get(("cluster", "static", "seeds"), [])
         return [str(s) for s in seeds] if isinstance(seeds, list) else [str(seeds)]
+    if strategy == "k8s":
+        return k8s_discovery(config, name)
     if strategy != "dns":
         return []
     domain = str(config.get(("cluster", "dns", "name"), ""))
@@ -777,6 +780,54 @@ def discover(config: dict, name: str) -> list[str]:
     else:
         hosts = [r.to_text() for r in answer]
     return [f"{short}@{host}" for host in hosts]
+
+
+# ekka_cluster_k8s.erl SERVICE_ACCOUNT_PATH: the token and CA certificate k8s discovery asks with.
+SERVICE_ACCOUNT = os.environ.get("STANDIN_SERVICE_ACCOUNT", "/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def k8s_discovery(config: dict, name: str) -> list[str]:
+    """ekka_cluster_k8s.erl discover/1: GET <apiserver>/api/v1/namespaces/<namespace>/endpoints/<service_name>
+    with the service account's token, verifying the server by its ca.crt when there is one; one node per address
+    of the Endpoints' subsets (not the not-ready ones), named by address_type: hostname
+    <short>@<hostname>.<service>.<namespace>.<suffix>, dns <short>@<ip with dashes>.<namespace>.<suffix>, ip
+    <short>@<ip> (node_name/6, extract_host/2). Defaults from emqx_conf_schema.erl fields(cluster_k8s)."""
+
+    def setting(key: str, default: str) -> str:
+        return str(config.get(("cluster", "k8s", key), default))
+
+    server = setting("apiserver", "https://kubernetes.default.svc:443")
+    service, namespace = setting("service_name", "emqx"), setting("namespace", "default")
+    address_type, suffix = setting("address_type", "ip"), setting("suffix", "pod.local")
+    short = name.split("@", 1)[0]
+    try:
+        token = Path(SERVICE_ACCOUNT, "token").read_text().replace("\n", "")
+    except OSError:
+        token = ""
+    ca = Path(SERVICE_ACCOUNT, "ca.crt")
+    if ca.is_file():
+        context = ssl.create_default_context(cafile=str(ca))
+    else:  # ekka asks with verify_none when there is no ca.crt
+        context = ssl._create_unverified_context()  # noqa: S323
+    request = urllib.request.Request(f"{server.rstrip('/')}/api/v1/namespaces/{namespace}/endpoints/{service}")
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            endpoints = json.load(response)
+    except (OSError, ValueError):
+        return []
+    nodes = []
+    for subset in endpoints.get("subsets") or []:
+        for address in subset.get("addresses") or []:
+            ip = str(address.get("ip", ""))
+            host = {"hostname": str(address.get("hostname")), "dns": ip.replace(".", "-")}.get(address_type, ip)
+            if address_type == "hostname" and suffix:
+                nodes.append(f"{short}@{host}.{service}.{namespace}.{suffix}")
+            elif address_type == "dns" and suffix:
+                nodes.append(f"{short}@{host}.{namespace}.{suffix}")
+            else:
+                nodes.append(f"{short}@{host}")
+    return nodes
 
 
 def digest(cookie: str, challenge: int) -> str:

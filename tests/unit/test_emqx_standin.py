@@ -37,9 +37,19 @@ KEY, SECRET = "emqx-ee-helm", "s3cret"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports: each socket stays bound until all are chosen, so none is chosen twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 class Standin:
@@ -56,14 +66,14 @@ class Standin:
             (self.etc / "certs").symlink_to(STANDIN / "certs")
         self.bootstrap = tmp / "bootstrap.txt"
         self.bootstrap.write_text(f"{KEY}:{SECRET}:administrator\n")
-        self.tcp, self.ssl, self.dashboard = free_port(), free_port(), free_port()
+        self.tcp, self.ssl, self.dashboard, dist = free_ports(4)
         self.env = {
             "PATH": os.environ["PATH"] + ":/usr/sbin",
             "STANDIN_LIB": str(ROOT / "tests"),
             "STANDIN_ETC": str(self.etc),
             "STANDIN_RUN": str(tmp / "run"),
             # The distribution port (base + the integer ending the short name) on a free port, not EMQX's 4370.
-            "STANDIN_DIST_BASE_PORT": str(free_port()),
+            "STANDIN_DIST_BASE_PORT": str(dist),
             "EMQX_NAME": "emqx",
             "EMQX_HOST": "node-0.example",
             "EMQX_NODE__COOKIE": "a-cookie",

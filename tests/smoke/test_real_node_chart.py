@@ -481,7 +481,10 @@ def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(sta
     with another Erlang cookie cannot join (its handshake is refused) and the others list it as stopped."""
     rel = release()
     namespace = rel.namespace
-    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"})
+    # MQTT over WebSocket only: helm test then checks the node list and skips its message round trip, which
+    # the stand-in, not routing messages between nodes, would pass only when both clients met on one node.
+    listeners = {"mqtt": {"enabled": False}, "mqtts": {"enabled": False}}
+    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"}, listeners=listeners)
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
     values |= {"replicants": {"enabled": True, "replicaCount": 1, **placement}}
     rel.install(values)
@@ -495,7 +498,7 @@ def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(sta
     status = exec_in(kubectl, namespace, "emqx-ee-1", "/opt/emqx/bin/emqx", "ctl", "cluster", "status").stdout
     assert all(f"'{name}'" in status.split("stopped_nodes")[0] for name in everyone), status
     passed, said = helm_test(rel, kubectl, namespace)
-    assert passed and "running cores [" in said and "PASS" in said, said
+    assert passed and "running cores [" in said and "round trip skipped" in said and "PASS" in said, said
 
     kubectl.run("scale", "deployment", "-n", namespace, "emqx-ee-replicant", "--replicas=0")
     sees(kubectl, namespace, "emqx-ee-0", cores)  # a replicant that stops drops out (mria.erl cluster_nodes/1)

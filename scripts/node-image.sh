@@ -6,10 +6,11 @@
 #           the sandbox image of every pod
 #   debian  docker.io/emqx-ee-local/debian-python:NODE_IMAGE_SUITE, Debian's minbase plus python3
 #           (debootstrap from the machine's apt mirror)
-#   standin docker.io/emqx-ee-local/emqx-standin:HASH, Debian's minbase plus python3, python3-yaml and
-#           mosquitto, with the EMQX stand-in (scripts/node/emqx_standin, a MODEL of EMQX, not EMQX) at
-#           /opt/emqx/bin/emqx, the harness's reader of EMQX's environment (tests/harness/emqx_config.py)
-#           and EMQX's schema data; tagged with the hash of its inputs
+#   standin docker.io/emqx-ee-local/emqx-standin:HASH, Debian's minbase plus python3, python3-yaml,
+#           python3-dnspython (dns discovery) and mosquitto, with the EMQX stand-in
+#           (scripts/node/emqx_standin, a MODEL of EMQX, not EMQX) at /opt/emqx/bin/emqx, the harness's
+#           reader of EMQX's environment (tests/harness/emqx_config.py) and EMQX's schema data; tagged with
+#           the hash of its inputs
 # Usage:
 #   scripts/node-image.sh all          build what is missing; print the tarballs' paths, one a line
 #   scripts/node-image.sh pause|debian|standin build that one; print its tarball's path
@@ -38,7 +39,7 @@ PY="$CACHE/venv/bin/python"
 [[ -x $PY ]] || PY=python3
 REGISTRY=docker.io/emqx-ee-local
 DEBIAN_PACKAGES=python3
-STANDIN_PACKAGES="python3 python3-yaml mosquitto"
+STANDIN_PACKAGES="python3 python3-yaml python3-dnspython mosquitto"
 # Every file the stand-in image holds beyond Debian's packages (its inputs, hashed into its tag).
 STANDIN_FILES=(scripts/node/emqx_standin/emqx.py scripts/node/emqx_standin/certs/cacert.pem
   scripts/node/emqx_standin/certs/cert.pem scripts/node/emqx_standin/certs/key.pem

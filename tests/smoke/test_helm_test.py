@@ -66,8 +66,8 @@ def test_a_failed_test_keeps_its_pod_for_the_logs(cluster, release, kubectl, nam
 @pytest.fixture
 def in_containers(cluster, request) -> dict:
     """Values under which the EMQX pods and the test Pod run in real containers. On kind: real EMQX, two licensed
-    nodes. On kwok: the real node with the EMQX stand-in (docs/real-node.md), one node, since the stand-in
-    lists only itself as the cluster; the node not up fails the test (tests/smoke/conftest.py real_node)."""
+    nodes. On kwok: the real node with the EMQX stand-in (docs/real-node.md), one node, since the stand-in does
+    not route messages between its nodes; the node not up fails the test (tests/smoke/conftest.py real_node)."""
     if cluster.runtime != "kwok":
         return LICENSED
     values = on_real_node(request.getfixturevalue("standin_node"), replicaCount=1)

@@ -10,16 +10,26 @@ Three releases, each checked once or several ways:
   new pod cannot start.
 - `canary`: two cores, a partition holding pod 0 back on the first revision: pod 0, restarted, keeps its own
   revision's settings while pod 1 runs the new ones; the roll of pod 1 runs the preStop drain within the
-  grace period.
+  grace period; with static discovery, the pods of both revisions form one cluster.
 - `discovery`: scenario 13 (k8s discovery) with one core and one replicant: both pass their probes, run in
   their role, and hold the projected service account token k8s discovery reads.
 - `hardened`: one core under `securityProfile: hardened`, where a bare port binds 127.0.0.1: the chart's
-  explicit binds keep every listener and the dashboard on the pod IP, so the real probes pass.
+  explicit binds keep every listener and the dashboard on the pod IP, so the real probes pass; with the
+  chart's authentication an anonymous client is refused and the generated user let in, and with none (mqttAuth
+  off) every client is refused.
+- `default`: a default install (the chart's authentication on, legacy profile): anonymous clients and wrong
+  passwords are refused, the user NOTES tell how to read is let in, `helm test --logs` passes; with mqttAuth
+  off (what an upgrade of a release that allowed anonymous clients keeps) anonymous clients are let in.
+- `cluster`: three cores and a replicant with dns discovery: every node lists all four, `helm test` passes; it
+  fails with the replicant gone; a core restarted with another cookie does not join and shows as stopped.
+MQTT clients connect from inside the pod through the client Service, so they reach the listener on the pod IP.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import subprocess
 import time
@@ -28,7 +38,7 @@ from datetime import datetime
 import pytest
 
 from harness.cluster import Release, wait_until
-from harness.helm import HelmError
+from harness.helm import HelmError, go_env
 from harness.real_node import logs, on_real_node, up
 from harness.scenarios import scenarios
 from harness.statefulset import wait_ready
@@ -46,6 +56,68 @@ def pod_of(kubectl, namespace: str, name: str) -> dict:
 
 def exec_in(kubectl, namespace: str, pod: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
     return kubectl.run("exec", "-n", namespace, pod, "-c", "emqx", "--", *command, check=check)
+
+
+def rolled(kubectl, namespace: str, replicas: int) -> None:
+    """Wait until an upgrade has rolled every pod of the StatefulSet and they are Ready."""
+
+    def done() -> bool:
+        sts = kubectl.get("statefulset", namespace, "emqx-ee")
+        status = sts.get("status", {})
+        return (
+            status.get("observedGeneration") == sts["metadata"]["generation"]
+            and status.get("updatedReplicas") == replicas
+            and status.get("currentRevision") == status.get("updateRevision")
+        )
+
+    wait_until(done, f"the roll of {namespace}/emqx-ee", timeout=120)
+    up(kubectl, namespace, replicas)
+
+
+# One MQTT CONNECT (3.1.1 or 5, with or without a username and password); prints the CONNACK's return or reason code.
+CONNECT = """
+import socket, struct, sys, time
+host, port, version = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+user, password = (sys.argv[4:] + [None, None])[:2]
+def field(text):
+    return struct.pack("!H", len(text.encode())) + text.encode()
+flags = 0x02 | (0x80 if user else 0) | (0x40 if password else 0)
+body = field("MQTT") + bytes([version, flags, 0, 30]) + (b"\\0" if version == 5 else b"") + field("probe")
+body += (field(user) if user else b"") + (field(password) if password else b"")
+for attempt in range(60):  # after a roll, until kube-proxy sends the Service to the new pod's address
+    try:
+        c = socket.create_connection((host, port), timeout=10)
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.5)
+with c:
+    c.sendall(bytes([0x10, len(body)]) + body)
+    answer = c.recv(8)
+print(answer[3] if answer[:1] == b"\\x20" else "no CONNACK: %r" % answer)
+"""
+# EMQX 6.2.2's CONNACK codes (emqx_reason_codes.erl): MQTT 5 reason codes, and the MQTT 3.1.1 return codes that
+# compat(connack, _) maps them to.
+BAD_USERNAME_OR_PASSWORD = {4: 4, 5: 0x86}
+NOT_AUTHORIZED = {4: 5, 5: 0x87}
+
+
+def connack(kubectl, namespace: str, version: int, *credentials: str) -> int:
+    """The code a client gets from the release's client Service (port 1883, the mqtt listener)."""
+    host = f"emqx-ee.{namespace}.svc.cluster.local"
+    out = exec_in(kubectl, namespace, "emqx-ee-0", "python3", "-c", CONNECT, host, "1883", str(version), *credentials)
+    return int(out.stdout.strip())
+
+
+def generated_user(notes: str, kubeconfig: str) -> tuple[str, str]:
+    """The MQTT user as NOTES tell a user to find it: the username of its `mqttx conn` line, the password by
+    running its `export MQTT_PASSWORD=$(kubectl ...)` command."""
+    command = re.search(r"^ *export MQTT_PASSWORD=\$\((.+)\)$", notes, re.M)
+    username = re.search(r'mqttx conn .* -u (\S+) -P "\$MQTT_PASSWORD"', notes)
+    assert command and username, notes
+    env = go_env() | {"KUBECONFIG": kubeconfig, "PATH": f"{os.path.dirname(tool('kubectl'))}:{os.environ['PATH']}"}
+    password = subprocess.run(["bash", "-c", command.group(1)], env=env, capture_output=True, text=True, check=True)
+    assert password.stdout, password.stderr
+    return username.group(1), password.stdout
 
 
 def env_of(pod: dict) -> dict[str, str]:
@@ -184,6 +256,7 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
         standin_node,
         replicaCount=2,
         license={"key": "evaluation"},
+        discovery="static",
         podManagementPolicy="Parallel",
         terminationGracePeriodSeconds=60,
         gracefulShutdown={"timeoutSeconds": 20, "waitHealthCheck": 1},
@@ -240,6 +313,10 @@ def test_a_held_back_pod_keeps_its_revision_and_a_roll_drains_within_the_grace_p
     assert sts["status"]["currentRevision"] != sts["status"]["updateRevision"]
     assert level_read(logs(kubectl, namespace, "emqx-ee-0")) == "warning"
     assert level_read(logs(kubectl, namespace, "emqx-ee-1")) == "error"
+    # static discovery (cluster.static.seeds: the cores' names): the pods of both revisions form one cluster
+    both = {f"emqx@emqx-ee-{i}.emqx-ee-headless.{namespace}.svc.cluster.local": ["running", "core"] for i in (0, 1)}
+    for pod in ("emqx-ee-0", "emqx-ee-1"):
+        sees(kubectl, namespace, pod, both)
 
 
 # --- k8s discovery with a replicant ----------------------------------------------------------------------
@@ -272,7 +349,8 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
     standin_node, release, kubectl, namespace
 ):
     """Scenario 13 (k8s discovery) with one core and one replicant (scenario 12's role), both on the real node;
-    from inside each, ekka's request reaches the API server and names the cores."""
+    from inside each, ekka's request reaches the API server and names the cores, and the stand-ins, discovering
+    with it, form one cluster."""
     scenario = next(s for s in scenarios() if s.name == "13-k8s-discovery")
     values = on_real_node(standin_node, **scenario.values)
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
@@ -294,6 +372,11 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
         hostnames = sorted(a["hostname"] for s in endpoints["subsets"] for a in s["addresses"])
         assert "emqx-ee-0" in hostnames and seen["endpoints"] == [200, hostnames], f"{name}: {seen}, {hostnames}"
         assert seen["list"][0] == 403, f"{name} may list Endpoints: {seen}"
+    # Through that request (address_type hostname, suffix svc.<clusterDomain>) the two find each other.
+    core = f"emqx@emqx-ee-0.emqx-ee-headless.{namespace}.svc.cluster.local"
+    both = {core: ["running", "core"], f"emqx@{pods['replicant']['status']['podIP']}": ["running", "replicant"]}
+    for pod in pods.values():
+        sees(kubectl, namespace, pod["metadata"]["name"], both)
 
 
 # --- EMQX's hardened profile -------------------------------------------------------------------------------
@@ -302,14 +385,134 @@ def test_a_core_and_a_replicant_with_k8s_discovery_pass_their_probes_and_mount_t
 def test_under_the_hardened_profile_every_bind_is_on_the_pod_ip_and_the_probes_pass(standin_node, release, kubectl):
     """`securityProfile: hardened` binds a bare port to 127.0.0.1 (emqx_schema.erl listener_ip_port_converter/2,
     emqx_dashboard.erl ip_port/2; the stand-in models it): the chart writes every bind as 0.0.0.0:<port>, so the
-    kubelet's probes and the Services still reach the node."""
+    kubelet's probes and the Services still reach the node. With the chart's authenticator an anonymous client is
+    refused (emqx_authn_mnesia.erl authenticate/2: no password) and the generated user let in; with mqttAuth off
+    there is no authenticator, and the hardened profile refuses every client (emqx_authn_chains.erl
+    authenticate/2, policy authn_not_configured deny)."""
     rel = release()
     namespace = rel.namespace
-    rel.install(on_real_node(standin_node, securityProfile="hardened"))
+    values = on_real_node(standin_node, securityProfile="hardened")
+    notes = rel.install(values)
     up(kubectl, namespace, 1)
+    user = generated_user(notes, rel.kubeconfig)
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, *user) == 0
     pod = pod_of(kubectl, namespace, "emqx-ee-0")
     assert env_of(pod)["EMQX_SECURITY_PROFILE"] == "hardened"
     out = logs(kubectl, namespace, "emqx-ee-0")
     binds = re.findall(r"(listener \S+|dashboard \S+) on (\S+):(\d+)", out)
     assert binds and all(address == "0.0.0.0" for _, address, _ in binds), out
     assert any(what.startswith("dashboard") for what, _, _ in binds), out
+
+    rel.upgrade(values | {"mqttAuth": {"enabled": False}})
+    rolled(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "no authenticator enabled: authn_not_configured, clients are refused (hardened)" in out, out
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == NOT_AUTHORIZED[version]
+        assert connack(kubectl, namespace, version, *user) == NOT_AUTHORIZED[version]
+
+
+# --- MQTT authentication of a default install ----------------------------------------------------------------
+
+
+def test_a_default_install_lets_in_only_the_generated_user_and_helm_test_passes(standin_node, release, kubectl):
+    """A new install turns the chart's authenticator on (mqttAuth.enabled auto): EMQX's built-in database with the
+    generated user, imported from the bootstrap file at boot. Turned off (as a release that allowed anonymous
+    clients keeps it on upgrade), the legacy profile lets every client in (policy authn_not_configured allow)."""
+    rel = release()
+    namespace = rel.namespace
+    values = on_real_node(standin_node)
+    notes = rel.install(values)
+    up(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "authentication from /opt/emqx/etc/base.hocon: password_based:built_in_database" in out, out
+    assert "bootstrap file /opt/emqx/etc/mqtt-auth/users.csv (plain): 1 success" in out, out
+    username, password = generated_user(notes, rel.kubeconfig)
+    for version in (4, 5):
+        assert connack(kubectl, namespace, version) == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, username, password + "x") == BAD_USERNAME_OR_PASSWORD[version]
+        assert connack(kubectl, namespace, version, "nobody", password) == NOT_AUTHORIZED[version]
+        assert connack(kubectl, namespace, version, username, password) == 0
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert passed and f"MQTT clients connect as {username}" in said and "published and received" in said, said
+
+    rel.upgrade(values | {"mqttAuth": {"enabled": False}})
+    rolled(kubectl, namespace, 1)
+    out = logs(kubectl, namespace, "emqx-ee-0")
+    assert "no authenticator enabled: authn_not_configured, clients are allowed (legacy)" in out, out
+    assert connack(kubectl, namespace, 4) == 0 and connack(kubectl, namespace, 5) == 0
+
+
+# --- clustering ------------------------------------------------------------------------------------------------
+
+# The node list of the pod's own REST API, asked with the API key the chart mounts (as helm test asks it).
+NODES = """
+import base64, json, urllib.request
+key, secret = open("/opt/emqx/etc/api-key/bootstrap.txt").read().strip().split(":")[:2]
+request = urllib.request.Request("http://127.0.0.1:18083/api/v5/nodes")
+request.add_header("Authorization", "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode())
+print(json.dumps({n["node"]: [n["node_status"], n["role"]] for n in json.load(urllib.request.urlopen(request))}))
+"""
+
+
+def cluster_view(kubectl, namespace: str, pod: str) -> dict[str, list[str]]:
+    """{node: [node_status, role]} as `pod` lists them; {} while it cannot answer (starting, or being replaced)."""
+    try:
+        return json.loads(exec_in(kubectl, namespace, pod, "python3", "-c", NODES, check=False).stdout)
+    except ValueError:
+        return {}
+
+
+def sees(kubectl, namespace: str, pod: str, expected: dict[str, list[str]]) -> None:
+    try:
+        wait_until(lambda: cluster_view(kubectl, namespace, pod) == expected, f"{pod} to list {expected}", timeout=60)
+    except TimeoutError:
+        pytest.fail(
+            f"{pod} lists {cluster_view(kubectl, namespace, pod)}, not {expected}:\n{logs(kubectl, namespace, pod)}"
+        )
+
+
+def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(standin_node, release, kubectl):
+    """dns discovery (the default: SRV records of the headless Service, which lists the cores only) makes one
+    cluster of three cores and a replicant; every node lists all four as EMQX does (emqx_mgmt.erl list_nodes/0)
+    and `helm test` passes. A replicant that stops drops out of the list and helm test fails; a core restarted
+    with another Erlang cookie cannot join (its handshake is refused) and the others list it as stopped."""
+    rel = release()
+    namespace = rel.namespace
+    # MQTT over WebSocket only: helm test then checks the node list and skips its message round trip, which
+    # the stand-in, not routing messages between nodes, would pass only when both clients met on one node.
+    listeners = {"mqtt": {"enabled": False}, "mqtts": {"enabled": False}}
+    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"}, listeners=listeners)
+    placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
+    values |= {"replicants": {"enabled": True, "replicaCount": 1, **placement}}
+    rel.install(values)
+    up(kubectl, namespace, 4, cores=3)
+    headless = f"emqx-ee-headless.{namespace}.svc.cluster.local"
+    cores = {f"emqx@emqx-ee-{i}.{headless}": ["running", "core"] for i in range(3)}
+    [replicant] = kubectl.get("pods", namespace, selector="app.kubernetes.io/component=replicant")
+    everyone = cores | {f"emqx@{replicant['status']['podIP']}": ["running", "replicant"]}
+    for pod in ("emqx-ee-0", "emqx-ee-1", "emqx-ee-2", replicant["metadata"]["name"]):
+        sees(kubectl, namespace, pod, everyone)
+    status = exec_in(kubectl, namespace, "emqx-ee-1", "/opt/emqx/bin/emqx", "ctl", "cluster", "status").stdout
+    assert all(f"'{name}'" in status.split("stopped_nodes")[0] for name in everyone), status
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert passed and "running cores [" in said and "round trip skipped" in said and "PASS" in said, said
+
+    kubectl.run("scale", "deployment", "-n", namespace, "emqx-ee-replicant", "--replicas=0")
+    sees(kubectl, namespace, "emqx-ee-0", cores)  # a replicant that stops drops out (mria.erl cluster_nodes/1)
+    passed, said = helm_test(rel, kubectl, namespace)
+    assert not passed and "0 running replicants, expected 1" in said, said
+
+    env = pod_of(kubectl, namespace, "emqx-ee-2")["spec"]["containers"][0]["env"]
+    ref = next(e["valueFrom"]["secretKeyRef"] for e in env if e["name"] == "EMQX_NODE__COOKIE")
+    other = base64.b64encode(b"another-cookie").decode()
+    kubectl.run("patch", "secret", "-n", namespace, ref["name"], "-p", json.dumps({"data": {ref["key"]: other}}))
+    kubectl.run("delete", "pod", "-n", namespace, "emqx-ee-2")
+    up(kubectl, namespace, 3)
+    lost = f"emqx@emqx-ee-2.{headless}"
+    sees(kubectl, namespace, "emqx-ee-0", cores | {lost: ["stopped", "core"]})
+    sees(kubectl, namespace, "emqx-ee-2", {lost: ["running", "core"]})
+    refused = f"Connection attempt from node {lost} rejected. Invalid challenge reply."
+    assert refused in logs(kubectl, namespace, "emqx-ee-0"), logs(kubectl, namespace, "emqx-ee-0")

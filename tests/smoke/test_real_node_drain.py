@@ -9,10 +9,10 @@ clients in a pod of their own:
 - evictions through the eviction API, exactly as `kubectl drain` sends them, go through the PodDisruptionBudget
   one pod at a time, and each evicted pod's preStop evacuates its client before SIGTERM.
 
-The stand-in does not cluster, so each node would see no other node to hand its clients to and drain.sh
-would stop at once (its one-node path). The `peer` fault makes `rebalance node-status` list a session
-recipient, as EMQX lists its other running nodes, so the drain waits for its clients to leave: EMQX's
-evacuation first waits `--wait-health-check` seconds, then closes them (the stand-in models both).
+A one-node release sees no other node to hand its clients to, and drain.sh would stop at once (its one-node
+path). The `peer` fault adds a session recipient to those `rebalance node-status` lists (the other running
+nodes, as EMQX lists them), so the drain waits for its clients to leave: EMQX's evacuation first waits
+`--wait-health-check` seconds, then closes them (the stand-in models both).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ pytestmark = pytest.mark.smoke
 UID = 1000
 FAULTS = "/opt/emqx/data/.standin-faults"
 DRAIN = "emqx-ee drain:"
+# The clients below connect anonymously, which the chart's authenticator (on for new installs) refuses, as the
+# stand-in does: these releases turn it off, and the legacy profile lets anonymous clients in.
+ANONYMOUS = {"enabled": False}
 # An MQTT 3.1.1 client per target (NAME=HOST:PORT arguments): it connects (CONNACK 0), holds the connection
 # until the broker closes it, and tries again every half second; one JSON line per event, with the time.
 CLIENT = r"""
@@ -236,6 +239,7 @@ def test_a_pod_killed_mid_drain_comes_back_on_its_claim_and_serves_clients_again
         on_real_node(
             standin_node,
             persistence={"enabled": True, "storageClass": local_volume, "size": "1Gi"},
+            mqttAuth=ANONYMOUS,
             # A drain that lasts: EMQX waits 50 s before it evicts, longer than the deletion's grace period.
             gracefulShutdown={"timeoutSeconds": 60, "waitHealthCheck": 50},
         )
@@ -293,7 +297,10 @@ def test_a_pod_killed_mid_drain_comes_back_on_its_claim_and_serves_clients_again
 
 def replicant_values(node: dict[str, str], low: int, high: int) -> dict[str, Any]:
     values = on_real_node(
-        node, license={"key": "evaluation"}, gracefulShutdown={"timeoutSeconds": 30, "waitHealthCheck": 2}
+        node,
+        license={"key": "evaluation"},
+        mqttAuth=ANONYMOUS,
+        gracefulShutdown={"timeoutSeconds": 30, "waitHealthCheck": 2},
     )
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
     autoscaling = {"enabled": True, "minReplicas": low, "maxReplicas": high}
@@ -364,6 +371,7 @@ def test_evictions_as_kubectl_drain_sends_them_go_through_the_budget_and_drain_e
             standin_node,
             replicaCount=2,
             license={"key": "evaluation"},
+            mqttAuth=ANONYMOUS,
             podManagementPolicy="Parallel",
             gracefulShutdown={"timeoutSeconds": 30, "waitHealthCheck": 2},
         )

@@ -3,20 +3,26 @@
 The stand-in is a model of EMQX 6.2.2 where the chart depends on it (its docstring cites the source of each
 behaviour); these tests pin each behaviour: what it reads from the environment and refuses, where it binds,
 /status and the REST API with the bootstrap key, MQTT through mosquitto over TCP and TLS (checked with the
-chart's own helm-test.py), the `emqx ctl` subset of the drain hook and the saved evacuation, and the faults
-the smoke tests inject (a failing /status, a wrong payload), each of which makes helm-test.py fail.
+chart's own helm-test.py), MQTT authentication (the chart's base.hocon and the user's settings, the bootstrap
+file formats and password hashes, EMQX's CONNACK codes for MQTT 3.1.1 and 5), the `emqx ctl` subset of the
+drain hook and the saved evacuation, and the faults the smoke tests inject (a failing /status, a wrong
+payload), each of which makes helm-test.py fail.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
+import ssl
+import struct
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -31,9 +37,19 @@ KEY, SECRET = "emqx-ee-helm", "s3cret"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports: each socket stays bound until all are chosen, so none is chosen twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 class Standin:
@@ -43,14 +59,21 @@ class Standin:
         self.tmp = tmp
         self.data = tmp / "data"
         self.data.mkdir(parents=True, exist_ok=True)
+        # EMQX's etc directory: its demo certificates, and base.hocon when a test writes one.
+        self.etc = tmp / "etc"
+        self.etc.mkdir(exist_ok=True)
+        if not (self.etc / "certs").exists():
+            (self.etc / "certs").symlink_to(STANDIN / "certs")
         self.bootstrap = tmp / "bootstrap.txt"
         self.bootstrap.write_text(f"{KEY}:{SECRET}:administrator\n")
-        self.tcp, self.ssl, self.dashboard = free_port(), free_port(), free_port()
+        self.tcp, self.ssl, self.dashboard, dist = free_ports(4)
         self.env = {
             "PATH": os.environ["PATH"] + ":/usr/sbin",
             "STANDIN_LIB": str(ROOT / "tests"),
-            "STANDIN_ETC": str(STANDIN),
+            "STANDIN_ETC": str(self.etc),
             "STANDIN_RUN": str(tmp / "run"),
+            # The distribution port (base + the integer ending the short name) on a free port, not EMQX's 4370.
+            "STANDIN_DIST_BASE_PORT": str(dist),
             "EMQX_NAME": "emqx",
             "EMQX_HOST": "node-0.example",
             "EMQX_NODE__COOKIE": "a-cookie",
@@ -396,3 +419,387 @@ def test_the_log_shows_secrets_by_their_length_and_files_by_their_path(standin):
     assert "EMQX_DASHBOARD__DEFAULT_PASSWORD: EMQX reads its text as something other than written" in s.output()
     assert "2Secret" not in s.output() and "evaluation-key" not in s.output()
     assert f"read EMQX_API_KEY__BOOTSTRAP_FILE={json.dumps(str(s.bootstrap))} as api_key.bootstrap_file" in s.output()
+
+
+# --- MQTT authentication -------------------------------------------------------------------------------------------
+
+# The CONNACK codes of EMQX 6.2.2 (emqx_reason_codes.erl): MQTT 5 reason codes, and the MQTT 3.1.1 return codes
+# compat(connack, _) maps them to.
+V5 = {"bad_username_or_password": 0x86, "not_authorized": 0x87}
+V311 = {"bad_username_or_password": 4, "not_authorized": 5}
+
+
+def _utf8(data: str | bytes) -> bytes:
+    raw = data.encode() if isinstance(data, str) else data
+    return struct.pack("!H", len(raw)) + raw
+
+
+def connect_packet(
+    version: int,
+    username: str | None = None,
+    password: str | None = None,
+    client_id: str = "probe",
+    auth_method: str | None = None,
+) -> bytes:
+    """An MQTT 3.1.1 or 5 CONNECT."""
+    flags = 0x02 | (0x80 if username is not None else 0) | (0x40 if password is not None else 0)
+    props = b""
+    if version == 5:
+        body = _utf8(auth_method) if auth_method is not None else b""
+        props = bytes([len(body) + (1 if body else 0)]) + (b"\x15" + body if body else b"")
+    payload = _utf8(client_id)
+    payload += _utf8(username) if username is not None else b""
+    payload += _utf8(password) if password is not None else b""
+    body = _utf8("MQTT") + bytes([version, flags]) + struct.pack("!H", 30) + props + payload
+    return bytes([0x10, len(body)]) + body
+
+
+def connack(port: int, version: int, *credentials: str | None, auth_method: str | None = None) -> int:
+    """The return (3.1.1) or reason (5) code of the CONNACK a client gets for one CONNECT."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(connect_packet(version, *credentials, auth_method=auth_method))
+        answer = sock.recv(16)
+    assert answer[:1] == b"\x20", f"no CONNACK: {answer!r}"
+    return answer[3]
+
+
+def chart_base_hocon(template, users: Path) -> str:
+    """The base.hocon the chart's default install gives EMQX, its bootstrap_file pointed at `users`."""
+    text = template().statefulset["spec"]["template"]["metadata"]["annotations"]["emqx-ee/base-hocon"]
+    assert '"/opt/emqx/etc/mqtt-auth/users.csv"' in text, text
+    return text.replace('"/opt/emqx/etc/mqtt-auth/users.csv"', json.dumps(str(users)))
+
+
+def with_users(s: Standin, text: str, name: str = "users.csv") -> Path:
+    path = s.tmp / name
+    path.write_text(text)
+    return path
+
+
+def test_the_charts_authenticator_refuses_anonymous_and_wrong_passwords_with_emqxs_codes(standin, template):
+    s = standin()
+    users = with_users(s, "user_id,password,is_superuser\nmqtt,pa55-word,false\n")
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, users))
+    s.start()
+    assert f"bootstrap file {users} (plain): 1 success, 0 skipped, 0 failed" in s.output()
+    assert f"authentication from {s.etc / 'base.hocon'}: password_based:built_in_database" in s.output()
+    for version, codes in ((4, V311), (5, V5)):
+        # no password: emqx_authn_mnesia:authenticate/2 answers bad_username_or_password at once
+        assert connack(s.tcp, version) == codes["bad_username_or_password"]
+        assert connack(s.tcp, version, "mqtt") == codes["bad_username_or_password"]
+        assert connack(s.tcp, version, "mqtt", "wrong") == codes["bad_username_or_password"]
+        # a user the database does not have: ignored, and a chain that ignores a client refuses it
+        assert connack(s.tcp, version, "someone", "pa55-word") == codes["not_authorized"]
+        assert connack(s.tcp, version, "mqtt", "pa55-word") == 0
+    # enhanced authentication (MQTT 5): the built-in password authenticator ignores it
+    assert connack(s.tcp, 5, "mqtt", "pa55-word", auth_method="SCRAM-SHA-256") == V5["not_authorized"]
+    assert "authentication_failure bad_username_or_password: client 'probe', username 'mqtt'" in s.output()
+    assert "pa55-word" not in s.output() and "wrong" not in s.output()
+    anonymous = s.helm_test()
+    assert anonymous.returncode != 0 and "CONNACK return code 4" in anonymous.stderr, anonymous.stderr
+    passed = s.helm_test(MQTT_USERS_FILE=str(users))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+@pytest.mark.parametrize(("profile", "anonymous"), [(None, 0), ("legacy", 0), ("hardened", "not_authorized")])
+def test_without_an_authenticator_the_security_profile_decides(standin, profile, anonymous):
+    s = standin(**({"EMQX_SECURITY_PROFILE": profile} if profile else {})).start()
+    assert f"no authenticator enabled: authn_not_configured, clients are {'refused' if anonymous else 'allowed'}" in (
+        s.output()
+    )
+    for version, codes in ((4, V311), (5, V5)):
+        assert connack(s.tcp, version) == (codes[anonymous] if anonymous else 0)
+        assert connack(s.tcp, version, "anyone", "anything") == (codes[anonymous] if anonymous else 0)
+
+
+def test_authentication_of_the_user_replaces_the_charts_in_the_order_emqx_reads_it(standin, template):
+    """base.hocon < cluster.hocon (the dashboard's) < EMQX_AUTHENTICATION; EMQX_AUTHENTICATION__<n>__<field>
+    sets a field of one authenticator."""
+    s = standin()
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, with_users(s, "user_id,password\nmqtt,pw\n")))
+    dashboard_users = with_users(s, "user_id,password\nops,dashboard-pw\n", "dashboard.csv")
+    (s.data / "configs").mkdir()
+    (s.data / "configs" / "cluster.hocon").write_text(
+        "authentication = [\n  {\n    mechanism = password_based\n    backend = built_in_database\n"
+        f"    bootstrap_file = {json.dumps(str(dashboard_users))}\n  }}\n]\n"
+    )
+    s.start()
+    assert connack(s.tcp, 4, "mqtt", "pw") == V311["not_authorized"] and connack(s.tcp, 4, "ops", "dashboard-pw") == 0
+    s.stop()
+    mine = [{"mechanism": "password_based", "backend": "built_in_database", "enable": False}]
+    s.env["EMQX_AUTHENTICATION"] = json.dumps(mine)
+    s.start()
+    assert "authentication[1] password_based:built_in_database disabled" in s.output()
+    assert connack(s.tcp, 4) == 0  # none enabled: legacy allows
+    s.stop()
+    s.env["EMQX_AUTHENTICATION__1__ENABLE"] = "true"
+    s.start()
+    assert connack(s.tcp, 4, "ops", "dashboard-pw") == 0 and connack(s.tcp, 4) == V311["bad_username_or_password"]
+
+
+def test_enable_authn_false_lets_every_client_in_and_quick_deny_anonymous_none_without_a_name(standin, template):
+    s = standin(EMQX_LISTENERS__TCP__DEFAULT__ENABLE_AUTHN="false")
+    s.env["EMQX_LISTENERS__SSL__DEFAULT__ENABLE_AUTHN"] = "quick_deny_anonymous"
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, with_users(s, "user_id,password\nmqtt,pw\n")))
+    s.start()
+    assert connack(s.tcp, 4) == 0 and connack(s.tcp, 5, "mqtt", "wrong") == 0
+    tls = ssl.create_default_context(cafile=str(STANDIN / "certs" / "cacert.pem"))
+    for packet, code in ((connect_packet(4), V311["not_authorized"]), (connect_packet(4, "mqtt", "pw"), 0)):
+        with socket.create_connection(("127.0.0.1", s.ssl), timeout=5) as raw:
+            with tls.wrap_socket(raw, server_hostname="localhost") as sock:
+                sock.sendall(packet)
+                assert sock.recv(8)[3] == code
+    s.stop()
+    del s.env["EMQX_LISTENERS__SSL__DEFAULT__ENABLE_AUTHN"]
+    s.env["EMQX_LISTENERS__TCP__DEFAULT__ENABLE_AUTHN"] = "quick_deny_anonymous"
+    s.env["EMQX_AUTHENTICATION__1__ENABLE"] = "false"  # no authenticator: legacy lets named clients in
+    s.start()
+    assert connack(s.tcp, 4) == V311["not_authorized"] and connack(s.tcp, 5, "") == V5["not_authorized"]
+    assert connack(s.tcp, 4, "named") == 0
+
+
+def _hashed(algorithm: str, password: str, salt: str, position: str = "prefix") -> str:
+    data = {"prefix": salt + password, "suffix": password + salt, "disable": password}[position].encode()
+    return hashlib.new(algorithm, data).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "user"),
+    [
+        ({"name": "sha256", "salt_position": "prefix"}, {"salt": "s1", "password_hash": _hashed("sha256", "pw", "s1")}),
+        (
+            {"name": "sha512", "salt_position": "suffix"},
+            {"salt": "s2", "password_hash": _hashed("sha512", "pw", "s2", "suffix").upper()},  # compared caseless
+        ),
+        ({"name": "md5", "salt_position": "disable"}, {"password_hash": _hashed("md5", "pw", "", "disable")}),
+        ({"name": "plain", "salt_position": "disable"}, {"password_hash": "pw"}),
+        (
+            {"name": "pbkdf2", "mac_fun": "sha256", "iterations": 3},
+            {"salt": "s3", "password_hash": hashlib.pbkdf2_hmac("sha256", b"pw", b"s3", 3, 32).hex()},
+        ),
+        (
+            {"name": "pbkdf2", "mac_fun": "sha", "iterations": 2, "dk_length": 8},
+            {"salt": "s4", "password_hash": hashlib.pbkdf2_hmac("sha1", b"pw", b"s4", 2, 8).hex()},
+        ),
+        ({"name": "bcrypt"}, None),  # made in the test: crypt(3), the C library's, hashes "pw"
+    ],
+    ids=["sha256-prefix", "sha512-suffix", "md5-nosalt", "plain", "pbkdf2", "pbkdf2-sha-dk8", "bcrypt"],
+)
+def test_hashed_users_from_a_json_file_are_checked_with_the_configured_algorithm(standin, algorithm, user):
+    s = standin()
+    if user is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # noqa: PLC0415 (deprecated since Python 3.11: imported only where bcrypt needs it)
+        user = {"password_hash": crypt.crypt("pw", "$2b$04$abcdefghijklmnopqrstuu")}
+    users = with_users(s, json.dumps([{"user_id": "u1", **user}]), "users.json")
+    chain = [
+        {
+            "mechanism": "password_based",
+            "backend": "built_in_database",
+            "bootstrap_type": "hash",
+            "bootstrap_file": str(users),
+            "password_hash_algorithm": algorithm,
+        }
+    ]
+    s.env["EMQX_AUTHENTICATION"] = json.dumps(chain)
+    s.start()
+    assert f"bootstrap file {users} (hash): 1 success" in s.output()
+    assert connack(s.tcp, 4, "u1", "pw") == 0
+    assert connack(s.tcp, 4, "u1", "pW") == V311["bad_username_or_password"]
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        {"name": "sha256"},
+        {"name": "plain"},
+        {"name": "pbkdf2", "mac_fun": "sha512", "iterations": 2},
+        {"name": "bcrypt"},
+    ],
+    ids=["default-sha256", "plain", "pbkdf2", "bcrypt"],
+)
+def test_plain_users_are_hashed_on_import_and_checked(standin, algorithm):
+    s = standin()
+    users = with_users(s, "user_id,password,is_superuser\r\n\r\nu1, pw ,true\r\n")  # CRLF, blank line, blanks
+    s.env["EMQX_AUTHENTICATION"] = json.dumps(
+        [
+            {
+                "mechanism": "password_based",
+                "backend": "built_in_database",
+                "bootstrap_file": str(users),
+                "password_hash_algorithm": algorithm | ({"salt_rounds": 5} if algorithm["name"] == "bcrypt" else {}),
+            }
+        ]
+    )
+    s.start()
+    stored = json.loads((s.data / ".standin-authn.json").read_text())["u1"]
+    assert stored["is_superuser"] is True
+    assert (stored["password_hash"] == "pw") is (algorithm["name"] == "plain"), stored
+    assert connack(s.tcp, 4, "u1", "pw") == 0 and connack(s.tcp, 5, "u1", "pw2") == V5["bad_username_or_password"]
+
+
+def test_a_user_once_imported_keeps_its_password_when_the_file_changes(standin, template):
+    """EMQX imports the bootstrap file with override false: the user the database has stays as it is."""
+    s = standin()
+    users = with_users(s, "user_id,password\nmqtt,first\n")
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, users))
+    s.start()
+    s.stop()
+    users.write_text("user_id,password\nmqtt,second\nnew,third\n")
+    s.start()
+    assert "import_an_exists_userid_into_authentication_database_failed mqtt" in s.output()
+    assert "1 success, 0 skipped, 1 failed" in s.output()
+    assert connack(s.tcp, 4, "mqtt", "first") == 0 and connack(s.tcp, 4, "new", "third") == 0
+    assert connack(s.tcp, 4, "mqtt", "second") == V311["bad_username_or_password"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "reason"),
+    [
+        ("user_id,password\nmqtt,pw\nbroken\n", "users.csv", "bad_format"),
+        ("user_id,password\nmqtt,pw\nother,\n", "users.csv", "plain_import_requires_password_field"),
+        ('{"user_id": "mqtt"}', "users.json", "unknown_file_format"),
+        ("user_id,password\nmqtt,pw\n", "users.txt", "unsupported_file_format .txt"),
+    ],
+    ids=["short-row", "empty-password", "json-object", "extension"],
+)
+def test_a_bootstrap_file_emqx_cannot_parse_imports_no_user(standin, template, text, name, reason):
+    s = standin()
+    users = with_users(s, text, name)
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, users))
+    s.start()
+    assert f"warning parse_authn_users_failed {users} (plain): {reason}" in s.output()
+    assert connack(s.tcp, 4, "mqtt", "pw") == V311["not_authorized"]
+
+
+def test_a_missing_bootstrap_file_leaves_the_database_empty(standin, template):
+    s = standin()
+    missing = s.tmp / "none.csv"
+    (s.etc / "base.hocon").write_text(chart_base_hocon(template, missing))
+    s.start()
+    assert f"warning bootstrap_authn_built_in_database_failed {missing}: no such file" in s.output()
+    assert connack(s.tcp, 4, "mqtt", "pw") == V311["not_authorized"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"EMQX_AUTHENTICATION": '[{mechanism = password_based, backend = http, url = "http://x/"}]'},
+            "authentication[1] password_based:http from EMQX_AUTHENTICATION: the stand-in models"
+            " password_based:built_in_database only",
+        ),
+        (
+            {"EMQX_AUTHENTICATION": '[{mechanism = jwt, secret = "s", algorithm = hmac-based, use_jwks = false}]'},
+            "authentication[1] jwt:None from EMQX_AUTHENTICATION",
+        ),
+        (
+            {
+                "EMQX_AUTHENTICATION": "[{mechanism = password_based, backend = built_in_database,"
+                ' precondition = "username = x"}]'
+            },
+            "authentication[1] precondition from EMQX_AUTHENTICATION: not modelled",
+        ),
+        (
+            {
+                "EMQX_LISTENERS__TCP__DEFAULT__AUTHENTICATION": "[{mechanism = password_based,"
+                " backend = built_in_database}]"
+            },
+            "listeners.tcp.default.authentication: listener chains are not modelled",
+        ),
+        (
+            {"EMQX_AUTHENTICATION__2__ENABLE": "false"},
+            "EMQX_AUTHENTICATION__2__ENABLE: an authenticator beyond the 0 of the chain is not modelled",
+        ),
+    ],
+    ids=["http-backend", "jwt", "precondition", "listener-chain", "index-beyond-chain"],
+)
+def test_authentication_it_does_not_model_stops_it_naming_what(standin, env, message):
+    s = standin(**env).start(wait=False)
+    assert s.exit_code() == 1, s.output()
+    assert f"refusing to start: {message}" in s.output()
+
+
+# --- clustering ----------------------------------------------------------------------------------------------------
+
+
+def dist_base() -> int:
+    """A base port with the next four ports free, for nodes emqx1@ .. emqx3@ (ekka_dist.erl port/1: base plus
+    the integer that ends the short name)."""
+    for _ in range(50):
+        base = free_port()
+        if base < 65000 and all(reachable("127.0.0.1", base + i) is False for i in range(1, 5)):
+            return base
+    raise AssertionError("no four free ports in a row")
+
+
+def nodes(s: Standin) -> dict[str, tuple[str, str]]:
+    code, body = get(f"http://127.0.0.1:{s.dashboard}/api/v5/nodes", (KEY, SECRET))
+    assert code == 200, body
+    return {n["node"]: (n["node_status"], n["role"]) for n in json.loads(body)}
+
+
+def until(check, what: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while not (seen := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return seen
+
+
+def cluster_node(standin, base: int, number: int, seeds: list[str], cookie: str = "a-cookie", role: str = "core"):
+    return standin(
+        EMQX_NODE_NAME=f"emqx{number}@127.0.0.1",
+        EMQX_NODE__COOKIE=cookie,
+        EMQX_NODE__ROLE=role,
+        EMQX_CLUSTER__DISCOVERY_STRATEGY="static",
+        EMQX_CLUSTER__STATIC__SEEDS=json.dumps(seeds),
+        STANDIN_DIST_BASE_PORT=str(base),
+    )
+
+
+def test_static_seeds_make_one_cluster_of_cores_and_a_replicant_and_a_stopped_node_shows(standin):
+    base = dist_base()
+    seeds = ["emqx1@127.0.0.1", "emqx2@127.0.0.1"]
+    one, two = (cluster_node(standin, base, n, seeds).start() for n in (1, 2))
+    three = cluster_node(standin, base, 3, seeds, role="replicant").start()
+    assert f"distribution on 0.0.0.0:{base + 3}" in three.output()
+    everyone = {
+        "emqx1@127.0.0.1": ("running", "core"),
+        "emqx2@127.0.0.1": ("running", "core"),
+        "emqx3@127.0.0.1": ("running", "replicant"),
+    }
+    for s in (one, two, three):
+        until(lambda s=s: nodes(s) == everyone, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    running = "'emqx1@127.0.0.1','emqx2@127.0.0.1','emqx3@127.0.0.1'"
+    status = f"Cluster status: #{{running_nodes => [{running}],stopped_nodes => []}}"
+    # emqx ctl reads the state the node writes every half second
+    until(lambda: two.ctl("cluster", "status").stdout.strip() == status, "emqx ctl to list all three")
+    passed = one.helm_test(EXPECT_CORES="2", EXPECT_REPLICANTS="1", TEST_TIMEOUT="10")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert one.helm_test(EXPECT_CORES="3", EXPECT_REPLICANTS="1").returncode != 0
+    # A core that stops stays in the list as stopped (mria: cluster_nodes(stopped)); a replicant drops out.
+    two.stop()
+    three.stop()
+    expected = {"emqx1@127.0.0.1": ("running", "core"), "emqx2@127.0.0.1": ("stopped", "core")}
+    until(lambda: nodes(one) == expected, "emqx1 to see emqx2 stopped and emqx3 gone")
+    status = "Cluster status: #{running_nodes => ['emqx1@127.0.0.1'],stopped_nodes => ['emqx2@127.0.0.1']}"
+    until(lambda: one.ctl("cluster", "status").stdout.strip() == status, "emqx ctl to list emqx2 stopped")
+    failed = one.helm_test(EXPECT_CORES="2", EXPECT_REPLICANTS="0")
+    said = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "1 running core nodes, expected 2" in said, said
+    assert "not running ['emqx2@127.0.0.1']" in said, said
+
+
+def test_a_node_with_another_cookie_does_not_join(standin):
+    base = dist_base()
+    seeds = ["emqx1@127.0.0.1", "emqx2@127.0.0.1"]
+    one = cluster_node(standin, base, 1, seeds).start()
+    two = cluster_node(standin, base, 2, seeds, cookie="another-cookie").start()
+    for s in (one, two):
+        until(lambda s=s: "rejected. Invalid challenge reply." in s.output(), "a refused handshake")
+    time.sleep(2)  # several sync rounds: still apart
+    assert nodes(one) == {"emqx1@127.0.0.1": ("running", "core")}
+    assert nodes(two) == {"emqx2@127.0.0.1": ("running", "core")}
+    assert "Connection attempt from node emqx2@127.0.0.1 rejected. Invalid challenge reply." in one.output()

@@ -18,7 +18,8 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     mqtt_default_bind and dashboard_http_default_bind, applied by the bind converters of emqx_schema.erl
     and emqx_dashboard.erl);
   - serves GET /status (emqx_mgmt_api_status.erl: "Node <node> is started\\nemqx is running", 200) and
-    GET /api/v5/nodes (emqx_mgmt_api_nodes.erl: node, node_status, role) with HTTP basic auth by the API
+    GET /api/v5/nodes (emqx_mgmt_api_nodes.erl: node, node_status, role; the cluster's nodes as
+    emqx_mgmt.erl list_nodes/0 lists them) with HTTP basic auth by the API
     keys of api_key.bootstrap_file (emqx_mgmt_auth.erl: lines `key:secret[:role]`), over HTTPS when the
     dashboard's https listener is on;
   - runs mosquitto as the broker (on a unix socket) and serves each MQTT listener itself, TCP, or TLS with
@@ -28,6 +29,16 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
     agent enabled with allow_connections true), then refuses new clients and closes the connected ones
     (evicting_conns, allow_connections false: emqx_node_rebalance_evacuation.erl handle_event start and
     start_eviction; emqx_node_rebalance.hrl DEFAULT_WAIT_HEALTH_CHECK);
+  - authenticates each MQTT client by its CONNECT before forwarding it: the global authentication chain from
+    base.hocon, cluster.hocon, emqx.conf and the EMQX_* variables (emqx_config.erl do_parse_hocon/3), the
+    built-in database's password_based authenticator with its bootstrap file and password hashes
+    (emqx_authn_mnesia.erl, emqx_authn_password_hashing.erl, emqx_passwd.erl), the chain's order and the
+    security profile's authn_not_configured policy when none is enabled (emqx_authn_chains.erl authenticate/2),
+    a listener's enable_authn (emqx_access_control.erl pre_hook_authenticate/1), refusing with EMQX's CONNACK
+    codes (emqx_reason_codes.erl); any other authenticator makes it refuse to start, naming it (not modelled);
+  - joins the nodes its discovery finds (static seeds, dns records, k8s Endpoints: ekka's strategies) over a
+    model of Erlang distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's
+    handshake does (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
   - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
     (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
@@ -39,25 +50,31 @@ answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
 `status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
 `wrong-payload` (every message a client receives has its payload bytes changed), and `peer`: `rebalance
-node-status` lists a session recipient node, PEER below, as EMQX lists the other running nodes
+node-status` adds a session recipient node, PEER below, to the other running nodes it lists as EMQX does
 (emqx_node_rebalance_evacuation.erl migrate_to/1, all_nodes/0), for a drain that waits for its clients to
-leave; the stand-in does not cluster, so without it the list is empty, as on a one-node cluster.
+leave even on a one-node cluster.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -192,7 +209,9 @@ def listeners(config, hardened: bool) -> list[dict]:
             continue
         address = bind_address(config.get(prefix + ("bind",)), LISTENER_DEFAULTS[kind], hardened)
         tls = tls_files(config, prefix) if kind in TLS_TYPES else None
-        out.append({"type": kind, "name": name, "address": address, "tls": tls})
+        # true, false or quick_deny_anonymous (emqx_schema.erl, base_listener's enable_authn)
+        authn = config.get(prefix + ("enable_authn",), True)
+        out.append({"type": kind, "name": name, "address": address, "tls": tls, "enable_authn": authn})
     return out
 
 
@@ -228,6 +247,723 @@ def api_keys(config) -> dict[str, str]:
     return keys
 
 
+# --- MQTT authentication -----------------------------------------------------------------------------
+
+# emqx_reason_codes.erl connack_error/1: the MQTT 5 reason code of an authentication error; compat(connack, _) gives
+# the MQTT 3.1 and 3.1.1 return code (emqx_mqtt.hrl CONNACK_CREDENTIALS 4, CONNACK_AUTH 5), sent by
+# emqx_channel.erl handle_out(connack, ...) for any protocol version but 5.
+REASON_CODES = {"bad_username_or_password": 0x86, "not_authorized": 0x87}
+V3_RETURN_CODES = {0x86: 4, 0x87: 5}
+# emqx_authn_mnesia_schema.erl default_bootstrap_file_path/0: a missing file at this path is no error.
+DEFAULT_BOOTSTRAP_FILE = "${EMQX_ETC_DIR}/auth-built-in-db-bootstrap.csv"
+# emqx_authn_password_hashing.erl type_ro(default), which type_rw, the built-in database's, falls back to.
+DEFAULT_HASH = {"name": "sha256", "salt_position": "prefix"}
+SIMPLE_HASHES = ("plain", "md5", "sha", "sha256", "sha512")
+# emqx_passwd.erl dk_length/1: PBKDF2's derived key length by MAC when dk_length is not set.
+PBKDF2_DK_LENGTH = {"sha": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
+# The one authenticator the stand-in models (emqx_authn_mnesia.erl); its id names its users' group.
+BUILT_IN = "password_based:built_in_database"
+
+
+def hocon_file(path: Path) -> dict:
+    """A HOCON file as far as the files EMQX is given here use it: fields `a.b = v`, `a: v` and `a { ... }`, arrays,
+    objects and the scanner's literals (harness.emqx_config.scan). Substitutions and includes are not modelled:
+    a file using them is refused, naming it."""
+    tokens = emqx_config.scan(path.read_text())
+    if tokens is None:
+        raise Refused(f"{path}: not HOCON the stand-in can read")
+    toks = [t for t in tokens if t[0] != "ignored"] + [("end", "")]
+    try:
+        fields, _ = _hocon_fields(toks, 0, "")
+    except (IndexError, ValueError) as err:
+        raise Refused(f"{path}: not HOCON the stand-in can read ({err})") from None
+    return fields
+
+
+def _hocon_fields(toks: list[tuple[str, str]], i: int, close: str) -> tuple[dict, int]:
+    out: dict = {}
+    while toks[i][1] != close:
+        kind, key = toks[i]
+        if key == ",":
+            i += 1
+            continue
+        if kind not in ("unquoted", "string"):
+            raise ValueError(f"{key!r} where a field name belongs")
+        path = key.split(".") if kind == "unquoted" else [emqx_config.unquote(key)]
+        i += 1
+        if toks[i][1] in ("=", ":"):
+            i += 1
+        elif toks[i][1] != "{":
+            raise ValueError(f"{key!r} not followed by =, : or {{ (includes are not modelled)")
+        value, i = _hocon_value(toks, i)
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        if isinstance(value, dict) and isinstance(node.get(path[-1]), dict):
+            node[path[-1]] = node[path[-1]] | value  # a repeated object merges (one level is all these files use)
+        else:
+            node[path[-1]] = value
+    return out, i + 1
+
+
+def _hocon_value(toks: list[tuple[str, str]], i: int) -> tuple[object, int]:
+    kind, text = toks[i]
+    if text == "{":
+        return _hocon_fields(toks, i + 1, "}")
+    if text == "[":
+        items, i = [], i + 1
+        while toks[i][1] != "]":
+            if toks[i][1] == ",":
+                i += 1
+                continue
+            item, i = _hocon_value(toks, i)
+            items.append(item)
+        return items, i + 1
+    literal = {
+        "string": lambda: emqx_config.unquote(text),
+        "multiline": lambda: emqx_config.unindent(text),
+        "integer": lambda: int(text),
+        "float": lambda: float(text),
+        "bool": lambda: text == "true",
+        "null": lambda: None,
+    }
+    if kind in literal:
+        return literal[kind](), i + 1
+    if kind in ("unquoted", "duration", "bytesize", "percent"):
+        return text, i + 1
+    raise ValueError(f"{text!r} ({kind}) is not modelled")
+
+
+def interpolate(path: str, environ: dict[str, str]) -> str:
+    """emqx_utils_schema.erl naive_env_interpolation/1: a leading $NAME or ${NAME} up to the first / is that
+    variable (EMQX_ETC_DIR is always set by bin/emqx); an unknown one leaves the path as it is."""
+    if not path.startswith("$"):
+        return path
+    name, _, tail = path[1:].partition("/")
+    name = name.strip("{}")
+    value = environ.get(name) or (ETC if name == "EMQX_ETC_DIR" else "")
+    if not value:
+        log(f"warning cannot_resolve_env_variable {name} in {path}")
+        return path
+    return str(Path(value) / tail.lstrip("/"))
+
+
+def authentication_config(config: dict, data_dir: Path) -> tuple[list, str]:
+    """The global authentication chain and where it came from. EMQX reads base.hocon, then
+    <data_dir>/configs/cluster.hocon (what the dashboard saves), then etc/emqx.conf (emqx_config.erl
+    do_parse_hocon/3, base_hocon_file/0), a later file's array replacing an earlier one's, then the EMQX_*
+    variables on top: EMQX_AUTHENTICATION replaces the array, EMQX_AUTHENTICATION__<n>__<field> sets a field
+    of its n-th authenticator."""
+    chain: list = []
+    source = "nowhere"
+    for path in (Path(ETC) / "base.hocon", data_dir / "configs" / "cluster.hocon", Path(ETC) / "emqx.conf"):
+        if path.is_file():
+            doc = hocon_file(path)
+            if "authentication" in doc:
+                chain, source = doc["authentication"], str(path)
+    if ("authentication",) in config:
+        chain, source = config[("authentication",)], "EMQX_AUTHENTICATION"
+    if not isinstance(chain, list):
+        raise Refused(f"authentication from {source} is not an array")
+    chain = json.loads(json.dumps(chain))
+    for path, value in sorted(config.items()):
+        if path[0] != "authentication" or len(path) < 3:
+            continue
+        name = "EMQX_" + "__".join(path).upper()
+        if not (path[1].isdigit() and 1 <= int(path[1]) <= len(chain)):
+            raise Refused(f"{name}: an authenticator beyond the {len(chain)} of the chain is not modelled")
+        node = chain[int(path[1]) - 1]
+        for key in path[2:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+        source += f", {name}"
+    return chain, source
+
+
+def hash_algorithm(conf: dict) -> dict:
+    """The password_hash_algorithm with its defaults (emqx_authn_password_hashing.erl fields/1), or Refused where
+    EMQX's schema check fails."""
+    algorithm = dict(conf.get("password_hash_algorithm") or DEFAULT_HASH)
+    name = algorithm.get("name")
+    if name in SIMPLE_HASHES:
+        algorithm.setdefault("salt_position", "prefix")
+        if algorithm["salt_position"] not in ("disable", "prefix", "suffix"):
+            raise Refused(f"failed_to_check_schema: salt_position {algorithm['salt_position']!r}")
+    elif name == "pbkdf2":
+        if (
+            not isinstance(algorithm.get("iterations"), int)
+            or algorithm["iterations"] < 1
+            or "mac_fun" not in algorithm
+        ):
+            raise Refused("failed_to_check_schema: pbkdf2 needs mac_fun and iterations (a positive integer)")
+        mac = {"sha": "sha1"}.get(algorithm["mac_fun"], algorithm["mac_fun"])
+        if mac not in hashlib.algorithms_available:
+            raise Refused(f"pbkdf2 with mac_fun {algorithm['mac_fun']} is not modelled (no such hash here)")
+        if "dk_length" not in algorithm and algorithm["mac_fun"] not in PBKDF2_DK_LENGTH:
+            raise Refused(f"pbkdf2 with mac_fun {algorithm['mac_fun']} needs dk_length (emqx_passwd.erl dk_length/1)")
+    elif name == "bcrypt":
+        # salt_rounds_converter/2 clamps to 5..10; 10 is the default (SALT_ROUNDS_MAX).
+        algorithm["salt_rounds"] = min(max(int(algorithm.get("salt_rounds", 10)), 5), 10)
+        if _crypt() is None:
+            raise Refused("bcrypt is not modelled on this Python (no crypt module)")
+    else:
+        raise Refused(f"failed_to_check_schema: password_hash_algorithm name {name!r}")
+    return algorithm
+
+
+def _crypt():
+    """The C library's crypt(3), which checks and makes bcrypt hashes ($2b$); Python 3.11 still ships it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+    except ImportError:
+        return None
+    return crypt
+
+
+def _pbkdf2(algorithm: dict, salt: str, password: bytes) -> str:
+    mac = {"sha": "sha1"}.get(algorithm["mac_fun"], algorithm["mac_fun"])
+    length = algorithm.get("dk_length") or PBKDF2_DK_LENGTH[algorithm["mac_fun"]]
+    return hashlib.pbkdf2_hmac(mac, password, salt.encode(), algorithm["iterations"], length).hex()
+
+
+def _simple(name: str, salt: str, position: str, password: bytes) -> str:
+    data = {"disable": password, "prefix": salt.encode() + password, "suffix": password + salt.encode()}[position]
+    if name == "plain":
+        return data.decode("utf-8", "surrogateescape")
+    return hashlib.new({"sha": "sha1"}.get(name, name), data).hexdigest()
+
+
+def hash_password(algorithm: dict, password: bytes) -> tuple[str, str]:
+    """A new (hash, salt), as emqx_authn_password_hashing.erl hash/2 and gen_salt/1 make them: 32 random hex digits
+    of salt (none for plain or salt_position disable); bcrypt keeps its salt inside the hash."""
+    name = algorithm["name"]
+    if name == "bcrypt":
+        crypt = _crypt()
+        hashed = crypt.crypt(
+            password.decode("utf-8", "surrogateescape"),
+            crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** algorithm["salt_rounds"]),
+        )
+        return hashed, hashed
+    if name == "pbkdf2":
+        salt = secrets.token_hex(16)
+        return _pbkdf2(algorithm, salt, password), salt
+    salt = "" if name == "plain" or algorithm["salt_position"] == "disable" else secrets.token_hex(16)
+    return _simple(name, salt, algorithm["salt_position"], password), salt
+
+
+def check_password(algorithm: dict, salt: str, password_hash: str, password: bytes) -> bool:
+    """emqx_authn_password_hashing.erl check_password/4 and emqx_passwd.erl check_pass/3: plain and bcrypt compare
+    exactly, the hex digests of the others without regard to case."""
+    name = algorithm["name"]
+    if name == "bcrypt":
+        return hmac.compare_digest(
+            _crypt().crypt(password.decode("utf-8", "surrogateescape"), password_hash), password_hash
+        )
+    if name == "pbkdf2":
+        return hmac.compare_digest(_pbkdf2(algorithm, salt, password), password_hash.lower())
+    made = _simple(name, salt, algorithm["salt_position"], password)
+    if name == "plain":
+        return hmac.compare_digest(
+            made.encode("utf-8", "surrogateescape"), password_hash.encode("utf-8", "surrogateescape")
+        )
+    return hmac.compare_digest(made, password_hash.lower())
+
+
+def read_users(filename: str, data: bytes) -> list[dict]:
+    """The users of a bootstrap file (emqx_authn_mnesia.erl reader_fn/2): by extension, .json (an array of
+    objects) or .csv (emqx_utils_stream.erl csv/2 with nullable: lines split on CR and LF, blank ones dropped;
+    the header split on commas and blanks, each row on commas, its fields trimmed, an empty one null, a row with
+    another number of fields than the header bad_format)."""
+    extension = Path(filename).suffix
+    if extension == ".json":
+        users = json.loads(data)
+        if not isinstance(users, list):
+            raise ValueError("unknown_file_format")
+        return users
+    if extension != ".csv":
+        raise ValueError("unknown_file_format" if not extension else f"unsupported_file_format {extension}")
+    lines = [line for line in data.decode().replace("\r", "\n").split("\n") if line]
+    if not lines:
+        return []
+    header = [f for f in lines[0].replace(" ", ",").split(",") if f]
+    users = []
+    for line in lines[1:]:
+        fields = [f.strip() or None for f in line.split(",")]
+        if len(fields) != len(header):
+            raise ValueError("bad_format")
+        users.append(dict(zip(header, fields, strict=True)))
+    return users
+
+
+class BuiltInDatabase:
+    """The built-in database's password_based authenticator (emqx_authn_mnesia.erl), its users kept in
+    <data_dir>/.standin-authn.json as EMQX keeps them in its mnesia tables under the data dir: a user once
+    imported stays as it was when the bootstrap file changes."""
+
+    def __init__(self, conf: dict, environ: dict[str, str], data_dir: Path):
+        self.user_id_type = conf.get("user_id_type", "username")
+        if self.user_id_type not in ("username", "clientid"):
+            raise Refused(f"failed_to_check_schema: user_id_type {self.user_id_type!r}")
+        self.algorithm = hash_algorithm(conf)
+        self.store = data_dir / ".standin-authn.json"
+        try:
+            self.users: dict[str, dict] = json.loads(self.store.read_text())
+        except (OSError, ValueError):
+            self.users = {}
+        bootstrap_type = conf.get("bootstrap_type", "plain")
+        if bootstrap_type not in ("plain", "hash"):
+            raise Refused(f"failed_to_check_schema: bootstrap_type {bootstrap_type!r}")
+        self.bootstrap(str(conf.get("bootstrap_file", DEFAULT_BOOTSTRAP_FILE)), bootstrap_type, environ)
+
+    def describe(self) -> str:
+        how = ", ".join(f"{k} {v}" for k, v in sorted(self.algorithm.items()) if k != "name")
+        return f"{BUILT_IN} (user_id_type {self.user_id_type}, {self.algorithm['name']}{', ' if how else ''}{how})"
+
+    def bootstrap(self, path: str, bootstrap_type: str, environ: dict[str, str]) -> None:
+        """emqx_authn_mnesia.erl bootstrap_user_from_file/2 and import_users/3 with override false: the whole file
+        is read first, so one bad user imports none; a user the database has is kept as it is."""
+        if not path:
+            return
+        filename = interpolate(path, environ)
+        try:
+            data = Path(filename).read_bytes()
+        except FileNotFoundError:
+            if path != DEFAULT_BOOTSTRAP_FILE:
+                log(f"warning bootstrap_authn_built_in_database_failed {filename}: no such file")
+            return
+        except OSError as err:
+            log(f"warning bootstrap_authn_built_in_database_failed {filename}: {err.strerror}")
+            return
+        try:
+            users = [self.convert(user, bootstrap_type) for user in read_users(filename, data)]
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            log(f"warning parse_authn_users_failed {filename} ({bootstrap_type}): {err}")
+            return
+        if not users:
+            log(f"bootstrap file {filename}: empty_users")
+            return
+        counts = {"success": 0, "skipped": 0, "failed": 0}
+        for user_id, record in users:
+            if user_id not in self.users:
+                self.users[user_id] = record
+                counts["success"] += 1
+            elif self.users[user_id] == record:
+                counts["skipped"] += 1
+            else:
+                log(f"warning import_an_exists_userid_into_authentication_database_failed {user_id}")
+                counts["failed"] += 1
+        tmp = self.store.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.users))
+        tmp.replace(self.store)
+        log(f"bootstrap file {filename} ({bootstrap_type}): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+    def convert(self, user: dict, bootstrap_type: str) -> tuple[str, dict]:
+        """emqx_authn_mnesia.erl convert_user/3 and find_password_hash/3; a user of a namespace is kept apart from
+        the global ones, which are all a client without a namespace attribute is checked against."""
+        if not isinstance(user, dict) or "user_id" not in user:
+            raise ValueError("bad_format")
+        if bootstrap_type == "hash":
+            if user.get("password_hash") is None:
+                raise ValueError("hash_import_requires_password_hash_field")
+            password_hash, salt = str(user["password_hash"]), str(user.get("salt") or "")
+        else:
+            if not isinstance(user.get("password"), str):
+                raise ValueError("plain_import_requires_password_field")
+            password_hash, salt = hash_password(self.algorithm, user["password"].encode())
+        superuser = user.get("is_superuser") in ("true", True)
+        namespace = user.get("namespace")
+        key = str(user["user_id"]) if namespace is None else json.dumps([namespace, user["user_id"]])
+        return key, {"password_hash": password_hash, "salt": salt, "is_superuser": superuser}
+
+    def authenticate(self, client: dict) -> str | None:
+        """emqx_authn_mnesia.erl authenticate/2: "ok", an error reason, or None to let the next authenticator
+        decide (an enhanced-authentication method, or a user it does not have)."""
+        if client["auth_method"] is not None:
+            return None
+        if client["password"] is None:
+            return "bad_username_or_password"
+        user = self.users.get(client[self.user_id_type]) if client[self.user_id_type] is not None else None
+        if user is None:
+            return None
+        ok = check_password(self.algorithm, user["salt"], user["password_hash"], client["password"])
+        return "ok" if ok else "bad_username_or_password"
+
+
+class Authentication:
+    """The global chain (emqx_authn_chains.erl authenticate/2): its enabled authenticators in order, the first
+    answer that is not `ignore` decides and a chain they all ignore refuses (do_authenticate/3 ends in
+    not_authorized); with none enabled, the security profile decides (emqx_security_profile.erl
+    policy(authn_not_configured): allow under legacy, deny under hardened)."""
+
+    def __init__(self, config: dict, environ: dict[str, str], data_dir: Path, hardened: bool):
+        self.hardened = hardened
+        chain, source = authentication_config(config, data_dir)
+        self.chain: list[BuiltInDatabase] = []
+        for n, conf in enumerate(chain, 1):
+            if not isinstance(conf, dict):
+                raise Refused(f"authentication[{n}] from {source} is not an object")
+            kind = f"{conf.get('mechanism')}:{conf.get('backend')}"
+            if conf.get("enable", True) is False:
+                log(f"authentication[{n}] {kind} disabled")
+                continue
+            if kind != BUILT_IN:
+                raise Refused(f"authentication[{n}] {kind} from {source}: the stand-in models {BUILT_IN} only")
+            if conf.get("precondition"):
+                raise Refused(f"authentication[{n}] precondition from {source}: not modelled by the stand-in")
+            self.chain.append(BuiltInDatabase(conf, environ, data_dir))
+        for path in config:
+            if path[0] == "listeners" and len(path) > 3 and path[3] == "authentication":
+                raise Refused(f"listeners.{path[1]}.{path[2]}.authentication: listener chains are not modelled")
+        if self.chain:
+            names = "; ".join(a.describe() + f", {len(a.users)} user(s)" for a in self.chain)
+            log(f"authentication from {source}: {names}")
+        else:
+            verdict = "refused (hardened)" if hardened else "allowed (legacy)"
+            log(f"authentication: no authenticator enabled: authn_not_configured, clients are {verdict}")
+
+    def check(self, client: dict, enable_authn: bool | str) -> str:
+        """The client's verdict, "ok" or why it is refused (emqx_access_control.erl authenticate/1): a listener
+        with enable_authn false lets every client in, quick_deny_anonymous refuses one without a username before
+        the chain (pre_hook_authenticate/1, is_username_defined/1)."""
+        if enable_authn is False:
+            return "ok"
+        if enable_authn == "quick_deny_anonymous" and not client["username"]:
+            return "not_authorized"
+        if not self.chain:
+            return "not_authorized" if self.hardened else "ok"
+        for authenticator in self.chain:
+            answer = authenticator.authenticate(client)
+            if answer is not None:
+                return answer
+        return "not_authorized"
+
+
+# MQTT 5 CONNECT properties (MQTT 5.0, 3.1.2.11) by identifier: the size of a fixed-size one, or "s" for a
+# UTF-8 string or binary data, "p" for a string pair; only the Authentication Method (0x15) is looked at.
+CONNECT_PROPERTIES = {0x11: 4, 0x21: 2, 0x27: 4, 0x22: 2, 0x19: 1, 0x17: 1, 0x26: "p", 0x15: "s", 0x16: "s"}
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte = data[i]
+        value += (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            return value, i
+
+
+def read_packet(sock: socket.socket) -> bytes:
+    """One whole MQTT packet, fixed header included."""
+    data = b""
+
+    def more(n: int) -> None:
+        nonlocal data
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise ValueError("closed before a whole packet")
+            data += chunk
+
+    more(2)
+    while data[-1] & 0x80:
+        more(len(data) + 1)
+    length, start = _varint(data, 1)
+    more(start + length)
+    return data
+
+
+def parse_connect(packet: bytes) -> dict:
+    """Version, client id, username, password and enhanced-authentication method of a CONNECT (MQTT 3.1, 3.1.1
+    and 5); a field the client leaves out is None, as in EMQX's credentials."""
+    if packet[0] != 0x10:
+        raise ValueError(f"first packet of type {packet[0] >> 4}, not CONNECT")
+    _, i = _varint(packet, 1)
+
+    def string(i: int) -> tuple[bytes, int]:
+        (size,) = struct.unpack_from("!H", packet, i)
+        return packet[i + 2 : i + 2 + size], i + 2 + size
+
+    _, i = string(i)  # protocol name
+    version, flags = packet[i], packet[i + 1]
+    i += 4  # version, flags, keep alive
+    auth_method = None
+    if version == 5:
+        size, i = _varint(packet, i)
+        end = i + size
+        while i < end:
+            prop = packet[i]
+            kind = CONNECT_PROPERTIES[prop]
+            if kind == "s":
+                value, i = string(i + 1)
+                if prop == 0x15:
+                    auth_method = value.decode()
+            elif kind == "p":
+                _, i = string(i + 1)
+                _, i = string(i)
+            else:
+                i += 1 + kind
+    client_id, i = string(i)
+    if flags & 0x04:  # a will: its properties (MQTT 5), topic and payload
+        if version == 5:
+            size, i = _varint(packet, i)
+            i += size
+        _, i = string(i)
+        _, i = string(i)
+    username = password = None
+    if flags & 0x80:
+        username, i = string(i)
+    if flags & 0x40:
+        password, i = string(i)
+    return {
+        "version": version,
+        "clientid": client_id.decode(),
+        "username": None if username is None else username.decode(),
+        "password": password,
+        "auth_method": auth_method,
+    }
+
+
+def connack_refusal(version: int, reason: str) -> bytes:
+    """The CONNACK EMQX refuses with (emqx_channel.erl handle_out(connack, ...)): MQTT 5 the reason code and no
+    properties, MQTT 3.1 and 3.1.1 the compatible return code."""
+    code = REASON_CODES[reason]
+    if version == 5:
+        return bytes([0x20, 3, 0, code, 0])
+    return bytes([0x20, 2, 0, V3_RETURN_CODES[code]])
+
+
+# --- clustering --------------------------------------------------------------------------------------
+
+# ekka_dist.erl port/1: a node listens for distribution on the base port (kernel inet_dist_base_port, 4370 by
+# default) plus the integer that ends its short name (emqx@... on 4370, emqx2@... on 4372), modulo 60000.
+DIST_BASE_PORT = 4370
+# How often a node asks its peers, and how long a peer that stops answering still counts as running (Erlang's
+# net_ticktime, 60 s by default, is longer; the model reports a node down within seconds).
+SYNC_SECONDS = 1.0
+PEER_TTL = 8.0
+
+
+def dist_port(name: str, base: int) -> int:
+    short = name.split("@", 1)[0]
+    digits = len(short) - len(short.rstrip("0123456789"))
+    return base + (int(short[-digits:]) % 60000 if digits else 0)
+
+
+def discover(config: dict, name: str) -> list[str]:
+    """The node names the configured strategy finds (ekka's discovery; EMQX 6.2.2 pins ekka 1.0.0):
+    static: cluster.static.seeds; dns: cluster.dns.name resolved as cluster.dns.record_type (a, aaaa: one node per
+    address; srv: one per target host), each named <this node's short name>@<host> (ekka_cluster_dns.erl
+    discover/1, node_name/2); k8s: the Endpoints of cluster.k8s (k8s_discovery); manual and singleton: none.
+    etcd is not modelled: the node finds no peer."""
+    strategy = str(config.get(("cluster", "discovery_strategy"), "manual"))
+    if strategy == "static":
+        seeds = config.get(("cluster", "static", "seeds"), [])
+        return [str(s) for s in seeds] if isinstance(seeds, list) else [str(seeds)]
+    if strategy == "k8s":
+        return k8s_discovery(config, name)
+    if strategy != "dns":
+        return []
+    domain = str(config.get(("cluster", "dns", "name"), ""))
+    record = str(config.get(("cluster", "dns", "record_type"), "a"))
+    short = name.split("@", 1)[0]
+    try:
+        import dns.resolver  # noqa: PLC0415 (python3-dnspython, needed only by dns discovery)
+
+        answer = dns.resolver.resolve(domain, record.upper(), search=False, raise_on_no_answer=False)
+    except Exception:  # noqa: BLE001 (any resolver failure: no peer found this round, as ekka's lookup)
+        return []
+    if record == "srv":
+        hosts = sorted({r.target.to_text(omit_final_dot=True) for r in answer})
+    else:
+        hosts = [r.to_text() for r in answer]
+    return [f"{short}@{host}" for host in hosts]
+
+
+# ekka_cluster_k8s.erl SERVICE_ACCOUNT_PATH: the token and CA certificate k8s discovery asks with.
+SERVICE_ACCOUNT = os.environ.get("STANDIN_SERVICE_ACCOUNT", "/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+def k8s_discovery(config: dict, name: str) -> list[str]:
+    """ekka_cluster_k8s.erl discover/1: GET <apiserver>/api/v1/namespaces/<namespace>/endpoints/<service_name>
+    with the service account's token, verifying the server by its ca.crt when there is one; one node per address
+    of the Endpoints' subsets (not the not-ready ones), named by address_type: hostname
+    <short>@<hostname>.<service>.<namespace>.<suffix>, dns <short>@<ip with dashes>.<namespace>.<suffix>, ip
+    <short>@<ip> (node_name/6, extract_host/2). Defaults from emqx_conf_schema.erl fields(cluster_k8s)."""
+
+    def setting(key: str, default: str) -> str:
+        return str(config.get(("cluster", "k8s", key), default))
+
+    server = setting("apiserver", "https://kubernetes.default.svc:443")
+    service, namespace = setting("service_name", "emqx"), setting("namespace", "default")
+    address_type, suffix = setting("address_type", "ip"), setting("suffix", "pod.local")
+    short = name.split("@", 1)[0]
+    try:
+        token = Path(SERVICE_ACCOUNT, "token").read_text().replace("\n", "")
+    except OSError:
+        token = ""
+    ca = Path(SERVICE_ACCOUNT, "ca.crt")
+    if ca.is_file():
+        context = ssl.create_default_context(cafile=str(ca))
+    else:  # ekka asks with verify_none when there is no ca.crt
+        context = ssl._create_unverified_context()  # noqa: S323
+    request = urllib.request.Request(f"{server.rstrip('/')}/api/v1/namespaces/{namespace}/endpoints/{service}")
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            endpoints = json.load(response)
+    except (OSError, ValueError):
+        return []
+    nodes = []
+    for subset in endpoints.get("subsets") or []:
+        for address in subset.get("addresses") or []:
+            ip = str(address.get("ip", ""))
+            host = {"hostname": str(address.get("hostname")), "dns": ip.replace(".", "-")}.get(address_type, ip)
+            if address_type == "hostname" and suffix:
+                nodes.append(f"{short}@{host}.{service}.{namespace}.{suffix}")
+            elif address_type == "dns" and suffix:
+                nodes.append(f"{short}@{host}.{namespace}.{suffix}")
+            else:
+                nodes.append(f"{short}@{host}")
+    return nodes
+
+
+def digest(cookie: str, challenge: int) -> str:
+    """Erlang's distribution handshake answer to a challenge: md5 of the cookie followed by the challenge's
+    decimal digits (dist_util.erl gen_digest/2)."""
+    return hashlib.md5((cookie + str(challenge)).encode()).hexdigest()  # noqa: S324 (the protocol's own hash)
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _receive(reader) -> dict:
+    line = reader.readline(65536)
+    if not line:
+        raise ConnectionError("closed")
+    return json.loads(line)
+
+
+class Cluster:
+    """This node's view of the cluster, kept by a model of Erlang distribution and of mria's membership.
+
+    Each node listens on its distribution port; every SYNC_SECONDS it connects to each node discovery finds,
+    and both sides prove that they hold the same cookie with Erlang's challenge and answer (dist_util.erl: a
+    wrong answer closes the connection, "Connection attempt from node ... rejected. Invalid challenge reply.");
+    then they trade their names, roles, and the running nodes each is in direct touch with. A node is running
+    while it or a core in touch with it answered within PEER_TTL. As mria reports them (mria.erl
+    cluster_nodes/1, running_nodes/0): the running cores and replicants, and every core once seen running that
+    no longer is, as stopped; a replicant that stops drops out."""
+
+    def __init__(self, node: Node, config: dict, cookie: str, base_port: int):
+        self.node, self.config, self.cookie = node, config, cookie
+        self.port = dist_port(node.name, base_port)
+        self.base_port = base_port
+        self.lock = threading.Lock()
+        self.direct: dict[str, tuple[str, float]] = {}  # node -> (role, when it last answered either way)
+        self.reported: dict[str, tuple[str, float]] = {}  # node -> (role, when a core in touch reported it)
+        self.cores_seen: set[str] = {node.name} if node.role == "core" else set()
+        self.said: set[str] = set()
+
+    def once(self, message: str) -> None:
+        """Log a message the first time only (a refused peer is retried every round)."""
+        if message not in self.said:
+            self.said.add(message)
+            log(message)
+
+    def info(self) -> dict:
+        with self.lock:
+            now = time.monotonic()
+            touch = {n: role for n, (role, t) in self.direct.items() if now - t < PEER_TTL}
+        return {"node": self.node.name, "role": self.node.role, "touch": touch}
+
+    def _learn(self, peer: dict) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.direct[peer["node"]] = (peer["role"], now)
+            if peer["role"] == "core":
+                self.cores_seen.add(peer["node"])
+                for name, role in peer["touch"].items():
+                    if name != self.node.name:
+                        self.reported[name] = (role, now)
+                        if role == "core":
+                            self.cores_seen.add(name)
+
+    def view(self) -> tuple[dict[str, str], list[str]]:
+        """The running nodes with their roles, and the stopped cores."""
+        now = time.monotonic()
+        with self.lock:
+            running = {self.node.name: self.node.role}
+            for source in (self.reported, self.direct):
+                running |= {n: role for n, (role, t) in source.items() if now - t < PEER_TTL}
+            stopped = sorted(self.cores_seen - set(running))
+        return running, stopped
+
+    def serve(self) -> socketserver.ThreadingTCPServer:
+        cluster = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(5)
+                try:
+                    hello = _receive(self.rfile)
+                    challenge = secrets.randbits(32)
+                    _send(self.request, {"challenge": challenge})
+                    reply = _receive(self.rfile)
+                    if not hmac.compare_digest(str(reply.get("digest")), digest(cluster.cookie, challenge)):
+                        node = hello.get("node")
+                        cluster.once(f"Connection attempt from node {node} rejected. Invalid challenge reply.")
+                        return
+                    _send(self.request, {"digest": digest(cluster.cookie, reply["challenge"]), **cluster.info()})
+                    cluster._learn(reply["info"])
+                except (OSError, ValueError, KeyError, TypeError, ConnectionError):
+                    return
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        server = socketserver.ThreadingTCPServer(("0.0.0.0", self.port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
+        log(f"distribution on 0.0.0.0:{self.port}")
+        return server
+
+    def sync(self, peer: str) -> None:
+        """One handshake with `peer` (this node initiates), learning what it reports."""
+        host = peer.split("@", 1)[-1]
+        try:
+            with socket.create_connection((host, dist_port(peer, self.base_port)), timeout=2) as sock:
+                reader = sock.makefile("rb")
+                _send(sock, {"node": self.node.name})
+                challenge = _receive(reader)["challenge"]
+                mine = secrets.randbits(32)
+                _send(sock, {"digest": digest(self.cookie, challenge), "challenge": mine, "info": self.info()})
+                answer = _receive(reader)
+                if not hmac.compare_digest(str(answer.get("digest")), digest(self.cookie, mine)):
+                    log(f"Connection attempt to node {peer} aborted: its challenge reply is invalid")
+                    return
+                if answer.get("node") != peer:
+                    return
+                self._learn(answer)
+        except ConnectionError:
+            self.once(f"node {peer} closed the connection during the handshake (a cookie mismatch closes it)")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+    def run(self) -> None:
+        logged: tuple = ()
+        while not self.node.stopping.is_set():
+            peers = [p for p in discover(self.config, self.node.name) if p != self.node.name]
+            for peer in peers:
+                self.sync(peer)
+            running, stopped = self.view()
+            if (tuple(sorted(running)), tuple(stopped)) != logged:
+                logged = (tuple(sorted(running)), tuple(stopped))
+                log(f"cluster: running {sorted(running)}, stopped {stopped}")
+            self.node.stopping.wait(SYNC_SECONDS)
+
+
 # --- the running node --------------------------------------------------------------------------------
 
 
@@ -240,13 +976,21 @@ class Node:
         self.config = read_config(environ)
         check_cookie(environ.get("EMQX_NODE__COOKIE", environ.get("EMQX_NODE_COOKIE")))
         self.data_dir = Path(str(self.config.get(("node", "data_dir"), "/opt/emqx/data")))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.role = str(self.config.get(("node", "role"), "core"))
         self.listeners = listeners(self.config, hardened)
+        self.authn = Authentication(self.config, environ, self.data_dir, hardened)
         self.dashboard = dashboard(self.config, hardened)
         self.keys = api_keys(self.config)
         self.clients: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        # bin/emqx passes EMQX_NODE__COOKIE (or the older EMQX_NODE_COOKIE) as it is to -setcookie; without one,
+        # the default of apps/emqx_conf/etc/emqx_conf.conf (the build's emqx_default_erlang_cookie).
+        cookie = environ.get("EMQX_NODE__COOKIE") or environ.get("EMQX_NODE_COOKIE") or "emqxsecretcookie"
+        # The kernel's inet_dist_base_port, which ekka_dist.erl port/1 adds to (a knob of the stand-in's tests).
+        base = int(environ.get("STANDIN_DIST_BASE_PORT", DIST_BASE_PORT))
+        self.cluster = Cluster(self, self.config, cookie, base)
 
     def faults(self) -> set[str]:
         try:
@@ -264,7 +1008,14 @@ class Node:
     def write_state(self) -> None:
         with self.lock:
             count = len(self.clients)
-        state = {"pid": os.getpid(), "node": self.name, "connections": count}
+        running, stopped = self.cluster.view()
+        state = {
+            "pid": os.getpid(),
+            "node": self.name,
+            "connections": count,
+            "running": sorted(running),
+            "stopped": stopped,
+        }
         tmp = self.data_dir / ".standin-state.tmp"
         tmp.write_text(json.dumps(state))
         tmp.replace(self.data_dir / ".standin-state")
@@ -361,8 +1112,31 @@ def serve_listener(node: Node, listener: dict, broker: str) -> socketserver.Thre
                 except (OSError, ssl.SSLError) as err:
                     log(f"{listener['type']}:{listener['name']}: TLS handshake failed: {err}")
                     return
+            try:
+                client.settimeout(15)  # mqtt.idle_timeout's default: how long EMQX waits for the CONNECT
+                packet = read_packet(client)
+                connect = parse_connect(packet)
+                client.settimeout(None)
+            except (OSError, ValueError, IndexError, KeyError, struct.error) as err:
+                log(f"{listener['type']}:{listener['name']}: no valid CONNECT: {err}")
+                client.close()
+                return
+            verdict = node.authn.check(connect, listener["enable_authn"])
+            if verdict != "ok":
+                # emqx_channel.erl log_auth_failure/1 (msg authentication_failure), never the password
+                log(
+                    f"{listener['type']}:{listener['name']}: authentication_failure {verdict}: client"
+                    f" {connect['clientid']!r}, username {connect['username']!r}, MQTT version {connect['version']}"
+                )
+                try:
+                    client.sendall(connack_refusal(connect["version"], verdict))
+                except OSError:
+                    pass
+                client.close()
+                return
             upstream = socket.socket(socket.AF_UNIX)
             upstream.connect(broker)
+            upstream.sendall(packet)
             with node.lock:
                 node.clients.add(client)
             try:
@@ -379,7 +1153,7 @@ def serve_listener(node: Node, listener: dict, broker: str) -> socketserver.Thre
     socketserver.ThreadingTCPServer.allow_reuse_address = True
     server = socketserver.ThreadingTCPServer(listener["address"], Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
     log(
         f"listener {listener['type']}:{listener['name']} on {listener['address'][0]}:{listener['address'][1]}"
         + (f" (TLS {listener['tls']['certfile']}, {listener['tls']['keyfile']})" if listener["tls"] else "")
@@ -403,8 +1177,14 @@ def serve_dashboard(node: Node, listener: dict) -> ThreadingHTTPServer:
                 if not auth.startswith("Basic ") or node.keys.get(key) != secret or not secret:
                     return self.reply(401, b'{"code":"BAD_API_KEY_OR_SECRET","message":"Check api_key/api_secret"}')
                 if self.path.split("?")[0] == "/api/v5/nodes":
-                    me = {"node": node.name, "node_status": "running", "role": node.role, "version": VERSION}
-                    return self.reply(200, json.dumps([me]).encode())
+                    # emqx_mgmt.erl list_nodes/0: the running nodes, then each stopped core (stopped_node_info/1)
+                    running, stopped = node.cluster.view()
+                    listed = [
+                        {"node": name, "node_status": "running", "role": role, "version": VERSION}
+                        for name, role in sorted(running.items())
+                    ]
+                    listed += [{"node": name, "node_status": "stopped", "role": "core"} for name in stopped]
+                    return self.reply(200, json.dumps(listed).encode())
             self.reply(404, b'{"code":"NOT_FOUND"}')
 
         def reply(self, code: int, body: bytes, kind: str = "application/json") -> None:
@@ -420,7 +1200,7 @@ def serve_dashboard(node: Node, listener: dict) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(listener["address"], Handler)
     if listener["tls"]:
         server.socket = server_context(listener["tls"]).wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
     log(f"dashboard {listener['type']} on {listener['address'][0]}:{listener['address'][1]}")
     return server
 
@@ -444,7 +1224,6 @@ def foreground(environ: dict[str, str]) -> int:
     log(f"a MODEL of EMQX Enterprise {VERSION} (scripts/node/emqx_standin), not EMQX")
     try:
         node = Node(environ)
-        node.data_dir.mkdir(parents=True, exist_ok=True)
         if node.evacuating():
             log("restoring_evacuation_state: the node refuses clients until `emqx ctl rebalance stop`")
             os.utime(node.data_dir / ".evacuation", (0, 0))  # init/1 goes straight to evicting_conns
@@ -464,7 +1243,8 @@ def foreground(environ: dict[str, str]) -> int:
             time.sleep(0.05)
         else:
             raise Refused(f"mosquitto did not open {broker}")
-        servers = [serve_listener(node, listener, broker) for listener in node.listeners]
+        servers = [node.cluster.serve()]
+        servers += [serve_listener(node, listener, broker) for listener in node.listeners]
         servers += [serve_dashboard(node, listener) for listener in node.dashboard]
     except Refused as err:
         log(f"refusing to start: {err}")
@@ -476,6 +1256,7 @@ def foreground(environ: dict[str, str]) -> int:
     log(f"node {node.name} ({node.role}, profile {node.profile}) is running")
     signal.signal(signal.SIGTERM, lambda *_: node.stopping.set())
     threading.Thread(target=evictor, args=(node,), daemon=True).start()
+    threading.Thread(target=node.cluster.run, daemon=True).start()
     while not node.stopping.is_set() and mosquitto.poll() is None:
         node.stopping.wait(0.5)
     log("stopping (SIGTERM)" if node.stopping.is_set() else f"mosquitto exited ({mosquitto.returncode})")
@@ -501,7 +1282,10 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
         return 1
     evacuation = data_dir / ".evacuation"
     if args[:2] == ["cluster", "status"]:
-        print(f"Cluster status: #{{running_nodes => ['{state['node']}'],stopped_nodes => []}}")
+        # emqx_mgmt_cli.erl cluster_info/0, printed with ~p (one line here: EMQX's ~p wraps a long one)
+        running = ",".join(f"'{n}'" for n in state["running"])
+        stopped = ",".join(f"'{n}'" for n in state["stopped"])
+        print(f"Cluster status: #{{running_nodes => [{running}],stopped_nodes => [{stopped}]}}")
         return 0
     if args[:2] == ["rebalance", "start"] and "--evacuation" in args:
         opts = {}
@@ -527,13 +1311,16 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
             faults = (data_dir / ".standin-faults").read_text().split()
         except OSError:
             faults = []
-        recipients = f"['{PEER}']" if "peer" in faults else "[]"
+        # emqx_node_rebalance_evacuation.erl available_nodes/1: the other running nodes (whether they evacuate
+        # themselves is not modelled), and PEER with the `peer` fault
+        others = [n for n in state["running"] if n != state["node"]] + ([PEER] if "peer" in faults else [])
+        recipients = ",".join(f"'{n}'" for n in others)
         print(
             "Rebalance type: evacuation\n"
             f"Rebalance state: {evacuation_state(evacuation, connections)}\n"
             f"Connection eviction rate: {opts.get('conn_evict_rate', 500)} connections/second\n"
             f"Session eviction rate: {opts.get('sess_evict_rate', 500)} sessions/second\n"
-            f"Session recipient nodes: {recipients}\n"
+            f"Session recipient nodes: [{recipients}]\n"
             "Channel statistics:\n"
             f"  current_connected: {connections}\n"
             "  current_sessions: 0"

@@ -1,8 +1,8 @@
 """Shared fixtures: which Helm CLIs to render with, and the ci/ scenarios.
 
-The render suite renders with Helm 4. Helm 3 renders the same objects (test_render_and_lint proves it for
-every scenario), so it runs only where the majors can differ: a test that takes `helm` runs once per major of
-`--helm-majors` (lint and error messages of bad values, `--kube-version`; in the smoke and publishing suites
+The render suite reads Helm 4's renders; harness.helm has the other majors of `--helm-majors` (Helm 3) render
+each of them too and compares the answers in the call (HelmDiffers). Beyond that, a test that takes `helm` runs
+once per major (lint and error messages of bad values, `--kube-version`; in the smoke and publishing suites
 install, pull and verify), one that takes `other_helm` once per major but 4 (compared with Helm 4). The rest
 take `helm4`, `template`, `manifests` (one scenario) or `every_scenario` (a property of all of them).
 """
@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from harness.cluster import cluster_info
-from harness.helm import SHARED
+from harness.fixtures import helm_majors
+from harness.helm import COMPARED_WITH, SHARED
 from harness.streams import StreamScheduling, ordered
 
 
@@ -31,12 +32,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist, a folder the workers share renders in (harness.helm.SHARED): each distinct render is
-    made once per session, not once per worker. Workers inherit the environment when they start."""
+    """The majors that answer every Helm 4 render too (harness.helm.COMPARED_WITH). Under pytest-xdist, a folder
+    the workers share renders in (harness.helm.SHARED): each distinct render is made once per session, not once
+    per worker. Workers inherit the environment when they start."""
+    COMPARED_WITH[:] = [f"helm{m}" for m in helm_majors(config) if m != 4]
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         folder = tempfile.mkdtemp(prefix="emqx-ee-renders-")
         os.environ[SHARED] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """A session that leaves Helm 3 out says so: its renders were not compared with Helm 3."""
+    if 3 not in helm_majors(config):
+        terminalreporter.write_line(
+            f"Helm 3 left out (--helm-majors {config.getoption('--helm-majors')}): no render of this session "
+            "was compared with Helm 3's",
+            yellow=True,
+            bold=True,
+        )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

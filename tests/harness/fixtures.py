@@ -14,13 +14,13 @@ from .tools import Helm
 from .tools import helm as helm_cli
 
 
-def _majors(config: pytest.Config) -> list[int]:
+def helm_majors(config: pytest.Config) -> list[int]:
     # --helm-majors is an option of tests/conftest.py; a run of tools/tests alone renders with both majors.
     return [int(m) for m in config.getoption("--helm-majors", default="4,3").split(",")]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    majors = _majors(metafunc.config)
+    majors = helm_majors(metafunc.config)
     if "helm" in metafunc.fixturenames:
         metafunc.parametrize("helm", [helm_cli(m) for m in majors], ids=str, scope="session")
     if "other_helm" in metafunc.fixturenames:

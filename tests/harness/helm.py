@@ -6,12 +6,19 @@ test session. The manifests are frozen so that no test can change what another t
 `template` and `lint` go to helm-batch and helm3-batch (tools/helm-batch), which run Helm's own command
 tree for many requests in one process: a render costs about 30 ms there instead of 80 to 110 ms in a new
 helm process. tools/tests/test_helm_batch.py checks that they answer as the helm binaries do.
+
+Every Helm 4 `helm template` the harness runs is also answered by the other majors of COMPARED_WITH (Helm 3
+unless `--helm-majors` leaves it out), at the same time, and a different answer raises HelmDiffers in the
+call that asked for the render: the same objects for an accepted render, the same exit code and words for a
+refused one. Nothing else may run a Helm 4 template (batched and helm_binary refuse it unless told
+`uncompared=True`, which only the batch programs' own tests say).
 """
 
 from __future__ import annotations
 
 import atexit
 import base64
+import difflib
 import fcntl
 import hashlib
 import json
@@ -23,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -42,6 +50,11 @@ class HelmError(Exception):
     def __init__(self, cmd: list[str], returncode: int, stderr: str):
         self.cmd, self.returncode, self.stderr = cmd, returncode, stderr
         super().__init__(f"{' '.join(cmd)} exited {returncode}:\n{stderr}")
+
+
+class HelmDiffers(AssertionError):
+    """Another Helm major answered a Helm 4 `helm template` otherwise than Helm 4. An AssertionError, not a
+    HelmError: it fails the test that made the render, also inside `pytest.raises(HelmError)`."""
 
 
 class FrozenDict(dict):
@@ -210,6 +223,13 @@ class BatchPool:
 # The batch program of each helm binary's tool name.
 BATCHES = {"helm": BatchPool("helm-batch"), "helm3": BatchPool("helm3-batch")}
 
+# The tool names of the other majors that answer every Helm 4 template as well (tests/conftest.py sets it from
+# --helm-majors, and says so in the session's summary when it leaves Helm 3 out).
+COMPARED_WITH: list[str] = ["helm3"]
+
+# The other majors' renders, made while Helm 4 makes its own: as many at a time as their BatchPool has processes.
+_OTHERS = ThreadPoolExecutor(max_workers=2)
+
 
 @atexit.register
 def _close_batches() -> None:
@@ -217,24 +237,68 @@ def _close_batches() -> None:
         pool.close()
 
 
-def batched(args: list[str], stdin: str, helm: str = "helm") -> tuple[int, str, str]:
-    """`helm ARGS` (template or lint) answered by the batch program of `helm` (the tool name: helm or helm3)."""
+def _escapes(helm: str, args: Sequence[str], uncompared: bool) -> None:
+    if helm == "helm" and args[:1] == ["template"] and not uncompared:
+        raise RuntimeError(
+            f"helm {' '.join(args)}: a Helm 4 template outside answer() would escape the comparison with "
+            f"{', '.join(COMPARED_WITH) or 'the other majors'}; render through render(), run() or answer()"
+        )
+
+
+def batched(args: list[str], stdin: str, helm: str = "helm", *, uncompared: bool = False) -> tuple[int, str, str]:
+    """`helm ARGS` (template or lint) answered by the batch program of `helm` (the tool name: helm or helm3) alone.
+    A Helm 4 template is refused unless `uncompared` (the batch programs' own tests): answer() runs those."""
+    _escapes(helm, args[:1], uncompared)
     return BATCHES[helm].answer(args, stdin)
 
 
-def helm_binary(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of the helm binary run as `cmd`, a process of its own."""
+def helm_binary(cmd: list[str], stdin: str = "", *, uncompared: bool = False) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the helm binary run as `cmd`, a process of its own (a Helm 4 template only
+    if `uncompared`, as in batched)."""
+    _escapes("helm" if cmd[0] == tool("helm") else "", cmd[1:2], uncompared)
     proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=go_env())
     return proc.returncode, proc.stdout, proc.stderr
 
 
+_answers: dict[str, tuple[int, str, str]] = {}
+
+
+def _other(helm: str, args: list[str], stdin: str) -> tuple[int, str, str]:
+    """The answer of another major's batch program; once per input and session for the project's chart, which
+    Helm 4 renders for several tests (its copies in a test's tmp_path may change between renders)."""
+    if str(CHART) not in args:
+        return BATCHES[helm].answer(args, stdin)
+    key = json.dumps(["answer", helm, args, stdin])
+    if key not in _answers:
+        _answers[key] = tuple(_shared(key, partial(BATCHES[helm].answer, args, stdin)))  # type: ignore[assignment]
+    return _answers[key]
+
+
+def _compared(args: list[str], stdin: str) -> tuple[int, str, str]:
+    """Helm 4's answer to `helm ARGS <stdin` (template), once each of COMPARED_WITH has answered the same."""
+    others = [(name, _OTHERS.submit(_other, name, args, stdin)) for name in COMPARED_WITH]
+    mine = BATCHES["helm"].answer(args, stdin)
+    for name, future in others:
+        said = differences(mine, future.result())
+        if said:
+            values = stdin if len(stdin) <= 2000 else stdin[:2000] + "..."
+            raise HelmDiffers(
+                f"{name} answers `helm {' '.join(args)}` otherwise than helm4, with the values {values}\n"
+                + "\n".join(said)
+            )
+    return mine
+
+
 def answer(cmd: list[str], stdin: str = "") -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of a helm command: from a batch program for template and lint, from the
-    helm binary for everything else (commands that reach a cluster or a repository)."""
+    """(exit code, stdout, stderr) of a helm command: from a batch program for template and lint (a Helm 4
+    template compared with the other majors, see _compared), from the helm binary for everything else (commands
+    that reach a cluster or a repository)."""
     if cmd[1:2] in (["template"], ["lint"]):
         for name in BATCHES:
             if cmd[0] == tool(name):
-                return batched(cmd[1:], stdin, name)
+                if cmd[1] == "lint":
+                    return BATCHES[name].answer(cmd[1:], stdin)
+                return _compared(cmd[1:], stdin) if name == "helm" else _other(name, cmd[1:], stdin)
     return helm_binary(cmd, stdin)
 
 
@@ -254,7 +318,7 @@ SHARED = "EMQX_EE_SHARED_RENDERS"
 def _produced(produce: Callable[[], Any]) -> Any:
     try:
         return produce()
-    except HelmError as err:
+    except (HelmError, HelmDiffers) as err:
         return err
 
 
@@ -263,6 +327,8 @@ def _to_json(result: Any) -> dict[str, Any]:
         return {"manifests": result.docs, "source": result.source}
     if isinstance(result, HelmError):
         return {"error": [result.cmd, result.returncode, result.stderr]}
+    if isinstance(result, HelmDiffers):
+        return {"differs": str(result)}
     return {"text": result}
 
 
@@ -271,6 +337,8 @@ def _from_json(found: dict[str, Any]) -> Any:
         return Manifests(found["manifests"], found["source"])
     if "error" in found:
         return HelmError(*found["error"])
+    if "differs" in found:
+        return HelmDiffers(found["differs"])
     return found["text"]
 
 
@@ -290,13 +358,13 @@ def _shared(skey: str, produce: Callable[[], Any]) -> Any:
 
 
 def _cached(key: tuple, produce: Callable[[], Any]) -> Any:
-    """Memoise results and HelmErrors alike, so a rejected input is also run once (once per session when
-    the session's processes share a folder, see SHARED)."""
+    """Memoise results, HelmErrors and HelmDiffers alike, so a rejected input is also run once (once per session
+    when the session's processes share a folder, see SHARED)."""
     skey = json.dumps(key, sort_keys=True, default=str)
     if skey not in _cache:
         _cache[skey] = _shared(skey, produce)
     result = _cache[skey]
-    if isinstance(result, HelmError):
+    if isinstance(result, (HelmError, HelmDiffers)):
         raise result
     return result
 
@@ -356,12 +424,12 @@ def render_many(helm: Helm, values: Sequence[Mapping[str, Any]], **kwargs: Any) 
 
 def prefetch(calls: Iterable[Callable[[], Any]]) -> None:
     """Run cached helm calls (render, lint) two at a time, for the tests that ask for them one by one next:
-    each finds its result, or its own HelmError, in the cache."""
+    each finds its result, or its own HelmError or HelmDiffers, in the cache."""
 
     def quietly(call: Callable[[], Any]) -> None:
         try:
             call()
-        except HelmError:
+        except (HelmError, HelmDiffers):
             pass  # cached: the test that asks for it sees it
 
     in_parallel(partial(quietly, call) for call in calls)
@@ -400,11 +468,11 @@ FINGERPRINTS = ("checksum/erlang-cookie", "checksum/api-key-bootstrap")
 _FINGERPRINT = re.compile(r'("fingerprint": )"[0-9a-f]{64}"')
 
 
-def comparable(manifests: Manifests) -> list[dict[str, Any]]:
-    """The objects as plain data, with what differs on every render masked: the random runs in Secrets'
-    values (generated credentials, certificates made by genCA), decoded so that the rest is compared, and the
-    fingerprints of generated credentials."""
-    out = json.loads(json.dumps(manifests.docs))
+def comparable(manifests: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The objects (a Manifests or a list of them) as plain data, with what differs on every render masked: the
+    random runs in Secrets' values (generated credentials, certificates made by genCA), decoded so that the rest
+    is compared, and the fingerprints of generated credentials."""
+    out = json.loads(json.dumps(list(manifests)))
     for doc in out:
         if doc["kind"] == "Secret":
             for key, value in (doc.get("data") or {}).items():
@@ -418,17 +486,105 @@ def comparable(manifests: Manifests) -> list[dict[str, Any]]:
     return out
 
 
+_DOCUMENT = re.compile(r"^---$", re.M)
+# The fingerprints of generated credentials as a document's text has them (comparable masks the same): in the
+# StatefulSet's annotations and in the rollback guard's expected.json.
+_FINGERPRINT_LINE = re.compile(rf"^( +(?:{'|'.join(map(re.escape, FINGERPRINTS))}): )[0-9a-f]{{64}}$", re.M)
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Whether two documents' texts are the same but for fingerprints and blank lines at the end (Helm 4 ends
+    some documents with one more newline than Helm 3; YAML ignores it unless a block scalar keeps it, `|+`)."""
+    if a == b:
+        return True
+    if "|+" in a or ">+" in a:
+        return False
+    def masked(text: str) -> str:
+        return _FINGERPRINT.sub(r"\1#", _FINGERPRINT_LINE.sub(r"\1#", text)).rstrip()
+
+    return masked(a) == masked(b)
+
+
+def _named(doc: Mapping[str, Any]) -> str:
+    return f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def differences(helm4: tuple[int, str, str], other: tuple[int, str, str]) -> list[str]:
+    """How another major's answer to a `helm template` differs from Helm 4's (empty when it does not): the same
+    exit code and stderr (a refusal in the same words; both majors validate with the same JSON Schema library and
+    run the same template functions), and the same objects in the same order, generated credentials and
+    certificates compared by shape (comparable). Documents whose text is the same (_same_text) are not parsed."""
+    (code4, out4, err4), (code, out, err) = helm4, other
+    if code != code4:
+        return [f"exit code {code}, helm4's {code4}; its stderr:\n{err}\nhelm4's stderr:\n{err4}"]
+    if err != err4 and (code == 0 or _words(err) != _words(err4)):
+        return ["stderr differs:", *_diff(err4, err)]
+    if out == out4:
+        return []
+    mine, theirs = _DOCUMENT.split(out4), _DOCUMENT.split(out)
+    if len(mine) == len(theirs):
+        pairs = [(documents(a), documents(b)) for a, b in zip(mine, theirs, strict=True) if not _same_text(a, b)]
+    else:
+        pairs = [(documents(out4), documents(out))]
+    said = []
+    for a, b in pairs:
+        names4, names = [_named(d) for d in a], [_named(d) for d in b]
+        if names != names4:
+            said.append(f"objects {names}, helm4's {names4}")
+            continue
+        for name, x, y in zip(names, comparable(a), comparable(b), strict=True):
+            if x != y:
+                said += [f"{name}:", *_diff(yaml.safe_dump(x), yaml.safe_dump(y))]
+    return said
+
+
+_SCHEMA = "Error: values don't meet the specifications of the schema(s)"
+
+
+def _words(refusal: str) -> list[str]:
+    """What a refusal says, as the majors can be compared on it. Schema errors: their lines in any order (both
+    majors validate with santhosh-tekuri/jsonschema v6, which orders the errors under one value as Go orders a
+    map: differently from one run to the next). A `fail` message: word for word (both engines wrap it as
+    "execution error at (FILE:LINE:COL): MESSAGE"). Any other template error: its words and locations in order,
+    not its layout (Helm 4's reformatExecErrorMsg in pkg/engine/engine.go puts each include of the chain on lines
+    of its own; Helm 3's cleanupExecError leaves text/template's one line, each step prefixed "template: ")."""
+    if refusal.startswith(_SCHEMA):
+        return sorted(refusal.splitlines())
+    if "execution error at (" in refusal:
+        return [refusal]
+    return [re.sub(r":?\s+", " ", refusal.replace("template: ", "")).strip()]
+
+
+def _diff(helm4: str, other: str, lines: int = 40) -> list[str]:
+    """The first lines of a unified diff, helm4's text first."""
+    found = difflib.unified_diff(helm4.splitlines(), other.splitlines(), "helm4", "other", lineterm="", n=1)
+    return list(islice(found, lines))
+
+
 def notes(
-    helm: Helm, values: Mapping[str, Any] | None = None, *, release: str = RELEASE, namespace: str = NAMESPACE
+    helm: Helm,
+    values: Mapping[str, Any] | None = None,
+    *,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    chart: Path = CHART,
 ) -> str:
     """NOTES.txt as `helm install --dry-run=client` prints it (Helm 4: needs no cluster)."""
     values_json = json.dumps(values or {}, sort_keys=True)
-    cmd = [helm.path, "install", release, str(CHART), "--namespace", namespace, "--dry-run=client", "-f", "-"]
+    cmd = [helm.path, "install", release, str(chart), "--namespace", namespace, "--dry-run=client", "-f", "-"]
 
     def produce() -> str:
         out = run(cmd, values_json)
         return out.split("\nNOTES:\n", 1)[1] if "\nNOTES:\n" in out else ""
 
+    if helm.major == 4:
+        # Helm 3 prints NOTES only from an install, which checks that a cluster answers even with
+        # --dry-run=client (Install.RunWithContext in helm v3 pkg/action/install.go), so the render suite
+        # compares the objects of the same input instead (a refusal is compared as well, and raised below).
+        try:
+            render(helm, values, release=release, namespace=namespace, chart=chart)
+        except HelmError:
+            pass  # the same refusal from both majors; the install below says it too
     return _cached(("notes", cmd, values_json), produce)
 
 

@@ -1,14 +1,14 @@
 """Every ci/ scenario renders, passes `helm lint --strict` under each Helm major (Helm 4's is `ct lint`'s, in
-test_chart_testing), renders the same objects under Helm 3 as under Helm 4 (so the rest of the suite renders
-with Helm 4 alone), and renders objects no other scenario renders (so that each scenario adds something to
-every test that reads whole renders)."""
+test_chart_testing), and renders objects no other scenario renders (so that each scenario adds something to
+every test that reads whole renders). That Helm 3 renders what Helm 4 renders, for these and every other
+input, is checked in each render (harness.helm, test_helm_majors_agree)."""
 
 from functools import partial
 from itertools import combinations
 
 import pytest
 
-from harness.helm import comparable, lint, prefetch, render
+from harness.helm import comparable, lint, prefetch
 from harness.scenarios import scenarios
 
 pytestmark = pytest.mark.unit
@@ -18,12 +18,6 @@ pytestmark = pytest.mark.unit
 def linted(other_helm):
     """Every scenario linted by this major, two at a time; each test reads its own result."""
     prefetch(partial(lint, other_helm, s.path) for s in scenarios())
-
-
-@pytest.fixture(scope="session")
-def other_renders(other_helm):
-    """Every scenario rendered by this major, two at a time; each test reads its own render."""
-    prefetch(partial(render, other_helm, s.values) for s in scenarios())
 
 
 def test_every_scenario_renders_a_statefulset_and_both_services(every_scenario):
@@ -61,17 +55,6 @@ def test_namespace_override_moves_every_object_and_dns_name(template):
     assert in_release_namespace == [("ConfigMap", "emqx-ee-identity"), *record_readers], in_release_namespace
     assert sorted(r["metadata"]["namespace"] for r in m.of_kind("Role")) == ["brokers", "emqx"]
     assert m.settings()["EMQX_CLUSTER__DNS__NAME"] == "emqx-ee-headless.brokers.svc.cluster.local"
-
-
-def test_other_majors_render_the_objects_helm4_renders(other_helm, helm4, scenario, other_renders):
-    """Object for object, in the same order; only random material (generated credentials, the scenario's
-    throwaway certificates) is compared by shape, as it differs between any two renders."""
-    ours = comparable(render(other_helm, scenario.values))
-    helm4s = comparable(render(helm4, scenario.values))
-    names = [f"{d['kind']}/{d['metadata']['name']}" for d in helm4s]
-    assert [f"{d['kind']}/{d['metadata']['name']}" for d in ours] == names, f"{other_helm}: other objects"
-    differ = [name for name, a, b in zip(names, ours, helm4s, strict=True) if a != b]
-    assert not differ, f"{other_helm} renders these objects of {scenario.name} otherwise than helm4: {differ}"
 
 
 def test_every_pair_of_scenarios_renders_different_objects(every_scenario):

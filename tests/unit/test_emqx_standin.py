@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import socket
 import ssl
 import struct
@@ -40,16 +41,30 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+# Ports below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default): a port
+# that bind(0) picks there can be taken again by any outgoing connection of another xdist worker before the
+# stand-in binds it. Below the range only another explicit choice can take it, and the choice is random.
+PORT_RANGE = range(20000, 32700)
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_ports(count: int) -> list[int]:
-    """`count` different free ports: each socket stays bound until all are chosen, so none is chosen twice."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+    """`count` different ports that nothing holds now, chosen at random below the ephemeral range."""
+    chosen: list[int] = []
+    pick = random.SystemRandom()
+    while len(chosen) < count:
+        port = pick.choice(PORT_RANGE)
+        if port not in chosen and bindable(port):
+            chosen.append(port)
+    return chosen
 
 
 class Standin:
@@ -727,9 +742,10 @@ def test_authentication_it_does_not_model_stops_it_naming_what(standin, env, mes
 def dist_base() -> int:
     """A base port with the next four ports free, for nodes emqx1@ .. emqx3@ (ekka_dist.erl port/1: base plus
     the integer that ends the short name)."""
-    for _ in range(50):
-        base = free_port()
-        if base < 65000 and all(reachable("127.0.0.1", base + i) is False for i in range(1, 5)):
+    pick = random.SystemRandom()
+    for _ in range(200):
+        base = pick.choice(PORT_RANGE)
+        if all(bindable(base + i) for i in range(1, 5)):
             return base
     raise AssertionError("no four free ports in a row")
 

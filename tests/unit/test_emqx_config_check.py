@@ -359,12 +359,17 @@ def test_removing_a_type_check_lets_a_bad_value_through(helm4, tmp_path, line, k
     render(helm4, {"emqxConfig": {key: value}}, chart=chart)
 
 
-def test_the_default_render_never_reads_the_schema(helm4, tmp_path):
-    """The compact schema is parsed only when emqxConfig is set: with it broken, the default values still
-    render, and a render with emqxConfig fails."""
+@pytest.mark.parametrize(
+    "name, broken",
+    [("emqx-schema.json", "not json"), ("emqx-checks.tpl", "{{ not a template")],
+    ids=["compact schema", "checks"],
+)
+def test_the_default_render_never_reads_the_schema_or_the_checks(helm4, tmp_path, name, broken):
+    """The compact schema and files/emqx-checks.tpl are read only when emqxConfig is set: with either broken,
+    the default values still render (so they pay nothing for it), and a render with emqxConfig fails."""
     chart = tmp_path / "emqx-ee"
     shutil.copytree(CHART, chart)
-    (chart / "files" / "emqx-schema.json").write_text("not json")
+    (chart / "files" / name).write_text(broken)
     render(helm4, {}, chart=chart)
     with pytest.raises(HelmError):
         render(helm4, {"emqxConfig": {"log.console.level": "debug"}}, chart=chart)

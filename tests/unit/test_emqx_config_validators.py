@@ -220,17 +220,6 @@ def test_helm_3_gives_the_same_messages(other_helm, refused):
     assert caught.value.stderr == refused
 
 
-def test_only_a_render_with_emqx_config_parses_the_checks(helm4, tmp_path):
-    """files/emqx-checks.tpl is read with tpl when emqxConfig is set: with it broken, the default values still
-    render (so they pay nothing for it), and a render with emqxConfig fails."""
-    chart = tmp_path / "emqx-ee"
-    shutil.copytree(CHART, chart)
-    (chart / "files" / "emqx-checks.tpl").write_text("{{ not a template")
-    render(helm4, {}, chart=chart)
-    with pytest.raises(HelmError):
-        render(helm4, {"emqxConfig": {"log.console.level": "debug"}}, chart=chart)
-
-
 def test_every_check_code_has_a_refused_row():
     """Each check the generator hands the templates is proven by a row above (the bounds that repeat the type's
     are proven redundant instead, below)."""

@@ -85,15 +85,20 @@ def pod(name: str, namespace: str, node: dict[str, str], tolerate: bool = True, 
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
-def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, kubectl, namespace):
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(pod("probe", namespace, real_node)))
-    done = kubectl.wait_for(
-        lambda: (p := kubectl.get("pod", namespace, "probe"))["status"].get("phase") in ("Succeeded", "Failed") and p,
-        "the probe pod to finish on the real node",
+def finished(kubectl, namespace: str, name: str, what: str) -> dict:
+    """The pod `name` once it has Succeeded or Failed."""
+    return kubectl.wait_for(
+        lambda: (p := kubectl.get("pod", namespace, name))["status"].get("phase") in ("Succeeded", "Failed") and p,
+        f"{what} to finish on the real node",
         namespace,
         ("pods",),
         timeout=120,
     )
+
+
+def test_a_restricted_pod_runs_in_a_real_container_on_the_real_node(real_node, kubectl, namespace):
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(pod("probe", namespace, real_node)))
+    done = finished(kubectl, namespace, "probe", "the probe pod")
     logs = kubectl.run("logs", "-n", namespace, "probe", check=False)
     assert done["spec"]["nodeName"] == real_node["NODE_NAME"]
     (state,) = done["status"]["containerStatuses"]
@@ -238,13 +243,7 @@ def test_a_pod_reaches_the_api_server_through_the_kubernetes_service_with_its_to
     spec["spec"] |= {"serviceAccountName": account, "automountServiceAccountToken": True}
     spec["spec"]["containers"][0]["env"] = [{"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
     kubectl.run("apply", "-f", "-", stdin=json.dumps(spec))
-    done = kubectl.wait_for(
-        lambda: (p := kubectl.get("pod", namespace, "ask"))["status"].get("phase") in ("Succeeded", "Failed") and p,
-        "the asking pod to finish on the real node",
-        namespace,
-        ("pods",),
-        timeout=120,
-    )
+    done = finished(kubectl, namespace, "ask", "the asking pod")
     logs = kubectl.run("logs", "-n", namespace, "ask", check=False)
     assert done["spec"]["nodeName"] == real_node["NODE_NAME"]
     assert done["status"]["phase"] == "Succeeded", f"{done['status']}\nlogs: {logs.stdout}{logs.stderr}"

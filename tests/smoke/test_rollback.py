@@ -179,6 +179,20 @@ def guard_ran(rel: Release, kubectl: Kubectl) -> dict[str, Any]:
     return jobs[0]["last_run"]
 
 
+def drop_api_key_secret(kubectl: Kubectl, namespace: str) -> None:
+    """The documented rotation of the generated API key, first half: drop the stored secret (the next upgrade
+    with the same values generates a new one)."""
+    kubectl.run(
+        "patch",
+        "secret",
+        "emqx-ee",
+        "-n",
+        namespace,
+        "--type=json",
+        '-p=[{"op":"remove","path":"/data/api-key-secret"}]',
+    )
+
+
 def test_rollback_across_a_cookie_rotation_is_refused_and_the_stop_revision_lets_it_through(
     helm, release, kubectl, namespace, tmp_path
 ):
@@ -254,15 +268,7 @@ def test_rollback_across_api_key_and_identity_changes_is_refused_and_after_a_fai
     wait_ready(kubectl, namespace, 1)
     secret = kubectl.get("secret", namespace, "emqx-ee")["data"]["api-key-secret"]
     # The documented rotation of the generated API key: drop the stored secret, upgrade with the same values.
-    kubectl.run(
-        "patch",
-        "secret",
-        "emqx-ee",
-        "-n",
-        namespace,
-        "--type=json",
-        '-p=[{"op":"remove","path":"/data/api-key-secret"}]',
-    )
+    drop_api_key_secret(kubectl, namespace)
     rel.upgrade(ONE)  # 2: a new API key
     assert kubectl.get("secret", namespace, "emqx-ee")["data"]["api-key-secret"] != secret
     message = refused(run_guard(kubectl, rel, 1, tmp_path), 1, "API key", "EMQX keeps the key it loaded")
@@ -331,15 +337,7 @@ def test_on_the_real_node_the_guard_refuses_a_rollback_for_real_and_passes_an_al
     rel = release(helm=helm4)
     values = on_real_node(standin_node)
     rel.install(values)  # 1
-    kubectl.run(
-        "patch",
-        "secret",
-        "emqx-ee",
-        "-n",
-        namespace,
-        "--type=json",
-        '-p=[{"op":"remove","path":"/data/api-key-secret"}]',
-    )
+    drop_api_key_secret(kubectl, namespace)
     rel.upgrade(values)  # 2: a new API key
     rel.upgrade(with_values(values, {"emqxConfig": {"log.console.level": "debug"}}))  # 3: same key as 2
 

@@ -84,11 +84,16 @@ def field(text):
 flags = 0x02 | (0x80 if user else 0) | (0x40 if password else 0)
 body = field("MQTT") + bytes([version, flags, 0, 30]) + (b"\\0" if version == 5 else b"") + field("probe")
 body += (field(user) if user else b"") + (field(password) if password else b"")
-for attempt in range(60):  # after a roll, until kube-proxy sends the Service to the new pod's address
+# After a roll, until kube-proxy sends the Service to the new pod's address: until then a connection is refused
+# (no endpoint) or times out (the old pod's address), so both are tried again, for 30 seconds at most.
+deadline = time.monotonic() + 30
+while True:
     try:
-        c = socket.create_connection((host, port), timeout=10)
+        c = socket.create_connection((host, port), timeout=3)
         break
-    except ConnectionRefusedError:
+    except OSError:
+        if time.monotonic() > deadline:
+            raise
         time.sleep(0.5)
 with c:
     c.sendall(bytes([0x10, len(body)]) + body)

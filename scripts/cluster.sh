@@ -97,6 +97,13 @@ componentsPatches:
   - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
   - {key: kubelet-client-certificate, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.crt}
   - {key: kubelet-client-key, value: $KWOK_WORKDIR/clusters/$NAME/pki/admin.key}
+# The controller manager's client may send 100 requests a second (burst 200) instead of 20 (burst 30): the
+# suite runs dozens of releases at once, and at 20 a second the controllers' writes and events queue behind
+# each other (a PodSecurity refusal's event then arrives a minute late).
+- name: kube-controller-manager
+  extraArgs:
+  - {key: kube-api-qps, value: "100"}
+  - {key: kube-api-burst, value: "200"}
 # kwok plays the kubelet only for its own nodes (scripts/cluster/kwok-nodes.yaml and the drills' copies carry
 # the annotation), never for the real node, whose status and pods its kubelet owns.
 - name: kwok-controller

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone on a fresh machine: builds or reuses the pinned tools,
 # brings up the local cluster, lints the harness, then runs the smoke (cluster), render and publishing
-# suites in one pytest run over four workers. Extra arguments go to pytest (e.g. -m unit, -k storage).
+# suites in one pytest run over eight workers. Extra arguments go to pytest (e.g. -m unit, -k storage).
 # A cluster this script starts is removed at the end; set KEEP_CLUSTER=1 to keep it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -19,13 +19,13 @@ fi
 
 log "ruff check tests scripts tools"
 "$CACHE/venv/bin/ruff" check --config "$ROOT/tests/ruff.toml" "$ROOT/tests" "$ROOT/scripts" "$ROOT/tools"
-# Four workers (pytest-xdist), a module at a time each, the longest first (tests/harness/streams.py says what
-# may run side by side). Smoke modules mostly wait for controllers, so four workers keep both cores busy
-# (three left a quarter of the time idle).
-log "pytest (smoke, render and publishing suites, 4 workers)"
+# Eight workers (pytest-xdist), a module at a time each, the longest first (tests/harness/streams.py says what
+# may run side by side). Smoke modules mostly wait for controllers and the real node's pods: with four workers
+# a quarter of both cores stayed idle (docs/benchmarks.md).
+log "pytest (smoke, render and publishing suites, 8 workers)"
 cd "$ROOT"
-# Compiled bytecode, and pytest's assertion rewrites, kept in the tool cache for the next run: each of the five
+# Compiled bytecode, and pytest's assertion rewrites, kept in the tool cache for the next run: each of the nine
 # pytest processes would otherwise rewrite every test module again (about a second each).
 unset PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX="$CACHE/pycache"
-EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 4 --dist loadscope --durations=10 "$@"
+EMQX_EE_REQUIRE_CLUSTER=1 "$CACHE/venv/bin/pytest" -n 8 --dist loadscope --durations=10 "$@"

@@ -25,6 +25,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,7 +37,7 @@ from typing import Any, Generic, TypeVar
 
 import yaml
 
-from .tools import CHART, Helm, tool
+from .tools import CHART, Helm, cache_dir, tool
 
 T = TypeVar("T")
 
@@ -265,13 +266,83 @@ _answers: dict[str, tuple[int, str, str]] = {}
 
 def _other(helm: str, args: list[str], stdin: str) -> tuple[int, str, str]:
     """The answer of another major's batch program; once per input and session for the project's chart, which
-    Helm 4 renders for several tests (its copies in a test's tmp_path may change between renders)."""
+    Helm 4 renders for several tests (its copies in a test's tmp_path may change between renders), and kept
+    between sessions by AnswerStore."""
     if str(CHART) not in args:
         return BATCHES[helm].answer(args, stdin)
     key = json.dumps(["answer", helm, args, stdin])
     if key not in _answers:
-        _answers[key] = tuple(_shared(key, partial(BATCHES[helm].answer, args, stdin)))  # type: ignore[assignment]
+        produce = partial(STORE.answer, BATCHES[helm].program, BATCHES[helm].answer, args, stdin)
+        _answers[key] = tuple(_shared(key, produce))  # type: ignore[assignment]
     return _answers[key]
+
+
+class AnswerStore:
+    """The other majors' answers to templates of the project's chart, kept in the tool cache between sessions.
+
+    A template is a function of the chart's files, the values, the flags and the batch program, so an answer is
+    kept under a folder named by the digest of every file of the chart and the program's size and modification
+    time (a rebuilt program is a new file), and found there by the digest of the flags and values. A change to
+    any of the chart's files, a new program, other values or other flags: Helm 3 renders again. Only templates
+    whose only path is the chart's are kept (a file elsewhere is not in the digest). Helm 4 still renders
+    every time and is compared with the kept answer as with a fresh one. EMQX_EE_HELM_ANSWERS=off leaves it out.
+    The last KEEP folders are kept (other checkouts have other charts); older ones are removed."""
+
+    KEEP = 4
+
+    def __init__(self, root: Path, chart: Path) -> None:
+        self.root, self.chart = root, chart
+        self._folders: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def chart_digest(chart: Path) -> str:
+        """sha256 over the relative path and bytes of every file under `chart`."""
+        digest = hashlib.sha256()
+        for path in sorted(p for p in chart.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(chart)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+    def folder(self, program: str) -> Path:
+        with self._lock:
+            if program not in self._folders:
+                stat = Path(tool(program)).stat()
+                name = f"{program}-{stat.st_size}-{stat.st_mtime_ns}-{self.chart_digest(self.chart)[:32]}"
+                folder = self.root / name
+                folder.mkdir(parents=True, exist_ok=True)
+                os.utime(folder)
+                for old in sorted(self.root.iterdir(), key=lambda p: p.stat().st_mtime)[: -self.KEEP]:
+                    if old != folder:
+                        shutil.rmtree(old, ignore_errors=True)
+                self._folders[program] = folder
+            return self._folders[program]
+
+    def keeps(self, args: Sequence[str]) -> bool:
+        return os.environ.get("EMQX_EE_HELM_ANSWERS") != "off" and all(
+            a == str(self.chart) or "/" not in a for a in args
+        )
+
+    def answer(
+        self, program: str, ask: Callable[[list[str], str], tuple[int, str, str]], args: list[str], stdin: str
+    ) -> tuple[int, str, str]:
+        """`ask(args, stdin)`, the answer of the batch program `program`, or the kept one when there is one."""
+        if not self.keeps(args):
+            return ask(args, stdin)
+        path = self.folder(program) / hashlib.sha256(json.dumps([args, stdin]).encode()).hexdigest()
+        try:
+            code, stdout, stderr = json.loads(path.read_text())
+            return code, stdout, stderr
+        except (OSError, ValueError):
+            pass
+        found = ask(args, stdin)
+        written = path.with_suffix(f".{os.getpid()}")
+        written.write_text(json.dumps(found))
+        written.replace(path)
+        return found
+
+
+STORE = AnswerStore(cache_dir() / "helm-answers", CHART)
 
 
 def _compared(args: list[str], stdin: str) -> tuple[int, str, str]:
@@ -499,6 +570,7 @@ def _same_text(a: str, b: str) -> bool:
         return True
     if "|+" in a or ">+" in a:
         return False
+
     def masked(text: str) -> str:
         return _FINGERPRINT.sub(r"\1#", _FINGERPRINT_LINE.sub(r"\1#", text)).rstrip()
 

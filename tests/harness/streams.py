@@ -1,4 +1,4 @@
-"""Which tests run side by side when pytest-xdist spreads the suite over workers (scripts/test.sh: `-n 4`).
+"""Which tests run side by side when pytest-xdist spreads the suite over workers (scripts/test.sh: `-n 8`).
 
 A scope (xdist's unit of work) runs on one worker, its tests in order; different scopes run at the same time.
 Every module is a scope of its own, so that its fixtures run once, with two exceptions in the smoke suite:

@@ -39,6 +39,8 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
   - joins the nodes its discovery finds (static seeds, dns records, k8s Endpoints: ekka's strategies) over a
     model of Erlang distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's
     handshake does (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
+  - routes messages between the running nodes of its cluster, as emqx_broker.erl forwards a message to the nodes
+    with a matching route and dispatches a forwarded one to local subscribers only (class Router);
   - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
     (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
@@ -49,7 +51,8 @@ answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_
 
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
 `status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
-`wrong-payload` (every message a client receives has its payload bytes changed), and `peer`: `rebalance
+`wrong-payload` (every message a client receives has its payload bytes changed), `no-route` (the node forwards
+no message to the other nodes and drops those they forward to it), and `peer`: `rebalance
 node-status` adds a session recipient node, PEER below, to the other running nodes it lists as EMQX does
 (emqx_node_rebalance_evacuation.erl migrate_to/1, all_nodes/0), for a drain that waits for its clients to
 leave even on a one-node cluster.

@@ -20,8 +20,9 @@ Three releases, each checked once or several ways:
 - `default`: a default install (the chart's authentication on, legacy profile): anonymous clients and wrong
   passwords are refused, the user NOTES tell how to read is let in, `helm test --logs` passes; with mqttAuth
   off (what an upgrade of a release that allowed anonymous clients keeps) anonymous clients are let in.
-- `cluster`: three cores and a replicant with dns discovery: every node lists all four, `helm test` passes; it
-  fails with the replicant gone; a core restarted with another cookie does not join and shows as stopped.
+- `cluster`: three cores and a replicant with dns discovery: every node lists all four, `helm test` passes with a
+  message through each node to the next, and fails naming both nodes when one stops routing; it fails with the
+  replicant gone; a core restarted with another cookie does not join and shows as stopped.
 MQTT clients connect from inside the pod through the client Service, so they reach the listener on the pod IP.
 """
 
@@ -482,14 +483,13 @@ def sees(kubectl, namespace: str, pod: str, expected: dict[str, list[str]]) -> N
 def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(standin_node, release, kubectl):
     """dns discovery (the default: SRV records of the headless Service, which lists the cores only) makes one
     cluster of three cores and a replicant; every node lists all four as EMQX does (emqx_mgmt.erl list_nodes/0)
-    and `helm test` passes. A replicant that stops drops out of the list and helm test fails; a core restarted
+    and `helm test` passes, a message published through each node reaching a subscriber of the next; with the
+    stand-in's `no-route` fault on one core, helm test fails naming the two nodes of the first pair. A replicant
+    that stops drops out of the list and helm test fails; a core restarted
     with another Erlang cookie cannot join (its handshake is refused) and the others list it as stopped."""
     rel = release()
     namespace = rel.namespace
-    # MQTT over WebSocket only: helm test then checks the node list and skips its message round trip, which
-    # the stand-in, not routing messages between nodes, would pass only when both clients met on one node.
-    listeners = {"mqtt": {"enabled": False}, "mqtts": {"enabled": False}}
-    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"}, listeners=listeners)
+    values = on_real_node(standin_node, replicaCount=3, license={"key": "evaluation"})
     placement = {k: values[k] for k in ("nodeSelector", "tolerations", "resources")}
     values |= {"replicants": {"enabled": True, "replicaCount": 1, **placement}}
     rel.install(values)
@@ -503,7 +503,16 @@ def test_three_cores_and_a_replicant_cluster_and_helm_test_fails_without_one(sta
     status = exec_in(kubectl, namespace, "emqx-ee-1", "/opt/emqx/bin/emqx", "ctl", "cluster", "status").stdout
     assert all(f"'{name}'" in status.split("stopped_nodes")[0] for name in everyone), status
     passed, said = helm_test(rel, kubectl, namespace)
-    assert passed and "running cores [" in said and "round trip skipped" in said and "PASS" in said, said
+    assert passed and "running cores [" in said and "PASS" in said, said
+    names = [*cores, f"emqx@{replicant['status']['podIP']}"]  # cores, then replicants: the order helm test takes
+    for source, target in zip(names, names[1:] + names[:1], strict=True):
+        assert f"published through {source} and received through {target} on " in said, said
+    try:
+        exec_in(kubectl, namespace, "emqx-ee-1", "sh", "-c", f"echo no-route > {FAULTS}")
+        passed, said = helm_test(rel, kubectl, namespace)
+        assert not passed and f"FAIL MQTT round trip from {names[0]} to {names[1]}: the subscriber" in said, said
+    finally:
+        exec_in(kubectl, namespace, "emqx-ee-1", "rm", "-f", FAULTS, check=False)
 
     kubectl.run("scale", "deployment", "-n", namespace, "emqx-ee-replicant", "--replicas=0")
     sees(kubectl, namespace, "emqx-ee-0", cores)  # a replicant that stops drops out (mria.erl cluster_nodes/1)

@@ -5,13 +5,15 @@ behaviour); these tests pin each behaviour: what it reads from the environment a
 /status and the REST API with the bootstrap key, MQTT through mosquitto over TCP and TLS (checked with the
 chart's own helm-test.py), MQTT authentication (the chart's base.hocon and the user's settings, the bootstrap
 file formats and password hashes, EMQX's CONNACK codes for MQTT 3.1.1 and 5), the `emqx ctl` subset of the
-drain hook and the saved evacuation, and the faults the smoke tests inject (a failing /status, a wrong
-payload), each of which makes helm-test.py fail.
+drain hook and the saved evacuation, clustering and the routing of messages between the nodes of a cluster
+only, and the faults the smoke tests inject (a failing /status, a wrong payload, no routing), each of which
+makes helm-test.py fail.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -819,3 +821,193 @@ def test_a_node_with_another_cookie_does_not_join(standin):
     assert nodes(one) == {"emqx1@127.0.0.1": ("running", "core")}
     assert nodes(two) == {"emqx2@127.0.0.1": ("running", "core")}
     assert "Connection attempt from node emqx2@127.0.0.1 rejected. Invalid challenge reply." in one.output()
+
+
+# --- routing ---------------------------------------------------------------------------------------------------------
+
+
+def _helm_test_module():
+    spec = importlib.util.spec_from_file_location("helm_test", HELM_TEST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The chart's helm-test.py's MQTT 3.1.1 client (QoS 1).
+Mqtt = _helm_test_module().Mqtt
+
+
+def routed_node(standin, base: int, number: int, port: int, seeds: list[int], **env: str) -> Standin:
+    """Node emqx<n>@127.0.0.<n> with its MQTT listener on 127.0.0.<n>:port: an address of its own, as each pod has,
+    so that one port reaches every node (the helm test's MQTT_NODE_PORT). Static seeds by node number."""
+    return standin(
+        **{
+            "EMQX_NODE_NAME": f"emqx{number}@127.0.0.{number}",
+            "EMQX_CLUSTER__DISCOVERY_STRATEGY": "static",
+            "EMQX_CLUSTER__STATIC__SEEDS": json.dumps([f"emqx{n}@127.0.0.{n}" for n in seeds]),
+            "EMQX_LISTENERS__TCP__DEFAULT__BIND": f"127.0.0.{number}:{port}",
+            "STANDIN_DIST_BASE_PORT": str(base),
+        }
+        | env
+    )
+
+
+def subscribed(number: int, port: int, topic: str):
+    client = Mqtt(f"127.0.0.{number}", port, f"sub-{number}-{os.urandom(3).hex()}", None, "unused")
+    client.subscribe(topic)
+    return client
+
+
+def publish(number: int, port: int, topic: str, payload: bytes) -> None:
+    client = Mqtt(f"127.0.0.{number}", port, f"pub-{number}-{os.urandom(3).hex()}", None, "unused")
+    try:
+        client.publish(topic, payload)
+    finally:
+        client.close()
+
+
+def received(client, seconds: float) -> list[tuple[str, bytes]]:
+    """Every message the client receives until `seconds` pass without one."""
+    got = []
+    while True:
+        try:
+            got.append(client.receive(seconds))
+        except (TimeoutError, ValueError):
+            return got
+
+
+def test_a_message_published_on_one_node_reaches_the_subscribers_of_every_node_once(standin):
+    """emqx_broker.erl do_route2/2 forwards to each node with a matching route, dispatch/2 hands a forwarded message
+    to local subscribers only: every subscriber of the cluster gets it once, none twice (no forwarding loop)."""
+    base, (port,) = dist_base(), free_ports(1)
+    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
+    three = routed_node(standin, base, 3, port, [1, 2], EMQX_NODE__ROLE="replicant").start()
+    everyone = {
+        "emqx1@127.0.0.1": ("running", "core"),
+        "emqx2@127.0.0.2": ("running", "core"),
+        "emqx3@127.0.0.3": ("running", "replicant"),
+    }
+    for s in (one, two, three):
+        until(lambda s=s: nodes(s) == everyone, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    assert "router: subscribed to # on mosquitto" in one.output(), one.output()
+    for source in (1, 2, 3):
+        topic, payload = f"routing/from-{source}", f"sent through node {source}".encode()
+        clients = {n: subscribed(n, port, topic) for n in (1, 2, 3)}
+        try:
+            publish(source, port, topic, payload)
+            for n, client in clients.items():
+                got = received(client, 1.5)
+                assert got == [(topic, payload)], f"node {n}'s subscriber got {got} of node {source}'s message"
+        finally:
+            for client in clients.values():
+                client.close()
+
+
+def test_the_helm_test_sends_through_each_node_to_the_next_and_names_both_when_routing_stops(standin):
+    base, (port,) = dist_base(), free_ports(1)
+    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
+    three = routed_node(standin, base, 3, port, [1, 2], EMQX_NODE__ROLE="replicant").start()
+    for s in (one, two, three):
+        until(lambda s=s: len(nodes(s)) == 3, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    settings = {
+        "EXPECT_CORES": "2",
+        "EXPECT_REPLICANTS": "1",
+        "MQTT_PORT": str(port),
+        "MQTT_NODE_PORT": str(port),
+        "TEST_TIMEOUT": "3",
+    }
+    passed = one.helm_test(**settings)
+    said = passed.stdout + passed.stderr
+    assert passed.returncode == 0, said
+    for source, target in (("emqx1@127.0.0.1", "emqx2@127.0.0.2"), ("emqx2@127.0.0.2", "emqx3@127.0.0.3"),
+                           ("emqx3@127.0.0.3", "emqx1@127.0.0.1")):  # fmt: skip
+        assert f"published through {source} and received through {target} on emqx-ee/helm-test/" in said, said
+    (two.data / ".standin-faults").write_text("no-route\n")
+    failed = one.helm_test(**settings)
+    said = failed.stdout + failed.stderr
+    assert failed.returncode != 0, said
+    assert "FAIL MQTT round trip from emqx1@127.0.0.1 to emqx2@127.0.0.2: the subscriber received nothing" in said
+
+
+def test_no_message_crosses_to_or_from_a_node_outside_the_cluster(standin):
+    """Only nodes joined after the cookie challenge route to each other: not a node whose cookie differs, and not a
+    node with the same cookie that no node discovers and that discovers none (manual)."""
+    base, (port,) = dist_base(), free_ports(1)
+    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
+    other_cookie = routed_node(standin, base, 3, port, [1, 2, 3], EMQX_NODE__COOKIE="another-cookie").start()
+    alone = routed_node(standin, base, 4, port, [], EMQX_CLUSTER__DISCOVERY_STRATEGY="manual").start()
+    until(lambda: len(nodes(one)) == 2 and len(nodes(two)) == 2, "emqx1 and emqx2 to list each other")
+    until(lambda: "emqx3@127.0.0.3 rejected. Invalid challenge reply." in one.output(), "emqx3's handshake refused")
+    assert "emqx3@127.0.0.3" not in nodes(one) and list(nodes(other_cookie)) == ["emqx3@127.0.0.3"]
+    assert list(nodes(alone)) == ["emqx4@127.0.0.4"]
+    for source, reached in ((1, {1, 2}), (2, {1, 2}), (3, {3}), (4, {4})):
+        topic, payload = f"apart/from-{source}", f"sent through node {source}".encode()
+        clients = {n: subscribed(n, port, topic) for n in (1, 2, 3, 4)}
+        try:
+            publish(source, port, topic, payload)
+            got = {n: received(client, 1.5) for n, client in clients.items()}
+        finally:
+            for client in clients.values():
+                client.close()
+        assert got == {n: [(topic, payload)] if n in reached else [] for n in clients}, f"from node {source}: {got}"
+
+
+def _mqtt5(number: int, port: int) -> socket.socket:
+    """An MQTT 5 client connected to 127.0.0.<number>:port (clean start, no properties)."""
+    client = socket.create_connection((f"127.0.0.{number}", port), timeout=5)
+    client_id = f"v5-{number}-{os.urandom(3).hex()}".encode()
+    body = b"\x00\x04MQTT\x05\x02\x00\x00\x00" + struct.pack("!H", len(client_id)) + client_id
+    client.sendall(bytes([0x10, len(body)]) + body)
+    connack = _packet(client)
+    assert connack[0] == 0x20 and connack[3] == 0, f"CONNACK {connack!r}"
+    return client
+
+
+def _packet(client: socket.socket) -> bytes:
+    """One MQTT packet (remaining length under 128 bytes, as these tests send and receive)."""
+    head = client.recv(2, socket.MSG_WAITALL)
+    assert len(head) == 2 and head[1] < 128, head
+    return head + client.recv(head[1], socket.MSG_WAITALL)
+
+
+def test_qos_retain_flag_and_properties_are_kept_across_nodes(standin):
+    """A forwarded message keeps what it was published with (emqx_broker.erl forwards the message itself): a QoS 2
+    retained message with a user property, published on one node, is kept retained on the other and delivered
+    there to a later subscriber at QoS 2 with its property."""
+    base, (port,) = dist_base(), free_ports(1)
+    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
+    until(lambda: len(nodes(one)) == 2 and len(nodes(two)) == 2, "emqx1 and emqx2 to list each other")
+    topic, payload = b"kept/retained", b"published once on node 2"
+    user_property = b"\x26" + struct.pack("!H", 4) + b"from" + struct.pack("!H", 6) + b"node-2"
+    publisher = _mqtt5(2, port)
+    body = struct.pack("!H", len(topic)) + topic + b"\x00\x07" + bytes([len(user_property)]) + user_property
+    publisher.sendall(bytes([0x35, len(body + payload)]) + body + payload)  # QoS 2, retain
+    assert _packet(publisher)[:4] == b"\x50\x02\x00\x07"  # PUBREC
+    publisher.sendall(b"\x62\x02\x00\x07")
+    assert _packet(publisher)[:4] == b"\x70\x02\x00\x07"
+    publisher.close()
+
+    def retained_on_node_1() -> bytes | None:
+        client = _mqtt5(1, port)
+        try:
+            client.sendall(b"\x82" + bytes([6 + len(topic)]) + b"\x00\x01\x00" + struct.pack("!H", len(topic)) + topic
+                           + b"\x02")  # fmt: skip
+            assert _packet(client)[0] == 0x90
+            client.settimeout(0.5)
+            try:
+                packet = _packet(client)
+            except TimeoutError:
+                return None
+            # A subscription made before the message reached node 1 gets it live, without the retain flag.
+            return packet if packet[0] & 0x01 else None
+        finally:
+            client.close()
+
+    packet = until(retained_on_node_1, "node 1 to hold the retained message")
+    flags, topic_end = packet[0], 4 + len(topic)
+    assert flags >> 1 & 0x03 == 2, f"QoS of {packet!r}"
+    assert packet[4:topic_end] == topic
+    properties_length = packet[topic_end + 2]
+    properties = packet[topic_end + 3 : topic_end + 3 + properties_length]
+    assert user_property in properties, properties
+    assert packet[topic_end + 3 + properties_length :] == payload

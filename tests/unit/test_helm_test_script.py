@@ -47,12 +47,12 @@ def mosquitto_binary() -> str:
     return found
 
 
-def wait_port(port: int, proc: subprocess.Popen) -> None:
+def wait_port(port: int, proc: subprocess.Popen, address: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "broker exited"
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((address, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
@@ -77,10 +77,19 @@ def certs(tmp_path_factory) -> Path:
 
 
 class Broker:
+    """mosquitto on loopback; with several `addresses`, one broker listening on each (one port, each address),
+    as a cluster whose nodes route every message between them."""
+
     def __init__(
-        self, workdir: Path, certs: Path | None = None, deny_publish: bool = False, user: tuple[str, str] | None = None
+        self,
+        workdir: Path,
+        certs: Path | None = None,
+        deny_publish: bool = False,
+        user: tuple[str, str] | None = None,
+        addresses: tuple[str, ...] = ("127.0.0.1",),
+        port: int | None = None,
     ):
-        self.port, self.tls_port = free_port(), free_port()
+        self.port, self.tls_port = port or free_port(), free_port()
         # Started as root, mosquitto would switch to user "mosquitto", who cannot read pytest's files.
         lines = [f"user {getpass.getuser()}", "per_listener_settings false", f"allow_anonymous {str(not user).lower()}"]
         if user:
@@ -88,14 +97,15 @@ class Broker:
             passwords = workdir / "passwords"
             subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), *user], check=True, capture_output=True)
             lines.append(f"password_file {passwords}")
-        lines.append(f"listener {self.port} 127.0.0.1")
+        lines += [f"listener {self.port} {address}" for address in addresses]
         if certs:
-            lines += [
-                f"listener {self.tls_port} 127.0.0.1",
-                f"cafile {certs / 'ca.crt'}",
-                f"certfile {certs / 'tls.crt'}",
-                f"keyfile {certs / 'tls.key'}",
-            ]
+            for address in addresses:
+                lines += [
+                    f"listener {self.tls_port} {address}",
+                    f"cafile {certs / 'ca.crt'}",
+                    f"certfile {certs / 'tls.crt'}",
+                    f"keyfile {certs / 'tls.key'}",
+                ]
         if deny_publish:
             # Subscriptions are allowed, publishing is not: the broker acknowledges and drops the message.
             (workdir / "acl").write_text("topic read emqx-ee/#\n")
@@ -103,9 +113,10 @@ class Broker:
         conf = workdir / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stderr=subprocess.PIPE, text=True)
-        wait_port(self.port, self.proc)
-        if certs:
-            wait_port(self.tls_port, self.proc)
+        for address in addresses:
+            wait_port(self.port, self.proc, address)
+            if certs:
+                wait_port(self.tls_port, self.proc, address)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -352,3 +363,98 @@ def test_a_broker_that_requires_a_password_refuses_anonymous_and_wrong_ones(api,
     )
     wrong = run_script(api, bootstrap, auth_broker.port, MQTT_USERS_FILE=str(users_file(tmp_path, "not-it")))
     assert wrong.returncode != 0 and "CONNACK return code" in wrong.stdout + wrong.stderr
+
+
+# --- messages between nodes ----------------------------------------------------------------------------------------
+# Each node is reached at the host of its node name; here the nodes are loopback addresses 127.0.0.<n>, all on one
+# port (the listener's container port, MQTT_NODE_PORT), as pods each have an address of their own.
+
+
+def loopback_nodes(cores: int, replicants: int) -> list[dict]:
+    """GET /api/v5/nodes of nodes named emqx@127.0.0.<n>, cores first, listed replicants first (as EMQX's own
+    list does not sort cores before replicants)."""
+    core = [emqx_node(f"emqx@127.0.0.{n}", "core") for n in range(1, cores + 1)]
+    return [emqx_node(f"emqx@127.0.0.{n}", "replicant") for n in range(cores + 1, cores + replicants + 1)] + core
+
+
+def test_with_several_nodes_each_publishes_to_a_subscriber_of_the_next(api, bootstrap, tmp_path):
+    api.nodes = loopback_nodes(2, 1)
+    routed = Broker(tmp_path, addresses=("127.0.0.1", "127.0.0.2", "127.0.0.3"))
+    try:
+        result = run_script(
+            api, bootstrap, routed.port, EXPECT_CORES="2", EXPECT_REPLICANTS="1", MQTT_NODE_PORT=str(routed.port)
+        )
+    finally:
+        routed.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    pairs = [line.split(" on ")[0] for line in result.stdout.splitlines() if line.startswith("published through")]
+    assert pairs == [
+        "published through emqx@127.0.0.1 and received through emqx@127.0.0.2",
+        "published through emqx@127.0.0.2 and received through emqx@127.0.0.3",
+        "published through emqx@127.0.0.3 and received through emqx@127.0.0.1",
+    ], result.stdout
+    assert "published and received one message on emqx-ee/helm-test/" in result.stdout  # the Service's, too
+
+
+def test_a_message_not_routed_between_two_nodes_fails_naming_both(api, bootstrap, tmp_path):
+    """Two brokers on one port, one a node: each delivers its own clients' messages only."""
+    api.nodes = loopback_nodes(2, 0)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = Broker(tmp_path / "one", addresses=("127.0.0.1",))
+    second = Broker(tmp_path / "two", addresses=("127.0.0.2",), port=first.port)
+    try:
+        result = run_script(
+            api, bootstrap, first.port, EXPECT_CORES="2", EXPECT_REPLICANTS="0", MQTT_NODE_PORT=str(first.port)
+        )
+    finally:
+        first.stop()
+        second.stop()
+    assert result.returncode != 0
+    assert (
+        "FAIL MQTT round trip from emqx@127.0.0.1 to emqx@127.0.0.2: the subscriber received nothing on"
+        in result.stderr
+    ), result.stdout + result.stderr
+
+
+def test_messages_between_nodes_over_tls_verify_the_services_name(api, bootstrap, tmp_path, certs):
+    """The nodes' certificate is checked against the client Service's name (MQTT_SERVER_NAME), as the Service's
+    round trip checks it, not against each node's host."""
+    api.nodes = loopback_nodes(2, 0)
+    routed = Broker(tmp_path, certs, addresses=("127.0.0.1", "127.0.0.2"))
+    tls = {
+        "MQTT_HOST": "127.0.0.1",
+        "MQTT_PORT": str(routed.tls_port),
+        "MQTT_NODE_PORT": str(routed.tls_port),
+        "MQTT_TLS": "true",
+        "MQTT_CA": str(certs / "ca.crt"),
+        "EXPECT_CORES": "2",
+        "EXPECT_REPLICANTS": "0",
+    }
+    try:
+        ok = run_script(api, bootstrap, None, **tls, MQTT_SERVER_NAME="localhost")
+        wrong_name = run_script(api, bootstrap, None, **tls, MQTT_SERVER_NAME="other")
+    finally:
+        routed.stop()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "published through emqx@127.0.0.2 and received through emqx@127.0.0.1" in ok.stdout
+    assert wrong_name.returncode != 0
+    assert "FAIL MQTT round trip from emqx@127.0.0.1 to emqx@127.0.0.2" in wrong_name.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in wrong_name.stderr
+
+
+def test_one_node_or_no_node_port_checks_no_message_between_nodes_and_says_so(api, bootstrap, broker):
+    api.nodes = loopback_nodes(1, 0)
+    one = run_script(api, bootstrap, broker.port, EXPECT_CORES="1", EXPECT_REPLICANTS="0", MQTT_NODE_PORT="1")
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "one node runs: no message between nodes to check" in one.stdout
+    api.nodes = emqx_nodes(3, 2)
+    unset = run_script(api, bootstrap, broker.port)
+    assert unset.returncode == 0, unset.stdout + unset.stderr
+    assert "MQTT_NODE_PORT is not set: messages between nodes not checked" in unset.stdout
+
+
+def test_a_node_name_without_a_host_fails_naming_it(api, bootstrap, broker):
+    api.nodes = [emqx_node("emqx@127.0.0.1", "core"), emqx_node("emqx-no-host", "core")]
+    result = run_script(api, bootstrap, broker.port, EXPECT_CORES="2", EXPECT_REPLICANTS="0", MQTT_NODE_PORT="1")
+    assert result.returncode != 0 and "FAIL: node name 'emqx-no-host' is not name@host" in result.stderr

@@ -3,9 +3,15 @@
 1. Every core node answers GET /status through its stable DNS name.
 2. The REST API (GET /api/v5/nodes, with the bootstrap API key) lists exactly the expected running core
    and replicant nodes.
-3. A message published through the client Service reaches a subscriber connected through it (MQTT 3.1.1,
-   QoS 1, over TLS when the chart's TLS is on), as the first user of MQTT_USERS_FILE when it is set (the
-   users file of EMQX's built-in database authenticator), else anonymously.
+3. With more than one node running, a message published through each node reaches a subscriber connected
+   to the next one (cores, then replicants, the last back to the first): EMQX routes messages between the
+   nodes of a cluster. Each node is reached at the host of its node name, as EMQX's nodes reach each other
+   (the cores' pod DNS names of the headless Service, the replicants' pod addresses), on the listener's
+   container port MQTT_NODE_PORT; a failure names both nodes.
+4. A message published through the client Service reaches a subscriber connected through it.
+Messages go over MQTT 3.1.1 at QoS 1, over TLS when the chart's TLS is on (the server's certificate checked
+against the client Service's name, MQTT_SERVER_NAME or MQTT_HOST, for the nodes too), as the first user of
+MQTT_USERS_FILE when it is set (the users file of EMQX's built-in database authenticator), else anonymously.
 
 Settings come from the environment (the chart's test Pod sets them); exit status 0 only when all pass.
 """
@@ -79,7 +85,8 @@ def expected_range(text: str) -> tuple[int, int]:
     return int(low), int(high or low)
 
 
-def check_nodes(api: str, auth: tuple[str, str], cores: int, replicants: tuple[int, int]) -> None:
+def check_nodes(api: str, auth: tuple[str, str], cores: int, replicants: tuple[int, int]) -> list[str]:
+    """The running nodes, cores then replicants, each in name order, once they are the expected ones."""
     nodes = json.loads(http_get(f"{api}/api/v5/nodes", auth))
     running = [n for n in nodes if n.get("node_status") == "running"]
     core = sorted(n["node"] for n in running if n.get("role", "core") == "core")
@@ -90,6 +97,7 @@ def check_nodes(api: str, auth: tuple[str, str], cores: int, replicants: tuple[i
     low, high = replicants
     assert low <= len(replicant) <= high, f"{len(replicant)} running replicants, expected {low}..{high}"
     assert not stopped, f"nodes not running: {stopped}"
+    return core + replicant
 
 
 # --- a minimal MQTT 3.1.1 client (CONNECT, SUBSCRIBE, PUBLISH QoS 1, PUBACK, DISCONNECT) ---
@@ -214,14 +222,23 @@ def tls_context() -> ssl.SSLContext | None:
 
 
 def round_trip(
-    host: str, port: int, context: ssl.SSLContext | None, server_name: str, user: tuple[str, str] | None = None
-) -> None:
+    host: str,
+    port: int,
+    context: ssl.SSLContext | None,
+    server_name: str,
+    user: tuple[str, str] | None = None,
+    publish_host: str | None = None,
+) -> str:
+    """Subscribe through `host`, publish through `publish_host` (the same by default), compare what arrives;
+    returns the topic."""
     topic = f"emqx-ee/helm-test/{secrets.token_hex(4)}"
     payload = secrets.token_hex(8).encode()
     subscriber = Mqtt(host, port, f"helm-test-sub-{secrets.token_hex(3)}", context, server_name, user)
     try:
         subscriber.subscribe(topic)
-        publisher = Mqtt(host, port, f"helm-test-pub-{secrets.token_hex(3)}", context, server_name, user)
+        publisher = Mqtt(
+            publish_host or host, port, f"helm-test-pub-{secrets.token_hex(3)}", context, server_name, user
+        )
         try:
             publisher.publish(topic, payload)
         finally:
@@ -234,7 +251,27 @@ def round_trip(
             raise ValueError(f"the subscriber received {got!r} on {got_topic}, expected {payload!r} on {topic}")
     finally:
         subscriber.close()
-    log(f"published and received one message on {topic} through {server_name}:{port}")
+    return topic
+
+
+def node_host(node: str) -> str:
+    """The host of an EMQX node name (name@host), where the other nodes reach it."""
+    name, at, host = node.partition("@")
+    if not (name and at and host):
+        raise SystemExit(f"FAIL: node name {node!r} is not name@host")
+    return host
+
+
+def across_nodes(nodes: list[str], port: int, context, server_name: str, user: tuple[str, str] | None) -> None:
+    """Each node publishes to a subscriber of the next: every node forwards to another and receives from one."""
+    for source, target in zip(nodes, nodes[1:] + nodes[:1], strict=True):
+        topic = retry(
+            f"MQTT round trip from {source} to {target}",
+            lambda source=source, target=target: round_trip(
+                node_host(target), port, context, server_name, user, publish_host=node_host(source)
+            ),
+        )
+        log(f"published through {source} and received through {target} on {topic}")
 
 
 def main() -> int:
@@ -246,7 +283,7 @@ def main() -> int:
     api = f"{env.get('API_SCHEME', 'http')}://{env['API_HOST']}:{env['API_PORT']}"
     auth = api_key(env["API_BOOTSTRAP_FILE"])
     cores, replicants = int(env["EXPECT_CORES"]), expected_range(env.get("EXPECT_REPLICANTS", "0"))
-    retry("cluster membership", lambda: check_nodes(api, auth, cores, replicants))
+    running = retry("cluster membership", lambda: check_nodes(api, auth, cores, replicants))
     if not env.get("MQTT_PORT"):
         log("no MQTT-over-TCP listener is enabled (listeners.mqtt, listeners.mqtts): message round trip skipped")
     else:
@@ -257,7 +294,14 @@ def main() -> int:
         if user:
             log(f"MQTT clients connect as {user[0]} (first user of {env['MQTT_USERS_FILE']})")
         server_name = env.get("MQTT_SERVER_NAME", host)
-        retry("MQTT round trip", lambda: round_trip(host, port, context, server_name, user))
+        if len(running) < 2:
+            log("one node runs: no message between nodes to check")
+        elif not env.get("MQTT_NODE_PORT"):
+            log("MQTT_NODE_PORT is not set: messages between nodes not checked")
+        else:
+            across_nodes(running, int(env["MQTT_NODE_PORT"]), context, server_name, user)
+        topic = retry("MQTT round trip", lambda: round_trip(host, port, context, server_name, user))
+        log(f"published and received one message on {topic} through {server_name}:{port}")
     log("PASS")
     return 0
 

@@ -39,6 +39,8 @@ It behaves like EMQX only where the chart depends on it, each behaviour citing t
   - joins the nodes its discovery finds (static seeds, dns records, k8s Endpoints: ekka's strategies) over a
     model of Erlang distribution on ekka_dist.erl's port, refusing a peer with another cookie as Erlang's
     handshake does (dist_util.erl), and reports cores and replicants, running and stopped, as mria does (class Cluster);
+  - routes messages between the running nodes of its cluster, as emqx_broker.erl forwards a message to the nodes
+    with a matching route and dispatches a forwarded one to local subscribers only (class Router);
   - restores an evacuation saved in <data_dir>/.evacuation at boot, evicting at once
     (emqx_node_rebalance_evacuation.erl init/1, "restoring_evacuation_state", straight to evicting_conns).
 
@@ -49,7 +51,8 @@ answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_
 
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
 `status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
-`wrong-payload` (every message a client receives has its payload bytes changed), and `peer`: `rebalance
+`wrong-payload` (every message a client receives has its payload bytes changed), `no-route` (the node forwards
+no message to the other nodes and drops those they forward to it), and `peer`: `rebalance
 node-status` adds a session recipient node, PEER below, to the other running nodes it lists as EMQX does
 (emqx_node_rebalance_evacuation.erl migrate_to/1, all_nodes/0), for a drain that waits for its clients to
 leave even on a one-node cluster.
@@ -62,6 +65,7 @@ import hashlib
 import hmac
 import json
 import os
+import queue
 import secrets
 import shutil
 import signal
@@ -919,6 +923,11 @@ class Cluster:
                         return
                     _send(self.request, {"digest": digest(cluster.cookie, reply["challenge"]), **cluster.info()})
                     cluster._learn(reply["info"])
+                    if hello.get("link") == "forward":
+                        # A peer's forwarding link (class Router): the messages it forwards, one a line.
+                        self.request.settimeout(None)
+                        while line := self.rfile.readline():
+                            cluster.node.router.dispatch(json.loads(line))
                 except (OSError, ValueError, KeyError, TypeError, ConnectionError):
                     return
 
@@ -929,27 +938,40 @@ class Cluster:
         log(f"distribution on 0.0.0.0:{self.port}")
         return server
 
-    def sync(self, peer: str) -> None:
-        """One handshake with `peer` (this node initiates), learning what it reports."""
+    def connect(self, peer: str, link: str | None = None) -> socket.socket | None:
+        """A connection to `peer` after the handshake both ways (this node initiates), learning what it reports;
+        None when the peer is unreachable or its cookie differs. `link` names what the connection is for
+        beyond the handshake (the router's "forward")."""
         host = peer.split("@", 1)[-1]
+        sock = None
         try:
-            with socket.create_connection((host, dist_port(peer, self.base_port)), timeout=2) as sock:
-                reader = sock.makefile("rb")
-                _send(sock, {"node": self.node.name})
-                challenge = _receive(reader)["challenge"]
-                mine = secrets.randbits(32)
-                _send(sock, {"digest": digest(self.cookie, challenge), "challenge": mine, "info": self.info()})
-                answer = _receive(reader)
-                if not hmac.compare_digest(str(answer.get("digest")), digest(self.cookie, mine)):
-                    log(f"Connection attempt to node {peer} aborted: its challenge reply is invalid")
-                    return
-                if answer.get("node") != peer:
-                    return
+            sock = socket.create_connection((host, dist_port(peer, self.base_port)), timeout=2)
+            reader = sock.makefile("rb")
+            _send(sock, {"node": self.node.name} | ({"link": link} if link else {}))
+            challenge = _receive(reader)["challenge"]
+            mine = secrets.randbits(32)
+            _send(sock, {"digest": digest(self.cookie, challenge), "challenge": mine, "info": self.info()})
+            answer = _receive(reader)
+            if not hmac.compare_digest(str(answer.get("digest")), digest(self.cookie, mine)):
+                log(f"Connection attempt to node {peer} aborted: its challenge reply is invalid")
+            elif answer.get("node") == peer:
                 self._learn(answer)
+                connected, sock = sock, None
+                return connected
         except ConnectionError:
             self.once(f"node {peer} closed the connection during the handshake (a cookie mismatch closes it)")
         except (OSError, ValueError, KeyError, TypeError):
             pass
+        finally:
+            if sock is not None:
+                sock.close()
+        return None
+
+    def sync(self, peer: str) -> None:
+        """One handshake with `peer`, learning what it reports."""
+        connected = self.connect(peer)
+        if connected is not None:
+            connected.close()
 
     def run(self) -> None:
         logged: tuple = ()
@@ -962,6 +984,242 @@ class Cluster:
                 logged = (tuple(sorted(running)), tuple(stopped))
                 log(f"cluster: running {sorted(running)}, stopped {stopped}")
             self.node.stopping.wait(SYNC_SECONDS)
+
+
+# --- routing -----------------------------------------------------------------------------------------
+
+# MQTT 5.0 SUBSCRIBE options (3.8.3.1) of the router's subscription to `#`: maximum QoS 2 (each message at the QoS
+# it was published with), No Local (not the messages it publishes itself), Retain As Published (the retain flag
+# kept), Retain Handling 2 (no stored retained messages when it subscribes).
+ROUTER_SUBSCRIPTION = 2 | 0x04 | 0x08 | 0x20
+# How long a forwarded message waits for the local broker to take it (the router's connection, or a free slot
+# of mosquitto's Receive Maximum) before it is dropped, as an asynchronous forward drops what it cannot deliver.
+DISPATCH_WAIT = 5.0
+
+
+def _varint_bytes(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _mqtt_packet(header: int, body: bytes) -> bytes:
+    return bytes([header]) + _varint_bytes(len(body)) + body
+
+
+def _mqtt_string(data: bytes) -> bytes:
+    return struct.pack("!H", len(data)) + data
+
+
+def parse_publish(packet: bytes) -> dict:
+    """An MQTT 5 PUBLISH: QoS, retain flag, topic, packet id, properties (as sent) and payload."""
+    qos, retain = (packet[0] >> 1) & 0x03, bool(packet[0] & 0x01)
+    _, i = _varint(packet, 1)
+    (size,) = struct.unpack_from("!H", packet, i)
+    topic = packet[i + 2 : i + 2 + size]
+    i += 2 + size
+    packet_id = None
+    if qos:
+        (packet_id,) = struct.unpack_from("!H", packet, i)
+        i += 2
+    size, start = _varint(packet, i)
+    properties, payload = packet[start : start + size], packet[start + size :]
+    return {"qos": qos, "retain": retain, "topic": topic, "id": packet_id, "properties": properties, "payload": payload}
+
+
+class Router:
+    """Messages between the nodes of this node's cluster: a model of EMQX's routing, not its protocols.
+
+    EMQX keeps each subscription's route (topic filter, node) in tables mria replicates to every node of the
+    cluster (emqx_router.erl create_tables_v3/0, rlog_shard). A message published on one node goes to every
+    node holding a matching route that is routable (emqx_broker.erl aggre/1 with emqx_router_helper.erl
+    is_routable/1, do_route2/2), forwarded asynchronously by default (forward/4 and do_forward/4 with rpc.mode
+    async, emqx_conf_schema.erl; emqx_broker_proto_v1:forward_async/3), and the node it reaches hands it to its
+    own subscribers only (dispatch/2, do_dispatch/2): a forwarded message is never forwarded again.
+
+    Here the router is an MQTT 5 client of this node's mosquitto, on its unix socket, which no MQTT client can
+    reach (they all come through the stand-in's listeners and their authentication), under a client id drawn at
+    random. It subscribes to `#` (ROUTER_SUBSCRIPTION): it receives every message this node's clients publish,
+    and none of those it publishes itself. It forwards each one to every other node running in this node's view
+    (Cluster.view: joined after the cookie challenge, directly or through a core), over a link to the peer's
+    distribution port opened with the same challenge and answer; the peer's router publishes it to its own
+    mosquitto, at the QoS, retain flag and properties it was published with, and so only to local subscribers.
+    Each message goes to every running node rather than to those with a matching route: a node without a
+    subscriber drops it, so clients see the same, and a retained message is kept on every node, as EMQX's
+    retainer keeps it in an mria table (emqx_retainer_mnesia.erl). The `no-route` fault stops the node forwarding
+    and dispatching what peers forward (a model of a node whose routes are lost)."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.client_id = f"emqx-standin-router-{secrets.token_hex(8)}"
+        self.sock: socket.socket | None = None
+        self.ready = threading.Event()
+        self.write_lock = threading.Lock()
+        self.inflight = threading.Semaphore(1)
+        self.packet_id = 0
+        self.id_lock = threading.Lock()
+        self.links: dict[str, queue.SimpleQueue] = {}
+        self.links_lock = threading.Lock()
+
+    def start(self, broker: str) -> None:
+        """Connect to mosquitto and subscribe; then receive on a thread of its own."""
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(5)
+        try:
+            sock.connect(broker)
+            # CONNECT, MQTT 5: clean start, no keep alive, no properties
+            sock.sendall(
+                _mqtt_packet(
+                    0x10, _mqtt_string(b"MQTT") + bytes([5, 0x02, 0, 0, 0]) + _mqtt_string(self.client_id.encode())
+                )
+            )
+            connack = read_packet(sock)
+            if connack[0] != 0x20 or connack[3] != 0:
+                raise Refused(f"mosquitto refused the router's connection ({connack!r})")
+            self.inflight = threading.Semaphore(self._receive_maximum(connack))
+            sock.sendall(
+                _mqtt_packet(
+                    0x82,
+                    struct.pack("!H", self._next_id()) + b"\x00" + _mqtt_string(b"#") + bytes([ROUTER_SUBSCRIPTION]),
+                )
+            )
+            suback = read_packet(sock)
+            if suback[0] != 0x90 or suback[-1] >= 0x80:
+                raise Refused(f"mosquitto refused the router's subscription to # ({suback!r})")
+        except (OSError, ValueError, IndexError) as err:
+            raise Refused(f"the router cannot connect to mosquitto at {broker}: {err}") from None
+        sock.settimeout(None)
+        self.sock = sock
+        self.ready.set()
+        threading.Thread(target=self._receive, daemon=True).start()
+        log(f"router: subscribed to # on mosquitto as {self.client_id} (forwards to the running nodes)")
+
+    @staticmethod
+    def _receive_maximum(connack: bytes) -> int:
+        """CONNACK's Receive Maximum property (0x21): how many QoS 1 and 2 messages may await their
+        acknowledgement; 65535 when absent (MQTT 5.0 3.2.2.3.3)."""
+        _, i = _varint(connack, 1)
+        size, i = _varint(connack, i + 2)
+        end = i + size
+        while i < end:
+            prop = connack[i]
+            if prop == 0x21:
+                return struct.unpack_from("!H", connack, i + 1)[0]
+            kind = {0x11: 4, 0x21: 2, 0x24: 1, 0x25: 1, 0x27: 4, 0x28: 1, 0x29: 1, 0x2A: 1, 0x13: 2, 0x22: 2}.get(prop)
+            if kind is None:  # a string, binary data or string pair property: its length first
+                (n,) = struct.unpack_from("!H", connack, i + 1)
+                i += 3 + n
+                if prop == 0x26:
+                    (n,) = struct.unpack_from("!H", connack, i)
+                    i += 2 + n
+            else:
+                i += 1 + kind
+        return 65535
+
+    def _next_id(self) -> int:
+        with self.id_lock:
+            self.packet_id = self.packet_id % 65535 + 1
+            return self.packet_id
+
+    def _write(self, data: bytes) -> None:
+        with self.write_lock:
+            assert self.sock is not None
+            self.sock.sendall(data)
+
+    def _receive(self) -> None:
+        """Packets from mosquitto: messages to forward (acknowledged by QoS) and the acknowledgements of the
+        messages this router dispatched."""
+        assert self.sock is not None
+        try:
+            while True:
+                packet = read_packet(self.sock)
+                kind = packet[0] & 0xF0
+                if kind == 0x30:
+                    message = parse_publish(packet)
+                    self.forward(message)
+                    if message["qos"] == 1:
+                        self._write(_mqtt_packet(0x40, struct.pack("!H", message["id"])))
+                    elif message["qos"] == 2:
+                        self._write(_mqtt_packet(0x50, struct.pack("!H", message["id"])))
+                elif kind == 0x60:  # PUBREL of a QoS 2 message received: complete it
+                    self._write(_mqtt_packet(0x70, packet[2:4]))
+                elif kind == 0x50:  # PUBREC of a QoS 2 message dispatched: release it
+                    self._write(_mqtt_packet(0x62, packet[2:4]))
+                elif kind in (0x40, 0x70):  # PUBACK or PUBCOMP: a QoS 1 or 2 message dispatched is done
+                    self.inflight.release()
+        except (OSError, ValueError, IndexError, struct.error) as err:
+            if not self.node.stopping.is_set():
+                log(f"router: the connection to mosquitto ended ({err}): messages are no longer routed")
+            self.ready.clear()
+
+    def forward(self, message: dict) -> None:
+        """Send a message this node's clients published to every other running node (emqx_broker.erl do_route2/2)."""
+        if "no-route" in self.node.faults():
+            return
+        running, _ = self.node.cluster.view()
+        line = {
+            "topic": base64.b64encode(message["topic"]).decode(),
+            "qos": message["qos"],
+            "retain": message["retain"],
+            "properties": base64.b64encode(message["properties"]).decode(),
+            "payload": base64.b64encode(message["payload"]).decode(),
+        }
+        for peer in sorted(running):
+            if peer != self.node.name:
+                self._link(peer).put(line)
+
+    def _link(self, peer: str) -> queue.SimpleQueue:
+        """The queue of `peer`'s forwarding link, and its thread the first time (one link a peer keeps the order
+        of the messages sent to it, as gen_rpc's connection does)."""
+        with self.links_lock:
+            if peer not in self.links:
+                self.links[peer] = queue.SimpleQueue()
+                threading.Thread(target=self._send_to, args=(peer, self.links[peer]), daemon=True).start()
+            return self.links[peer]
+
+    def _send_to(self, peer: str, messages: queue.SimpleQueue) -> None:
+        sock: socket.socket | None = None
+        down = False
+        while not self.node.stopping.is_set():
+            message = messages.get()
+            for _ in range(2):  # a link found closed is opened again once for the message
+                if sock is None:
+                    sock = self.node.cluster.connect(peer, link="forward")
+                    if sock is None:
+                        if not down:
+                            log(f"router: no link to {peer}: what it would get is dropped until one opens")
+                        down = True
+                        break
+                    down = False
+                    log(f"router: link to {peer} open")
+                try:
+                    _send(sock, message)
+                    break
+                except OSError:
+                    sock.close()
+                    sock = None
+
+    def dispatch(self, message: dict) -> None:
+        """Publish a message a peer forwarded to this node's mosquitto, so only to its own subscribers
+        (emqx_broker.erl dispatch/2)."""
+        if "no-route" in self.node.faults() or not self.ready.wait(DISPATCH_WAIT):
+            return
+        qos = int(message["qos"])
+        body = _mqtt_string(base64.b64decode(message["topic"]))
+        if qos:
+            if not self.inflight.acquire(timeout=DISPATCH_WAIT):
+                log("router: mosquitto acknowledges nothing: a forwarded message is dropped")
+                return
+            body += struct.pack("!H", self._next_id())
+        properties = base64.b64decode(message["properties"])
+        body += _varint_bytes(len(properties)) + properties + base64.b64decode(message["payload"])
+        try:
+            self._write(_mqtt_packet(0x30 | qos << 1 | int(bool(message["retain"])), body))
+        except OSError as err:
+            log(f"router: a forwarded message is lost: {err}")
 
 
 # --- the running node --------------------------------------------------------------------------------
@@ -991,6 +1249,7 @@ class Node:
         # The kernel's inet_dist_base_port, which ekka_dist.erl port/1 adds to (a knob of the stand-in's tests).
         base = int(environ.get("STANDIN_DIST_BASE_PORT", DIST_BASE_PORT))
         self.cluster = Cluster(self, self.config, cookie, base)
+        self.router = Router(self)
 
     def faults(self) -> set[str]:
         try:
@@ -1243,6 +1502,7 @@ def foreground(environ: dict[str, str]) -> int:
             time.sleep(0.05)
         else:
             raise Refused(f"mosquitto did not open {broker}")
+        node.router.start(broker)
         servers = [node.cluster.serve()]
         servers += [serve_listener(node, listener, broker) for listener in node.listeners]
         servers += [serve_dashboard(node, listener) for listener in node.dashboard]

@@ -1502,7 +1502,15 @@ def foreground(environ: dict[str, str]) -> int:
             time.sleep(0.05)
         else:
             raise Refused(f"mosquitto did not open {broker}")
-        node.router.start(broker)
+        # mosquitto creates its socket file before it listens on it: the router tries again for a while.
+        for attempt in range(40):
+            try:
+                node.router.start(broker)
+                break
+            except Refused:
+                if attempt == 39:
+                    raise
+                time.sleep(0.25)
         servers = [node.cluster.serve()]
         servers += [serve_listener(node, listener, broker) for listener in node.listeners]
         servers += [serve_dashboard(node, listener) for listener in node.dashboard]

@@ -852,6 +852,21 @@ def routed_node(standin, base: int, number: int, port: int, seeds: list[int], **
     )
 
 
+def routed_cluster(standin) -> tuple[int, Standin, Standin, Standin]:
+    """Two cores and a replicant (routed_node 1 to 3) on one MQTT port, once each lists all three as running."""
+    base, (port,) = dist_base(), free_ports(1)
+    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
+    three = routed_node(standin, base, 3, port, [1, 2], EMQX_NODE__ROLE="replicant").start()
+    everyone = {
+        "emqx1@127.0.0.1": ("running", "core"),
+        "emqx2@127.0.0.2": ("running", "core"),
+        "emqx3@127.0.0.3": ("running", "replicant"),
+    }
+    for s in (one, two, three):
+        until(lambda s=s: nodes(s) == everyone, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    return port, one, two, three
+
+
 def subscribed(number: int, port: int, topic: str):
     client = Mqtt(f"127.0.0.{number}", port, f"sub-{number}-{os.urandom(3).hex()}", None, "unused")
     client.subscribe(topic)
@@ -881,16 +896,7 @@ def received(client, seconds: float, most: int = 10) -> list[tuple[str, bytes]]:
 def test_a_message_published_on_one_node_reaches_the_subscribers_of_every_node_once(standin):
     """emqx_broker.erl do_route2/2 forwards to each node with a matching route, dispatch/2 hands a forwarded message
     to local subscribers only: every subscriber of the cluster gets it once, none twice (no forwarding loop)."""
-    base, (port,) = dist_base(), free_ports(1)
-    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
-    three = routed_node(standin, base, 3, port, [1, 2], EMQX_NODE__ROLE="replicant").start()
-    everyone = {
-        "emqx1@127.0.0.1": ("running", "core"),
-        "emqx2@127.0.0.2": ("running", "core"),
-        "emqx3@127.0.0.3": ("running", "replicant"),
-    }
-    for s in (one, two, three):
-        until(lambda s=s: nodes(s) == everyone, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    port, one, _, _ = routed_cluster(standin)
     assert "router: subscribed to # on mosquitto" in one.output(), one.output()
     for source in (1, 2, 3):
         topic, payload = f"routing/from-{source}", f"sent through node {source}".encode()
@@ -906,11 +912,7 @@ def test_a_message_published_on_one_node_reaches_the_subscribers_of_every_node_o
 
 
 def test_the_helm_test_sends_through_each_node_to_the_next_and_names_both_when_routing_stops(standin):
-    base, (port,) = dist_base(), free_ports(1)
-    one, two = (routed_node(standin, base, n, port, [1, 2]).start() for n in (1, 2))
-    three = routed_node(standin, base, 3, port, [1, 2], EMQX_NODE__ROLE="replicant").start()
-    for s in (one, two, three):
-        until(lambda s=s: len(nodes(s)) == 3, f"{s.env['EMQX_NODE_NAME']} lists all three")
+    port, one, two, _ = routed_cluster(standin)
     settings = {
         "EXPECT_CORES": "2",
         "EXPECT_REPLICANTS": "1",

@@ -480,6 +480,20 @@ def render(
     return _cached(("template", cmd, values_json), produce)
 
 
+def chart_with_line(folder: Path, template: str, line: str, new: str, ignore: Callable[..., Any] | None = None) -> Path:
+    """A copy of the chart under `folder` whose one line of `template` (a path in the chart) containing `line` is
+    `new`: a mutation for a test to render. `ignore` leaves files out of the copy, as shutil.copytree's."""
+    chart = folder / CHART.name
+    shutil.copytree(CHART, chart, ignore=ignore)
+    path = chart / template
+    lines = path.read_text().split("\n")
+    hits = [i for i, text in enumerate(lines) if line in text]
+    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of {template}: make it unique"
+    lines[hits[0]] = new
+    path.write_text("\n".join(lines))
+    return chart
+
+
 def in_parallel(calls: Iterable[Callable[[], T]]) -> list[T]:
     """The results of `calls`, made two at a time: each starts a helm (or other) process whose start-up is
     most of its time, and the machine has two cores. Raises the first exception, once every call has ended."""

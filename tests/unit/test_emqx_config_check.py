@@ -29,7 +29,7 @@ from harness.emqx_config import (
     sample_config,
     schema,
 )
-from harness.helm import HelmError, answer, render
+from harness.helm import HelmError, answer, chart_with_line, render
 from harness.tools import CHART, ROOT
 
 pytestmark = pytest.mark.unit
@@ -346,14 +346,7 @@ MUTATIONS = [
 
 @pytest.mark.parametrize("line, key, value", MUTATIONS, ids=[m[1] for m in MUTATIONS])
 def test_removing_a_type_check_lets_a_bad_value_through(helm4, tmp_path, line, key, value):
-    chart = tmp_path / "emqx-ee"
-    shutil.copytree(CHART, chart)
-    template = chart / "templates" / "_env.tpl"
-    lines = template.read_text().split("\n")
-    hits = [i for i, text in enumerate(lines) if line in text]
-    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of _env.tpl: make it unique"
-    lines[hits[0]] = "{{- $ok = true -}}"
-    template.write_text("\n".join(lines))
+    chart = chart_with_line(tmp_path, "templates/_env.tpl", line, "{{- $ok = true -}}")
     with pytest.raises(HelmError):
         render(helm4, {"emqxConfig": {key: value}})
     render(helm4, {"emqxConfig": {key: value}}, chart=chart)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from harness.emqx_config import parse_value, schema
-from harness.helm import HelmError, render
+from harness.helm import HelmError, chart_with_line, render
 from harness.tools import CHART, ROOT
 
 pytestmark = pytest.mark.unit
@@ -487,15 +487,10 @@ IN_ENV_TPL = {"union", "list"}
 @pytest.mark.parametrize("line, new, code", MUTATIONS, ids=[f"{m[2]}:{m[0][:40]}" for m in MUTATIONS])
 def test_removing_a_validator_check_lets_its_refused_value_through(helm4, tmp_path, line, new, code):
     row = next(row for row in REFUSED if row[0] == code)
-    chart = tmp_path / "emqx-ee"
+    template = "templates/_env.tpl" if code in IN_ENV_TPL else "files/emqx-checks.tpl"
     # the templates alone: values.schema.json is not under test here, and compiling it is most of a render's cost
-    shutil.copytree(CHART, chart, ignore=shutil.ignore_patterns("values.schema.json", "ci", "README.md"))
-    template = chart / "templates" / "_env.tpl" if code in IN_ENV_TPL else chart / "files" / "emqx-checks.tpl"
-    lines = template.read_text().split("\n")
-    hits = [i for i, text in enumerate(lines) if line in text]
-    assert len(hits) == 1, f"the mutation matches {len(hits)} lines of {template.name}: make it unique"
-    lines[hits[0]] = new
-    template.write_text("\n".join(lines))
+    ignore = shutil.ignore_patterns("values.schema.json", "ci", "README.md")
+    chart = chart_with_line(tmp_path, template, line, new, ignore)
     values = {"emqxConfig": _config([row])}
     with pytest.raises(HelmError):
         render(helm4, values)

@@ -282,11 +282,13 @@ class AnswerStore:
 
     A template is a function of the chart's files, the values, the flags and the batch program, so an answer is
     kept under a folder named by the digest of every file of the chart and the program's size and modification
-    time (a rebuilt program is a new file), and found there by the digest of the flags and values. A change to
-    any of the chart's files, a new program, other values or other flags: Helm 3 renders again. Only templates
-    whose only path is the chart's are kept (a file elsewhere is not in the digest). Helm 4 still renders
-    every time and is compared with the kept answer as with a fresh one. EMQX_EE_HELM_ANSWERS=off leaves it out.
-    The last KEEP folders are kept (other checkouts have other charts); older ones are removed."""
+    time (a rebuilt program is a new file), and found there by the digest of the flags and values. The chart's
+    path is left out of that digest, so another checkout of the same chart finds the answer; an answer that
+    names the path is not kept. A change to any of the chart's files, a new program, other values or other
+    flags: Helm 3 renders again. Only templates whose only path is the chart's are kept (a file elsewhere is
+    not in the digest). Helm 4 still renders every time and is compared with the kept answer as with a fresh
+    one. EMQX_EE_HELM_ANSWERS=off leaves it out. The last KEEP folders are kept (other checkouts may have other
+    charts); older ones are removed."""
 
     KEEP = 4
 
@@ -329,13 +331,17 @@ class AnswerStore:
         """`ask(args, stdin)`, the answer of the batch program `program`, or the kept one when there is one."""
         if not self.keeps(args):
             return ask(args, stdin)
-        path = self.folder(program) / hashlib.sha256(json.dumps([args, stdin]).encode()).hexdigest()
+        # The chart by its digest (the folder), not its path: another checkout of the same chart finds the answer.
+        where = ["<chart>" if a == str(self.chart) else a for a in args]
+        path = self.folder(program) / hashlib.sha256(json.dumps([where, stdin]).encode()).hexdigest()
         try:
             code, stdout, stderr = json.loads(path.read_text())
             return code, stdout, stderr
         except (OSError, ValueError):
             pass
         found = ask(args, stdin)
+        if str(self.chart) in found[1] + found[2]:
+            return found  # it names this checkout's path: not an answer for another
         written = path.with_suffix(f".{os.getpid()}")
         written.write_text(json.dumps(found))
         written.replace(path)

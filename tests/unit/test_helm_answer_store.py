@@ -90,6 +90,26 @@ def test_the_next_session_finds_the_answer_when_nothing_changed(store):
     assert session.answer(template(chart), values) == first and not session.asked
 
 
+def test_another_checkout_of_the_same_chart_finds_the_answer(store, tmp_path):
+    store, chart = store
+    values = values_text({"replicaCount": 3})
+    first = store.answer(template(chart), values)
+    elsewhere = tmp_path / "elsewhere" / chart.name
+    shutil.copytree(chart, elsewhere)
+    session = Store(store.store.root, elsewhere)
+    assert session.answer(template(elsewhere), values) == first and not session.asked
+
+
+def test_an_answer_that_names_the_chart_s_path_is_not_kept(store):
+    store, chart = store
+    values = values_text({})
+    said = (1, "", f"Error: {chart}/templates/broken.yaml: read failed")
+    store.store.answer(PROGRAM, lambda args, stdin: said, template(chart), values)
+    session = Store(store.store.root, chart)
+    session.answer(template(chart), values)
+    assert len(session.asked) == 1
+
+
 def test_a_path_outside_the_chart_or_the_switch_leaves_the_store_out(store, monkeypatch, tmp_path):
     store, chart = store
     values = values_text({})

@@ -46,7 +46,11 @@ def free_port() -> int:
 # Ports below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default): a port
 # that bind(0) picks there can be taken again by any outgoing connection of another xdist worker before the
 # stand-in binds it. Below the range only another explicit choice can take it, and the choice is random.
-PORT_RANGE = range(20000, 32700)
+# Ports the stand-ins listen on: below the ephemeral range (outgoing connections) and below Kubernetes' NodePort
+# range (30000-32767), a slice of its own for each pytest-xdist worker, so that two workers never pick the same
+# port between the check that it is free and the stand-in's bind.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+PORT_RANGE = range(20000 + 1200 * (_WORKER % 8), 20000 + 1200 * (_WORKER % 8 + 1) - 4)
 
 
 def bindable(port: int) -> bool:

@@ -109,6 +109,14 @@ def log(message: str) -> None:
     print(f"emqx-standin: {message}", flush=True)
 
 
+def bound(make, address: tuple, handler):
+    """make(address, handler), a socketserver bound to `address`; an address in use names itself."""
+    try:
+        return make(address, handler)
+    except OSError as err:
+        raise OSError(err.errno, f"{address[0]}:{address[1]}: {err.strerror}") from err
+
+
 # --- configuration -----------------------------------------------------------------------------------
 
 
@@ -932,7 +940,7 @@ class Cluster:
                     return
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        server = socketserver.ThreadingTCPServer(("0.0.0.0", self.port), Handler)
+        server = bound(socketserver.ThreadingTCPServer, ("0.0.0.0", self.port), Handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
         log(f"distribution on 0.0.0.0:{self.port}")
@@ -1410,7 +1418,7 @@ def serve_listener(node: Node, listener: dict, broker: str) -> socketserver.Thre
                 upstream.close()
 
     socketserver.ThreadingTCPServer.allow_reuse_address = True
-    server = socketserver.ThreadingTCPServer(listener["address"], Handler)
+    server = bound(socketserver.ThreadingTCPServer, listener["address"], Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
     log(
@@ -1456,7 +1464,7 @@ def serve_dashboard(node: Node, listener: dict) -> ThreadingHTTPServer:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(listener["address"], Handler)
+    server = bound(ThreadingHTTPServer, listener["address"], Handler)
     if listener["tls"]:
         server.socket = server_context(listener["tls"]).wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()

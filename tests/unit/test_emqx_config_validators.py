@@ -78,7 +78,8 @@ REFUSED = [
     ("reserved_key", "schema_registry.schemas.sparkplugb", {"type": "json", "source": "{}"},
      'schema_registry.schemas.sparkplugb: EMQX keeps the name "sparkplugb"'),
     ("unique", "message_transformation.transformations",
-     [{"name": "t", "topics": ["a"], "failure_action": "drop"}, {"name": "t", "topics": ["b"], "failure_action": "drop"}],
+     [{"name": "t", "topics": ["a"], "failure_action": "drop"},
+      {"name": "t", "topics": ["b"], "failure_action": "drop"}],
      'each name once, and "t" comes twice'),
     ("unique_topics", "schema_validation.validations", [{"name": "v", "topics": ["a", "a"], **VALIDATION}],
      'each topic filter once, and "a" comes twice'),
@@ -189,7 +190,9 @@ BESIDE = {
     "dashboard.sso.oidc.issuer": {"dashboard.sso.oidc.backend": "oidc", "dashboard.sso.oidc.clientid": "c"},
     "actions.s3.up.parameters": {"actions.s3.up.connector": "s3c"},
     "actions.s3.up2.parameters.max_part_size": {
-        "actions.s3.up2.connector": "s3c", "actions.s3.up2.parameters.bucket": "b", "actions.s3.up2.parameters.key": "k",
+        "actions.s3.up2.connector": "s3c",
+        "actions.s3.up2.parameters.bucket": "b",
+        "actions.s3.up2.parameters.key": "k",
     },
     "actions.kafka_producer.k1.parameters.kafka_headers": {
         "actions.kafka_producer.k1.connector": "kc", "actions.kafka_producer.k1.parameters.topic": "t",
@@ -336,14 +339,23 @@ ACCEPTED = {
     "connectors.iotdb.i1": {"base_url": "http://iotdb:18080", "iotdb_version": "v2.0.x", "sql": {"dialect": "table"}},
     "actions.kafka_producer.k3.parameters": {"topic": "fixed", "buffer": {"mode": "disk"}},
     "connectors.azure_blob_storage.a1.account_key": "c2VjcmV0",
-    "actions.pulsar.p1.parameters": {"strategy": "key_dispatch", "message": {"key": "${clientid}"}, "pulsar_topic": "t"},
+    "actions.pulsar.p1.parameters": {
+        "strategy": "key_dispatch",
+        "message": {"key": "${clientid}"},
+        "pulsar_topic": "t",
+    },
     "connectors.s3tables.c1.s3tables_arn": "arn:aws:s3tables:eu-west-1:123456789012:bucket/my-bucket",
     "connectors.snowflake.c1.account": "orgid-account",
     "connectors.clickhouse.c1.url": "http://ch:8123",
     "actions.opents.o1.parameters.data": [{"metric": "m", "tags": "${tags}", "value": "1"}],
     "listeners.ws.default.authentication": [
-        {"mechanism": "jwt", "algorithm": "hmac-based", "secret": "k", "use_jwks": False,
-         "verify_claims": {"sub": "${clientid}"}},
+        {
+            "mechanism": "jwt",
+            "algorithm": "hmac-based",
+            "secret": "k",
+            "use_jwks": False,
+            "verify_claims": {"sub": "${clientid}"},
+        },
     ],
     "listeners.wss.default.authentication": [
         {"mechanism": "gssapi", "backend": "kerberos", "principal": "mqtt/broker.example.com@EXAMPLE.COM"},
@@ -354,7 +366,13 @@ ACCEPTED = {
     "authentication": {**HTTP_AUTHN, "url": "https://auth/x", "ssl": {"enable": True}},
     "listeners.tcp.default.authentication": [
         {"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "clientid"},
-        {"mechanism": "jwt", "from": "password", "algorithm": "hmac-based", "secret": "k", "secret_base64_encoded": False},
+        {
+            "mechanism": "jwt",
+            "from": "password",
+            "algorithm": "hmac-based",
+            "secret": "k",
+            "secret_base64_encoded": False,
+        },
     ],
     "authorization.sources": [
         {"type": "file", "path": "/x"},

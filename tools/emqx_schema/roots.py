@@ -560,9 +560,7 @@ def needed_fields(data: dict) -> dict[str, list]:
                     continue
                 required = node.get("required")
                 inner = struct_of(node)
-                if required is True or (
-                    required != "{false, recursively}" and inner is not None and needs(inner)
-                ):
+                if required is True or (required != "{false, recursively}" and inner is not None and needs(inner)):
                     out.append([field, *node["aliases"]] if node.get("aliases") else field)
             memo[name] = out
         return memo[name]

@@ -596,7 +596,8 @@ value needs fields in turn ("q" of the compact schema, tools/emqx_schema/roots.p
 as given when emqxConfig sets it, or EMQX's own config, the chart or extraEnv does (.given). A struct emqxConfig
 does not reach keeps its default and is not checked. Where the path leaves more than one struct possible (a
 union whose member EMQX picks by trying each), only the fields every one of them needs are asked for. Called with
-dict "reached" ({path: {t, has}}) "given" (paths) "q" "problems" "check". */ -}}
+dict "reached" ({path: {t, has}}) "given" (paths) "opaque" (paths extraEnv gives, whose values the render cannot
+see: a struct at or below one is not checked) "q" "problems" "check". */ -}}
 {{- define "emqx-ee.requiredChecks" -}}
 {{- if .check -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
@@ -611,6 +612,9 @@ dict "reached" ({path: {t, has}}) "given" (paths) "q" "problems" "check". */ -}}
 {{- range $f := $needs -}}{{- if has $f $q -}}{{- $keep = append $keep $f -}}{{- end -}}{{- end -}}
 {{- $needs = $keep -}}
 {{- end -}}
+{{- end -}}
+{{- range $o := $.opaque -}}
+{{- if or (eq $o $path) (hasPrefix (printf "%s." $o) $path) (hasPrefix (printf "%s[" $o) $path) -}}{{- $needs = list -}}{{- end -}}
 {{- end -}}
 {{- if $needs -}}
 {{- $has := $r.has -}}
@@ -660,5 +664,5 @@ given every value set at or below its field. */ -}}
 {{- end -}}
 {{- end -}}
 {{- include "emqx-ee.rootChecks" (dict "user" .user "problems" $problems "check" .check) -}}
-{{- include "emqx-ee.requiredChecks" (dict "reached" .reached "given" .given "q" .q "problems" $problems "check" .check) -}}
+{{- include "emqx-ee.requiredChecks" (dict "reached" .reached "given" .given "opaque" .opaque "q" .q "problems" $problems "check" .check) -}}
 {{- toJson $problems.list -}}

@@ -615,21 +615,26 @@ emqxConfig reaches (emqx-ee.requiredChecks): EMQX 6.2.2's own config files (apps
 which scripts/merge-config.escript and mix.exs make into etc/emqx.conf with the other apps' etc/emqx*.conf,
 comments only; apps/emqx_conf/etc/base.hocon), what emqx-ee.emqxEnv writes from Secrets (the cookie, the
 dashboard password, the license key), the settings of emqx-ee.chartSettingsEnv and the EMQX_* names of
-extraEnv (an index N of a list is item [N-1] of the walk, since hocon counts from 1). */ -}}
+extraEnv (an index N of a list is item [N-1] of the walk, since hocon counts from 1). A struct that extraEnv
+gives whole, or one above it, is not checked: its value comes from a Secret the render cannot read. */ -}}
 {{- $given := list "node.name" "node.cookie" "node.data_dir" "cluster.name" "cluster.discovery_strategy" "log.file" "log.console" "dashboard.listeners.http.bind" "dashboard.listeners.https.ssl_options.certfile" "dashboard.listeners.https.ssl_options.keyfile" "dashboard.default_password" "license.key" -}}
 {{- range $name, $_ := include "emqx-ee.chartSettingsEnv" . | fromJson -}}
 {{- $given = append $given (trimPrefix "emqx_" (lower $name) | replace "__" ".") -}}
 {{- end -}}
-{{- range $path, $_ := $known -}}
+{{- $opaque := list -}}
+{{- range $e := .Values.extraEnv | default list -}}
+{{- if hasPrefix "EMQX_" (toString $e.name) -}}
 {{- $at := "" -}}
-{{- range $seg := splitList "." $path -}}
+{{- range $seg := splitList "__" (trimPrefix "EMQX_" $e.name | lower) -}}
 {{- $at = ternary (printf "%s[%d]" $at (sub (atoi $seg) 1)) (ternary $seg (printf "%s.%s" $at $seg) (eq $at "")) (and (regexMatch "^[1-9][0-9]*$" $seg) (ne $at "")) -}}
 {{- end -}}
-{{- $given = append $given $at -}}
+{{- $opaque = append $opaque $at -}}
 {{- end -}}
+{{- end -}}
+{{- $given = concat $given $opaque -}}
 {{- /* The checks are in files/emqx-checks.tpl, parsed here only (tpl), so a render without emqxConfig
 never parses them. */ -}}
-{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "q" ($schema.q | default dict) "Template" .Template -}}
+{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "opaque" $opaque "q" ($schema.q | default dict) "Template" .Template -}}
 {{- range tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJsonArray -}}
 {{- $_ := set $problems "list" (append $problems.list .) -}}
 {{- end -}}

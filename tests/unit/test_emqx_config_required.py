@@ -200,16 +200,18 @@ def test_a_union_field_left_out_needs_what_its_first_member_needs(template):
 
 
 def test_where_emqx_picks_among_members_only_what_all_need_is_asked(template):
-    """A JWT authenticator could be any of three members (EMQX picks by use_jwks and public_key, which the chart
-    does not model): only the fields every one of them requires are asked for."""
+    """A JWT authenticator could be any of three members to the chart, which picks by type, mechanism and backend
+    only (EMQX picks by use_jwks, then public_key: emqx_authn_jwt_schema.erl select_union_member/1): only the
+    fields every one of them requires are asked for, so a JWKS authenticator is not asked for an HMAC secret."""
     members = [
         "emqx_authn_jwt_schema:jwt_hmac",
         "emqx_authn_jwt_schema:jwt_public_key",
         "emqx_authn_jwt_schema:jwt_jwks",
     ]
     common = reduce(set.intersection, (required(m) for m in members))
-    assert common == {"mechanism"}
-    template({"emqxConfig": {"authentication": [{"mechanism": "jwt"}]}})
+    jwks = {"mechanism": "jwt", "use_jwks": True, "endpoint": "https://idp.example.com/jwks"}
+    assert common <= set(jwks) and not required(members[0]) <= set(jwks)
+    template({"emqxConfig": {"authentication": [jwks]}})
 
 
 def test_the_check_follows_emqx_config_check(template):

@@ -368,6 +368,7 @@ ACCEPTED = {
         {"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "clientid"},
         {
             "mechanism": "jwt",
+            "use_jwks": False,  # EMQX picks the JWT member by it (select_union_member/1) and refuses none
             "from": "password",
             "algorithm": "hmac-based",
             "secret": "k",

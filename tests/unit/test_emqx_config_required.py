@@ -199,19 +199,89 @@ def test_a_union_field_left_out_needs_what_its_first_member_needs(template):
         template({"emqxConfig": {"connectors.elasticsearch.e1.server": "es:9200"}})
 
 
-def test_where_emqx_picks_among_members_only_what_all_need_is_asked(template):
-    """A JWT authenticator could be any of three members to the chart, which picks by type, mechanism and backend
-    only (EMQX picks by use_jwks, then public_key: emqx_authn_jwt_schema.erl select_union_member/1): only the
-    fields every one of them requires are asked for, so a JWKS authenticator is not asked for an HMAC secret."""
-    members = [
-        "emqx_authn_jwt_schema:jwt_hmac",
-        "emqx_authn_jwt_schema:jwt_public_key",
-        "emqx_authn_jwt_schema:jwt_jwks",
-    ]
-    common = reduce(set.intersection, (required(m) for m in members))
-    jwks = {"mechanism": "jwt", "use_jwks": True, "endpoint": "https://idp.example.com/jwks"}
-    assert common <= set(jwks) and not required(members[0]) <= set(jwks)
-    template({"emqxConfig": {"authentication": [jwks]}})
+# Items of lists of struct unions, and the member EMQX picks for each (emqx_authn_schema.erl
+# union_member_selector/1 hands the item to its provider's select_union_member: by method, mongo_type,
+# redis_type, use_jwks and then public_key); the item sets no field the member requires beyond its selectors.
+PICKED = [
+    ({"mechanism": "jwt", "use_jwks": False}, "emqx_authn_jwt_schema:jwt_hmac"),
+    ({"mechanism": "jwt", "use_jwks": False, "public_key": "k"}, "emqx_authn_jwt_schema:jwt_public_key"),
+    ({"mechanism": "jwt", "use_jwks": True}, "emqx_authn_jwt_schema:jwt_jwks"),
+    ({"mechanism": "password_based", "backend": "mongodb", "mongo_type": "rs"}, "emqx_authn_mongodb_schema:mongo_rs"),
+    ({"mechanism": "password_based", "backend": "redis", "redis_type": "sentinel"},
+     "emqx_authn_redis_schema:redis_sentinel"),
+    ({"mechanism": "password_based", "backend": "http", "method": "get"}, "emqx_authn_http_schema:http_get"),
+    ({"mechanism": "scram", "backend": "http", "method": "post"}, "emqx_authn_scram_restapi_schema:scram_restapi_post"),
+]  # fmt: skip
+PICKED_SOURCES = [
+    ({"type": "mongodb", "mongo_type": "sharded"}, "emqx_authz_mongodb_schema:mongo_sharded"),
+    ({"type": "redis", "redis_type": "cluster"}, "emqx_authz_redis_schema:redis_cluster"),
+    ({"type": "http", "method": "post"}, "emqx_authz_http_schema:http_post"),
+]
+
+
+@pytest.fixture(scope="module")
+def picked(helm4) -> str:
+    config = {"authentication": [i for i, _ in PICKED], "authorization.sources": [i for i, _ in PICKED_SOURCES]}
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": config})
+    return caught.value.stderr
+
+
+@pytest.mark.parametrize("i", range(len(PICKED) + len(PICKED_SOURCES)))
+def test_an_item_needs_what_the_member_emqx_picks_needs(picked, i):
+    key, index = ("authentication", i) if i < len(PICKED) else ("authorization.sources", i - len(PICKED))
+    item, struct = (PICKED + PICKED_SOURCES)[i]
+    want = required(struct) - set(item)
+    assert want, struct
+    assert missing(picked, f"{key}[{index}]") == want, picked
+
+
+@pytest.mark.parametrize(
+    "item, selector",
+    [
+        ({"mechanism": "jwt", "secret": "k", "algorithm": "hmac-based"}, "use_jwks"),
+        ({"mechanism": "password_based", "backend": "mongodb", "server": "m:27017"}, "mongo_type"),
+        ({"mechanism": "password_based", "backend": "redis", "server": "r:6379", "cmd": "HMGET x"}, "redis_type"),
+        ({"mechanism": "password_based", "backend": "http", "url": "http://a"}, "method"),
+    ],
+)
+def test_an_item_without_the_field_emqx_picks_its_member_by_is_refused(template, item, selector):
+    """Each provider throws when its selector is missing (emqx_authn_jwt_schema.erl select_ref/2 for use_jwks,
+    refs/1 of the MongoDB and Redis schemas, emqx_authn_http_schema.erl select_union_member/1 for method)."""
+    with pytest.raises(HelmError, match=rf"authentication\[0\] has no {selector}: EMQX chooses"):
+        template({"emqxConfig": {"authentication": [item]}})
+
+
+def test_where_more_than_one_member_stays_possible_only_what_all_need_is_asked(helm4):
+    """A password hash of an authenticator is a union of structs EMQX tries in turn (emqx_authn_password_hashing):
+    the chart asks only for what each of them requires, so a hash without its name is refused for the name."""
+    node = schema()["structs"]["emqx_authn_mnesia_schema:builtin_db"]["fields"]["password_hash_algorithm"]
+    common = reduce(set.intersection, (required(m["name"]) for m in node["members"] if m["kind"] == "ref"))
+    assert common and any(required(m["name"]) - common for m in node["members"] if m["kind"] == "ref")
+    item = {"mechanism": "password_based", "backend": "built_in_database"}
+    config = {"authentication": [{**item, "password_hash_algorithm": {"salt_position": "prefix"}}]}
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": config})
+    assert missing(caught.value.stderr, "authentication[0].password_hash_algorithm") == common
+    config = {"authentication": [{**item, "password_hash_algorithm": {"name": "sha256", "salt_position": "prefix"}}]}
+    render(helm4, {"emqxConfig": config})
+
+
+def test_a_union_hocon_tries_in_turn_takes_any_member(helm4):
+    """A subscription QoS rule's topic is a union hocon tries member by member (emqx_schema.erl
+    fields("topic_qos_rule")): the members need different fields and none in common, so either form renders,
+    while the rule itself still needs its qos."""
+    rule = schema()["structs"]["emqx_schema:topic_qos_rule"]["fields"]
+    members = [m["name"] for m in rule["topic"]["members"]]
+    assert reduce(set.intersection, (required(m) for m in members)) == set()
+    assert all(required(m) for m in members)
+    rules = [{"qos": 1, "topic": {"equals": "a/b"}}, {"qos": 0, "topic": {"matches": "c/#"}}]
+    render(helm4, {"emqxConfig": {"mqtt.subscription_max_qos_rules": rules}})
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": {"mqtt.subscription_max_qos_rules": [{"topic": {"equals": "a/b"}}]}})
+    assert missing(caught.value.stderr, "mqtt.subscription_max_qos_rules[0]") == required(
+        "emqx_schema:topic_qos_rule"
+    ) - {"topic"}
 
 
 def test_the_check_follows_emqx_config_check(template):
@@ -267,6 +337,30 @@ MUTATIONS = [
     ("{{- $q := get $.q (toString (int $t)) | default list -}}", "{{- $q := list -}}", "files/emqx-checks.tpl"),
     ('{{- include "emqx-ee.requiredChecks"', "", "files/emqx-checks.tpl"),
 ]
+
+
+# Mutations of the member selection (templates/_env.tpl emqx-ee.unionSelect): the items of PICKED are then
+# checked against another member, or against all of them.
+PICK_MUTATIONS = [
+    (
+        '{{- range $sel := list "type" "mechanism" "backend" "method"',
+        '{{- range $sel := list "type" "mechanism" "backend" -}}',
+    ),
+    ('{{- if and (kindIs "map" $f) (hasKey $f "e") -}}', ""),
+    ('{{- if and (not $problem) (gt (len $members) 1) (hasKey .item "use_jwks") -}}', "{{- if false -}}"),
+]
+
+
+@pytest.mark.parametrize("line, new", PICK_MUTATIONS, ids=[m[0][:40] for m in PICK_MUTATIONS])
+def test_the_member_selection_decides_what_an_item_needs(helm4, tmp_path, line, new):
+    ignore = shutil.ignore_patterns("values.schema.json", "ci", "README.md")
+    chart = chart_with_line(tmp_path, "templates/_env.tpl", line, new, ignore)
+    config = {"authentication": [i for i, _ in PICKED], "authorization.sources": [i for i, _ in PICKED_SOURCES]}
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": config})
+    with pytest.raises(HelmError) as mutated:
+        render(helm4, {"emqxConfig": config}, chart=chart)
+    assert mutated.value.stderr != caught.value.stderr
 
 
 @pytest.mark.parametrize("line, new, template", MUTATIONS, ids=[m[0][:40] for m in MUTATIONS])

@@ -353,22 +353,30 @@ a comma-separated string (emqx_schema.erl converter_ciphers/2) or a single item 
 
 {{- /* The union member an object of a list is checked against, chosen as EMQX chooses it: by its `type`
 (authorization sources: emqx_authz_schema.erl select_union_member/2), then its `mechanism` and `backend`
-(authenticators: emqx_authn_schema.erl union_member_selector/1), each a fixed value of the member. A
-selector that no member of the remaining ones fixes is skipped. Called with dict "s" "types" (unions
-unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
+(authenticators: emqx_authn_schema.erl union_member_selector/1), then the field the provider picks its
+member by: `method` (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl,
+emqx_authz_http_schema.erl), `mongo_type`, `redis_type` (emqx_auth*_mongodb_schema.erl, *_redis_schema.erl
+refs/1) and `use_jwks` (emqx_authn_jwt_schema.erl select_union_member/1), each a fixed value of the member (a
+singleton, or an enum of one value); each provider throws when its selector is missing or unknown. A selector
+that no member of the remaining ones fixes is skipped. Between the two JWT members without JWKS, EMQX takes
+the public-key one when the item sets public_key, else the HMAC one (select_ref/2). Called with dict "s"
+"types" (unions unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
 {{- define "emqx-ee.unionSelect" -}}
 {{- $members := list -}}
 {{- range $t := .types -}}{{- if kindIs "float64" $t -}}{{- $members = append $members $t -}}{{- end -}}{{- end -}}
 {{- $problem := "" -}}
 {{- if gt (len $members) 1 -}}
-{{- range $sel := list "type" "mechanism" "backend" -}}
+{{- range $sel := list "type" "mechanism" "backend" "method" "mongo_type" "redis_type" "use_jwks" -}}
 {{- if and (not $problem) (gt (len $members) 1) -}}
 {{- $values := list -}}{{- $keep := list -}}
 {{- range $m := $members -}}
 {{- $f := get (index $.s (int $m)) $sel -}}
-{{- if and (kindIs "map" $f) (hasKey $f "v") -}}
-{{- $values = append $values $f.v -}}
-{{- if eq (toString (get $.item $sel)) $f.v -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- $fixed := "" -}}
+{{- if and (kindIs "map" $f) (hasKey $f "v") -}}{{- $fixed = $f.v -}}{{- end -}}
+{{- if and (kindIs "map" $f) (hasKey $f "e") -}}{{- if eq (len $f.e) 1 -}}{{- $fixed = first $f.e -}}{{- end -}}{{- end -}}
+{{- if $fixed -}}
+{{- $values = append $values $fixed -}}
+{{- if eq (toString (get $.item $sel)) $fixed -}}{{- $keep = append $keep $m -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if $values -}}
@@ -381,6 +389,13 @@ unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- if and (not $problem) (gt (len $members) 1) (hasKey .item "use_jwks") -}}
+{{- $keep := list -}}
+{{- range $m := $members -}}
+{{- if eq (hasKey (index $.s (int $m)) "public_key") (hasKey $.item "public_key") -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- end -}}
+{{- if $keep -}}{{- $members = $keep -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toJson (dict "types" (ternary $members .types (gt (len $members) 0)) "problem" $problem) -}}

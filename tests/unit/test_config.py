@@ -28,14 +28,14 @@ def test_values_keep_their_exact_text(template):
         {
             "listeners.tcp.default.max_connections": 5000000,
             "mqtt.retain_available": False,
-            "authorization.sources": [{"type": "file"}],
+            "authorization.sources": [{"type": "file", "path": "/x"}],  # path: EMQX requires it
             "sysmon.os.cpu_high_watermark": 0.5,
             "sysmon.os.cpu_low_watermark": 0.25,  # below the high one, as EMQX's check_watermark/3 needs
         },
     )
     assert data["EMQX_LISTENERS__TCP__DEFAULT__MAX_CONNECTIONS"] == "5000000", "no 5e+06"
     assert data["EMQX_MQTT__RETAIN_AVAILABLE"] == "false"
-    assert data["EMQX_AUTHORIZATION__SOURCES"] == '[{"type":"file"}]'
+    assert data["EMQX_AUTHORIZATION__SOURCES"] == '[{"path":"/x","type":"file"}]'
     assert data["EMQX_SYSMON__OS__CPU_HIGH_WATERMARK"] == "0.5"
     assert data["EMQX_SYSMON__OS__CPU_LOW_WATERMARK"] == "0.25"
 

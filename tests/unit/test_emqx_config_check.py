@@ -251,7 +251,10 @@ TRICKY = [
 def tricky(helm4):
     config = {f"zones.t{i}.mqtt.response_information": text for i, text in enumerate(TRICKY)}
     config["dashboard.sso.oidc.scopes"] = TRICKY  # a list of strings that no validator reads
-    return render(helm4, {"emqxConfig": config}).settings()
+    # what EMQX requires of an OIDC backend (emqx_dashboard_sso_oidc.erl fields(oidc)), the secret from a Secret
+    config["dashboard.sso.oidc"] = {"backend": "oidc", "clientid": "emqx", "issuer": "https://idp.example.com"}
+    secret = {"name": "EMQX_DASHBOARD__SSO__OIDC__SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
+    return render(helm4, {"emqxConfig": config, "extraEnv": [secret]}).settings()
 
 
 @pytest.mark.parametrize("i", range(len(TRICKY)), ids=lambda i: json.dumps(TRICKY[i][:24]))

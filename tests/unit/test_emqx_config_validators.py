@@ -39,6 +39,12 @@ def LINK(topics: list[str]) -> list[dict[str, Any]]:  # noqa: N802 - reads as a 
 
 
 HTTP_AUTHN = {"mechanism": "password_based", "backend": "http", "method": "post"}
+# Fields EMQX requires without a default (emqx-ee.requiredChecks), given so that each row is refused by its
+# validator only: a schema validation's (emqx_schema_validation_schema.erl fields(validation)), an S3 upload's
+# parameters (emqx_bridge_s3_upload.erl), a disk_log connector's (emqx_bridge_disk_log_connector_schema.erl).
+VALIDATION = {"failure_action": "drop", "strategy": "all_pass", "checks": [{"type": "json", "schema": "a"}]}
+S3_UPLOAD = {"bucket": "b", "key": "k/${clientid}"}
+DISK_LOG = {"max_file_number": 10, "max_file_size": "10MB"}
 
 # (check code of emqx-ee.emqxCheck / rootChecks, emqxConfig key, value, what the message says). Values pass their
 # type check: only the validator refuses them.
@@ -72,11 +78,13 @@ REFUSED = [
     ("reserved_key", "schema_registry.schemas.sparkplugb", {"type": "json", "source": "{}"},
      'schema_registry.schemas.sparkplugb: EMQX keeps the name "sparkplugb"'),
     ("unique", "message_transformation.transformations",
-     [{"name": "t", "topics": ["a"]}, {"name": "t", "topics": ["b"]}], 'each name once, and "t" comes twice'),
-    ("unique_topics", "schema_validation.validations", [{"name": "v", "topics": ["a", "a"]}],
+     [{"name": "t", "topics": ["a"], "failure_action": "drop"},
+      {"name": "t", "topics": ["b"], "failure_action": "drop"}],
+     'each name once, and "t" comes twice'),
+    ("unique_topics", "schema_validation.validations", [{"name": "v", "topics": ["a", "a"], **VALIDATION}],
      'each topic filter once, and "a" comes twice'),
     ("name", "exhook.servers", [{"name": "a b", "url": "http://hook:9000"}], 'not "a b"'),
-    ("name", "schema_validation.validations", [{"name": "v w", "topics": ["b"]}], 'not "v w"'),
+    ("name", "schema_validation.validations", [{"name": "v w", "topics": ["b"], **VALIDATION}], 'not "v w"'),
     ("http_url", "prometheus.push_gateway.url", "pushgw:9091", 'an http:// or https:// URL here, not "pushgw:9091"'),
     ("cidrs", "rule_engine.ssrf.deny_cidrs", ["10.0.0.0/8", "banana"], '"banana" is not a CIDR'),
     ("ms", "connectors.http.c1.resource_opts.health_check_interval", "2h", "1ms to 3600000ms here, not 2h"),
@@ -90,10 +98,11 @@ REFUSED = [
     ("issuer_url", "dashboard.sso.oidc.issuer", "https://", 'an http:// or https:// URL with a host here, not'),
     ("http_method", "authorization.sources", [{"type": "http", "method": "get", "url": "http://a", "request": {
         "method": "patch"}}], 'sources[0].request.method: EMQX takes post, put, get, delete or a ${placeholder}'),
-    ("part_sizes", "actions.s3.up.parameters", {"min_part_size": "3gb", "max_part_size": "2gb"},
+    ("part_sizes", "actions.s3.up.parameters", {"min_part_size": "3gb", "max_part_size": "2gb", **S3_UPLOAD},
      "min_part_size (3221225472 bytes) is over max_part_size (2147483648 bytes)"),
     ("schema_checks", "schema_validation.validations",
-     [{"name": "s1", "topics": ["t"], "checks": [{"type": "json", "schema": "a"}, {"type": "json", "schema": "a"}]}],
+     [{"name": "s1", "topics": ["t"], "failure_action": "drop", "strategy": "all_pass",
+       "checks": [{"type": "json", "schema": "a"}, {"type": "json", "schema": "a"}]}],
      "each type and schema once, and json:a comes twice"),
     ("placeholder", "actions.kafka_producer.k1.parameters.kafka_headers", "props", 'one placeholder here, such as'),
     ("placeholder_or_text", "actions.kafka_producer.k2.parameters.kafka_ext_headers",
@@ -107,17 +116,19 @@ REFUSED = [
     ("link_topics", "cluster.links", LINK(["$LINK/cluster/x"]), "EMQX keeps topics under $LINK/cluster/"),
     ("topic_redundancy", "cluster.links", LINK(["a/#", "a/b"]), '"a/b" is covered by "a/#"'),
     ("one_enabled", "retainer.backend.enable", False, "retainer: EMQX needs exactly one enabled backend here, not 0"),
-    ("one_enabled", "file_transfer.storage.local.exporter.s3", {"host": "s3", "bucket": "b"}, "not 2 (local, s3"),
+    ("one_enabled", "file_transfer.storage.local.exporter.s3", {"host": "s3", "bucket": "b", "port": 9000},
+     "not 2 (local, s3"),
     ("bytes", "actions.s3.up2.parameters.max_part_size", "1mb", "EMQX takes 5242880 to 5368709120 bytes here, not 1mb"),
     ("claim_names", "listeners.wss.default.authentication",
-     [{"mechanism": "jwt", "algorithm": "hmac-based", "use_jwks": False, "verify_claims": {"exp": "1"}}],
+     [{"mechanism": "jwt", "algorithm": "hmac-based", "secret": "k", "use_jwks": False, "verify_claims": {"exp": "1"}}],
      'EMQX checks the claim "exp" itself'),
     ("header_names", "listeners.ssl.default.authentication",
      [{"mechanism": "jwt", "use_jwks": True, "endpoint": "https://idp/jwks", "headers": {"x:y": "v"}}],
      'header names of letters, digits, -, _ and spaces, not "x:y"'),
     ("principal", "listeners.tcp.default.authentication", [{"mechanism": "gssapi", "backend": "kerberos",
      "principal": "mqtt"}], 'EMQX takes service/host or service/host@REALM here, not "mqtt"'),
-    ("dispatch_key", "actions.pulsar.p1.parameters", {"strategy": "key_dispatch", "message": {"key": ""}},
+    ("dispatch_key", "actions.pulsar.p1.parameters",
+     {"strategy": "key_dispatch", "message": {"key": ""}, "pulsar_topic": "t"},
      "actions.pulsar.p1.parameters: strategy key_dispatch needs a message.key"),
     ("s3tables_arn", "connectors.s3tables.c1.s3tables_arn", "arn:aws:s3:::b", 'not "arn:aws:s3:::b"'),
     ("account_id", "connectors.snowflake.c1.account", "acct", 'EMQX takes ORGID-ACCOUNTNAME here, not "acct"'),
@@ -138,7 +149,8 @@ REFUSED = [
      "EMQX refuses buffer.mode disk with a topic that has ${placeholders}"),
     ("base64", "connectors.azure_blob_storage.a1.account_key", "not base64!", "EMQX takes a base64 value here"),
     ("index_specs", "retainer.backend.index_specs", [[1, 2], [1, 2]], "EMQX needs each index spec once"),
-    ("connectors", "connectors.disk_log", {"d1": {"filepath": "/var/log/a"}, "d2": {"filepath": "/var/log/a"}},
+    ("connectors", "connectors.disk_log", {"d1": {"filepath": "/var/log/a", **DISK_LOG},
+                                            "d2": {"filepath": "/var/log/a", **DISK_LOG}},
      "connectors.disk_log: d1, d2 write to the same filepath"),
     ("connectors", "connectors.mqtt", {
         "n1": {"server": "peer:1883", "static_clientids": [{"node": "emqx@a", "ids": [{"clientid": "c"}]}]},
@@ -152,7 +164,7 @@ REFUSED = [
     ("durable_sessions", "durable_storage.sessions.backend", "builtin_local",
      "durable_storage.sessions.backend: builtin_local needs the singleton discovery strategy"),
     # items of lists of struct unions: the member EMQX picks, by type, then mechanism and backend
-    ("union", "authorization.sources", [{"type": "file", "url": "http://x"}],
+    ("union", "authorization.sources", [{"type": "file", "path": "/x", "url": "http://x"}],
      'EMQX 6.2.2 has no field "url" under authorization.sources[0]'),
     ("union", "authentication", [{"mechanism": "password_based", "backend": "built_in_database", "url": "http://x"}],
      'has no field "url" under authentication[0]'),
@@ -171,10 +183,45 @@ SETUP = {
 }
 
 
+# The fields EMQX requires beside a row's key, for rows that set one field of a struct (keyed by the row's key);
+# the OIDC secret comes from a Secret (SECRETS), as the chart asks for secrets.
+BESIDE = {
+    "connectors.http.c1.resource_opts.health_check_interval": {"connectors.http.c1.url": "http://h:80"},
+    "dashboard.sso.oidc.issuer": {"dashboard.sso.oidc.backend": "oidc", "dashboard.sso.oidc.clientid": "c"},
+    "actions.s3.up.parameters": {"actions.s3.up.connector": "s3c"},
+    "actions.s3.up2.parameters.max_part_size": {
+        "actions.s3.up2.connector": "s3c",
+        "actions.s3.up2.parameters.bucket": "b",
+        "actions.s3.up2.parameters.key": "k",
+    },
+    "actions.kafka_producer.k1.parameters.kafka_headers": {
+        "actions.kafka_producer.k1.connector": "kc", "actions.kafka_producer.k1.parameters.topic": "t",
+    },
+    "actions.kafka_producer.k2.parameters.kafka_ext_headers": {
+        "actions.kafka_producer.k2.connector": "kc", "actions.kafka_producer.k2.parameters.topic": "t",
+    },
+    "actions.kafka_producer.k3.parameters": {"actions.kafka_producer.k3.connector": "kc"},
+    "actions.pulsar.p1.parameters": {"actions.pulsar.p1.connector": "pc"},
+    "actions.opents.o1.parameters.data": {"actions.opents.o1.connector": "oc"},
+    "connectors.mqtt.m1.static_clientids": {"connectors.mqtt.m1.server": "peer:1883"},
+    "connectors.mqtt.m2.static_clientids": {"connectors.mqtt.m2.server": "peer:1883"},
+    "connectors.s3tables.c1.s3tables_arn": {"connectors.s3tables.c1.s3_client": {}},
+    "connectors.snowflake.c1.account": {
+        "connectors.snowflake.c1.dsn": "snowflake", "connectors.snowflake.c1.server": "orgid-account.example.com",
+    },
+    "connectors.clickhouse.c1.url": {"connectors.clickhouse.c1.database": "db"},
+    "connectors.azure_blob_storage.a1.account_key": {"connectors.azure_blob_storage.a1.account_name": "acct"},
+}  # fmt: skip
+SECRETS = [
+    {"name": "EMQX_DASHBOARD__SSO__OIDC__SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "oidc"}}},
+]
+
+
 def _config(rows: list[tuple]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for row in rows:
         config.update(SETUP.get(row[0], {}))
+        config.update(BESIDE.get(row[1], {}))
     for _code, key, value, _says in rows:
         if key in config and isinstance(config[key], list):
             config[key] = config[key] + value
@@ -186,7 +233,7 @@ def _config(rows: list[tuple]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def refused(helm4) -> str:
     with pytest.raises(HelmError) as caught:
-        render(helm4, {"emqxConfig": _config(_unique_keys(REFUSED))})
+        render(helm4, {"emqxConfig": _config(_unique_keys(REFUSED)), "extraEnv": SECRETS})
     return caught.value.stderr
 
 
@@ -207,7 +254,7 @@ def test_a_value_emqx_validators_refuse_is_refused_with_its_path(helm4, refused,
         said = refused
     else:
         with pytest.raises(HelmError) as caught:
-            render(helm4, {"emqxConfig": _config([(code, key, value, says)])})
+            render(helm4, {"emqxConfig": _config([(code, key, value, says)]), "extraEnv": SECRETS})
         said = caught.value.stderr
     assert says in said, said
     assert "emqxConfig." in said
@@ -216,7 +263,7 @@ def test_a_value_emqx_validators_refuse_is_refused_with_its_path(helm4, refused,
 def test_helm_3_gives_the_same_messages(other_helm, refused):
     rows = _unique_keys(REFUSED)
     with pytest.raises(HelmError) as caught:
-        render(other_helm, {"emqxConfig": _config(rows)})
+        render(other_helm, {"emqxConfig": _config(rows), "extraEnv": SECRETS})
     assert caught.value.stderr == refused
 
 
@@ -257,7 +304,10 @@ ACCEPTED = {
     "prometheus.latency_buckets": "10ms, 100ms, 1s",
     "rule_engine.ssrf.deny_cidrs": ["10.0.0.0/8", "fd00::/8"],
     "connectors.http.c1.resource_opts.health_check_interval": "1h",
-    "message_transformation.transformations": [{"name": "t1", "topics": "t/#"}, {"name": "t2", "topics": ["a", "b"]}],
+    "message_transformation.transformations": [
+        {"name": "t1", "topics": "t/#", "failure_action": "drop"},
+        {"name": "t2", "topics": ["a", "b"], "failure_action": "ignore"},
+    ],
     "trace.max_file_size": "10GB",
     "sysmon.os.cpu_low_watermark": "70%",
     "sysmon.os.cpu_high_watermark": 0.9,
@@ -266,7 +316,7 @@ ACCEPTED = {
     "durable_sessions.enable": True,
     "durable_storage.sessions.backend": "builtin_raft",
     "dashboard.sso.oidc.issuer": "https://idp.example.com/realms/x",
-    "actions.s3.up.parameters": {"min_part_size": "10mb", "max_part_size": "1gb"},
+    "actions.s3.up.parameters": {"min_part_size": "10mb", "max_part_size": "1gb", **S3_UPLOAD},
     "actions.kafka_producer.k1.parameters.kafka_headers": "${pub_props}",
     "actions.kafka_producer.k2.parameters.kafka_ext_headers": [
         {"kafka_ext_header_key": "a", "kafka_ext_header_value": "${clientid}"},
@@ -277,7 +327,7 @@ ACCEPTED = {
         {"action": "publish", "source_topic": "a/#", "re": "^a/(.+)$", "dest_topic": "b/$1"},
         {"action": "subscribe", "source_topic": "c/#", "re": "^c/(.+)$", "dest_topic": "d/#"},
     ],
-    "connectors.disk_log": {"d1": {"filepath": "/var/log/a"}, "d2": {"filepath": "/var/log/b"}},
+    "connectors.disk_log": {"d1": {"filepath": "/var/log/a", **DISK_LOG}, "d2": {"filepath": "/var/log/b", **DISK_LOG}},
     "connectors.mqtt.m1.static_clientids": [
         {"node": "emqx@a", "ids": [{"clientid": "c1"}]},
         {"node": "emqx@b", "ids": [{"clientid": "c2"}]},
@@ -289,30 +339,49 @@ ACCEPTED = {
     "connectors.iotdb.i1": {"base_url": "http://iotdb:18080", "iotdb_version": "v2.0.x", "sql": {"dialect": "table"}},
     "actions.kafka_producer.k3.parameters": {"topic": "fixed", "buffer": {"mode": "disk"}},
     "connectors.azure_blob_storage.a1.account_key": "c2VjcmV0",
-    "actions.pulsar.p1.parameters": {"strategy": "key_dispatch", "message": {"key": "${clientid}"}},
+    "actions.pulsar.p1.parameters": {
+        "strategy": "key_dispatch",
+        "message": {"key": "${clientid}"},
+        "pulsar_topic": "t",
+    },
     "connectors.s3tables.c1.s3tables_arn": "arn:aws:s3tables:eu-west-1:123456789012:bucket/my-bucket",
     "connectors.snowflake.c1.account": "orgid-account",
     "connectors.clickhouse.c1.url": "http://ch:8123",
     "actions.opents.o1.parameters.data": [{"metric": "m", "tags": "${tags}", "value": "1"}],
     "listeners.ws.default.authentication": [
-        {"mechanism": "jwt", "algorithm": "hmac-based", "use_jwks": False, "verify_claims": {"sub": "${clientid}"}},
+        {
+            "mechanism": "jwt",
+            "algorithm": "hmac-based",
+            "secret": "k",
+            "use_jwks": False,
+            "verify_claims": {"sub": "${clientid}"},
+        },
     ],
     "listeners.wss.default.authentication": [
         {"mechanism": "gssapi", "backend": "kerberos", "principal": "mqtt/broker.example.com@EXAMPLE.COM"},
     ],
-    "file_transfer.storage.local.exporter.s3": {"host": "s3", "bucket": "b"},
+    "file_transfer.storage.local.exporter.s3": {"host": "s3", "bucket": "b", "port": 9000},
     "file_transfer.storage.local.exporter.local.enable": False,
     # a single authenticator for a list (emqx_authn_schema.erl ensure_array/2), picked by mechanism and backend
     "authentication": {**HTTP_AUTHN, "url": "https://auth/x", "ssl": {"enable": True}},
     "listeners.tcp.default.authentication": [
         {"mechanism": "password_based", "backend": "built_in_database", "user_id_type": "clientid"},
-        {"mechanism": "jwt", "from": "password", "algorithm": "hmac-based", "secret_base64_encoded": False},
+        {
+            "mechanism": "jwt",
+            "use_jwks": False,  # EMQX picks the JWT member by it (select_union_member/1) and refuses none
+            "from": "password",
+            "algorithm": "hmac-based",
+            "secret": "k",
+            "secret_base64_encoded": False,
+        },
     ],
     "authorization.sources": [
         {"type": "file", "path": "/x"},
         {"type": "http", "method": "get", "url": "http://a", "request": {"method": "${m}"}},
     ],
 }
+for _key in list(ACCEPTED):
+    ACCEPTED.update(BESIDE.get(_key, {}))
 
 
 # A password EMQX needs beside ACCEPTED's TDengine username, from a Secret as the chart asks for secrets.
@@ -320,7 +389,7 @@ PASSWORD = {"name": "EMQX_CONNECTORS__TDENGINE__T1__PASSWORD", "valueFrom": {"se
 
 
 def test_valid_values_of_every_validated_field_render_as_written(template):
-    settings = template({"emqxConfig": ACCEPTED, "extraEnv": [PASSWORD]}).settings()
+    settings = template({"emqxConfig": ACCEPTED, "extraEnv": [PASSWORD, *SECRETS]}).settings()
     for key, value in ACCEPTED.items():
         if isinstance(value, str | list):
             text = settings["EMQX_" + key.replace(".", "__").upper()]
@@ -491,7 +560,7 @@ def test_removing_a_validator_check_lets_its_refused_value_through(helm4, tmp_pa
     # the templates alone: values.schema.json is not under test here, and compiling it is most of a render's cost
     ignore = shutil.ignore_patterns("values.schema.json", "ci", "README.md")
     chart = chart_with_line(tmp_path, template, line, new, ignore)
-    values = {"emqxConfig": _config([row])}
+    values = {"emqxConfig": _config([row]), "extraEnv": SECRETS}
     with pytest.raises(HelmError):
         render(helm4, values)
     render(helm4, values, chart=chart)

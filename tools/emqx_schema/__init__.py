@@ -39,8 +39,10 @@ Output format
     (inlining would repeat e.g. the authentication providers under every listener type and
     gateway: about 6 MB instead of 0.6 MB); cycles need no special case.
     A field node may carry ``hidden`` (``importance => hidden``), ``no_doc`` (``importance =>
-    no_doc``: configurable, but left out of EMQX's documentation), ``deprecated`` and ``aliases``.
-    Descriptions and defaults are never copied.
+    no_doc``: configurable, but left out of EMQX's documentation), ``deprecated``, ``aliases``,
+    ``required`` (``true``, ``false`` or ``"{false, recursively}"``, as the field schema says it; absent when
+    it says nothing, which hocon reads as false at EMQX's boot) and ``has_default`` (the field has a
+    ``default``, which hocon fills in for an absent value).  Descriptions and default values are never copied.
 
 What it cannot evaluate, and why
     Anything the source leaves to run time becomes ``any``: ``application:get_env`` keys an app

@@ -570,7 +570,7 @@ def as_field_schema(ip: Interp, s: Any) -> EMap:
         return s
     if _is_fun(s):
         out = EMap()
-        for key in ("type", "importance", "deprecated", "aliases", "default", "validator", "converter"):
+        for key in ("type", "importance", "deprecated", "aliases", "default", "required", "validator", "converter"):
             v = ip.apply_fun(s, [Atom(key)])
             if v != UNDEFINED:
                 out = out.put(Atom(key), v)

@@ -35,6 +35,11 @@ An array without "j" or "w" takes a list only: hocon_tconf.erl map_field(?ARRAY)
 Beside the structs, "c" holds the validators EMQX runs on a field after its type check (the `validator` of
 its field schema), keyed "<struct index>.<field>": a list of check codes (VALIDATORS below, implemented by
 emqx-ee.emqxCheck in files/emqx-checks.tpl). A validator of a struct or map field sees every value set below the field.
+
+"q" holds, keyed "<struct index>", the fields a struct needs once it has a value (needed_fields below): those
+its schema marks `required => true` without a default, and those whose struct or first union member needs a
+field in turn. Each is a name, or [name, alias...]. emqx-ee.requiredChecks in files/emqx-checks.tpl refuses a
+struct that emqxConfig reaches without them.
 """
 
 from __future__ import annotations
@@ -512,7 +517,57 @@ def compact(data: dict) -> dict:
             }
         return kind
 
-    return {"v": data["emqx_version"], "s": [{f: shift(k) for f, k in s.items()} for s in table], "c": checks}
+    # the fields each struct needs (shifted like the references: the roots are 0, struct order[i] is i + 1)
+    needs = needed_fields(data)
+    needed = {str(i): needs[name] for i, name in enumerate([""] + order) if needs.get(name)}
+    return {
+        "v": data["emqx_version"],
+        "s": [{f: shift(k) for f, k in s.items()} for s in table],
+        "c": checks,
+        "q": needed,
+    }
+
+
+def needed_fields(data: dict) -> dict[str, list]:
+    """Per struct ("" for the roots), the fields hocon refuses to leave out once the struct has a value, in the
+    data file's field order: each is a name, or [name, alias...] when the field has aliases.
+
+    hocon_tconf.erl, as EMQX calls it at boot (emqx_config.erl check_config/3 passes no `required` option, so
+    is_required/2 falls back to false): a field whose schema says `required => true` and that has no `default`
+    (resolve_field_value/3 fills a default in first) is refused when absent (validate/5, or do_map/4 for a
+    struct). A field that is not required and has no default is checked with no value: do_map/4 then walks the
+    fields of its struct with no values (unless it says `required => {false, recursively}`), and a union first
+    picks its first member (select_union_members/3), so such a field is needed when that struct needs a field.
+    Deprecated fields are deleted unchecked (map_fields/4)."""
+    structs = data["structs"]
+    memo: dict[str, list] = {}
+
+    def struct_of(node: dict) -> str | None:
+        kind = node["kind"]
+        if kind == "ref":
+            return node["name"]
+        if kind == "union" and node["members"]:
+            return struct_of(node["members"][0])
+        return None
+
+    def needs(name: str) -> list:
+        if name not in memo:
+            memo[name] = []  # a cycle back to a struct being looked at adds nothing
+            fields = data["schema"]["fields"] if name == "" else structs[name]["fields"]
+            out: list = []
+            for field, node in fields.items():
+                if node.get("deprecated") or node.get("has_default"):
+                    continue
+                required = node.get("required")
+                inner = struct_of(node)
+                if required is True or (required != "{false, recursively}" and inner is not None and needs(inner)):
+                    out.append([field, *node["aliases"]] if node.get("aliases") else field)
+            memo[name] = out
+        return memo[name]
+
+    for name in ["", *structs]:
+        needs(name)
+    return memo
 
 
 def render() -> tuple[str, str]:

@@ -9,6 +9,7 @@ from .builtins import as_field_schema, hocon_roots
 from .interpreter import Interp, _is_fun
 from .terms import (
     FALSE,
+    TRUE,
     UNDEFINED,
     Atom,
     Closure,
@@ -98,11 +99,32 @@ class TreeBuilder:
         aliases = fs.get(Atom("aliases"))
         if isinstance(aliases, list) and aliases:
             node["aliases"] = [to_text(a) or show(a) for a in aliases]
+        required = self.required(fs.get(Atom("required")), path)
+        if required is not None:
+            node["required"] = required
+        default = fs.get(Atom("default"))
+        if default is not None and default != UNDEFINED:
+            node["has_default"] = True  # the value itself is not copied, only that hocon fills one in
         for key in ("validator", "converter"):
             funs = fs.get(Atom(key))
             if funs is not None and funs != UNDEFINED:
                 node[key] = [fun_name(f) for f in (funs if isinstance(funs, list) else [funs])]
         return node
+
+    def required(self, value: Any, path: list[str]) -> bool | str | None:
+        """The field's `required` as hocon_tconf.erl `is_required/2` reads it: absent (None: at boot EMQX passes no
+        `required` option, so the default false applies), true, false, or `{false, recursively}` (do_map/4 then
+        leaves an absent struct unchecked below)."""
+        if value is None or value == UNDEFINED:
+            return None
+        if value == TRUE:
+            return True
+        if value == FALSE:
+            return False
+        if isinstance(value, tuple) and len(value) == 2 and value == (FALSE, Atom("recursively")):
+            return "{false, recursively}"
+        self.any(path + ["required"], f"required is {show(value)[:60]}")
+        return "?"
 
     def type_node(self, mod: str, t: Any, path: list[str]) -> dict:
         if isinstance(t, Unknown):

@@ -65,9 +65,11 @@ def at(path: str) -> dict[str, Any]:
 def check_node(node: Any, where: str) -> None:  # noqa: C901 - one branch per node kind
     assert isinstance(node, dict) and isinstance(node.get("kind"), str), f"{where}: not a node"
     kind = node["kind"]
-    extra = set(node) - {"kind"} - FIELD_FLAGS - {"aliases", "validator", "converter"}
-    for flag in FIELD_FLAGS & set(node):
+    extra = set(node) - {"kind"} - FIELD_FLAGS - {"aliases", "validator", "converter", "required", "has_default"}
+    for flag in (FIELD_FLAGS | {"has_default"}) & set(node):
         assert node[flag] is True, f"{where}: {flag} is written only when true"
+    if "required" in node:
+        assert node["required"] in (True, False, "{false, recursively}"), f"{where}: required {node['required']!r}"
     if "aliases" in node:
         assert node["aliases"] and all(isinstance(a, str) for a in node["aliases"]), where
     for funs in ("validator", "converter"):
@@ -169,7 +171,7 @@ def test_node_fields():
     # emqx_conf_schema fields("node"): {"cookie", sc(string(), #{converter => fun emqx_schema:password_converter/2,
     # validator => fun validate_cookie/1, ...})}
     assert at("node.cookie") == {
-        "kind": "scalar", "type": "string",
+        "kind": "scalar", "type": "string", "required": True,
         "converter": ["emqx_schema:password_converter/2"], "validator": ["emqx_conf_schema:validate_cookie/1"],
     }  # fmt: skip
     # {"role", sc(hoconsc:enum(node_role_symbols()), #{aliases => [db_role]})}: [core] ++ the injection
@@ -179,7 +181,9 @@ def test_node_fields():
     assert role["aliases"] == ["db_role"]
     # {"process_limit", ...deprecated => {since, "5.1"}, importance => ?IMPORTANCE_HIDDEN}
     assert at("node.process_limit")["hidden"] and at("node.process_limit")["deprecated"]
-    assert at("node.max_ports") == {"kind": "scalar", "type": "integer", "min": 1024, "max": 134217727}
+    assert at("node.max_ports") == {
+        "kind": "scalar", "type": "integer", "min": 1024, "max": 134217727, "has_default": True,
+    }  # fmt: skip
 
 
 def test_cluster_fields():
@@ -202,7 +206,7 @@ def test_listeners():
     assert {"bind", "enable", "proxy_protocol", "acceptors", "max_connections"} <= set(listener["fields"])
     # base_listener(Bind): {"enable", sc(boolean(), #{aliases => [enabled], importance => ?IMPORTANCE_NO_DOC})}
     assert at("listeners.tcp.$name.enable") == {
-        "kind": "scalar", "type": "boolean", "aliases": ["enabled"], "no_doc": True,
+        "kind": "scalar", "type": "boolean", "aliases": ["enabled"], "no_doc": True, "has_default": True,
     }  # fmt: skip
     assert at("listeners.tcp.$name.bind")["type"] == "ip_port"
     assert at("listeners.tcp.$name.proxy_protocol")["type"] == "boolean"
@@ -236,3 +240,29 @@ def test_validators_and_converters():
     ]
     # ciphers_schema/1: converter => fun converter_ciphers/2 (a comma-separated string becomes a list)
     assert at("listeners.ssl.$name.ssl_options.ciphers")["converter"] == ["emqx_schema:converter_ciphers/2"]
+
+
+def test_required_and_default():
+    """`required` as the field schema says it (hocon_tconf.erl is_required/2: true, false or {false, recursively};
+    absent when the schema does not say, which hocon reads as false at boot) and whether it has a `default`."""
+    # emqx_conf_schema.erl fields("node"): "cookie" and "data_dir" are sc(..., #{required => true, ...}), no default
+    for field in ("node.cookie", "node.data_dir"):
+        assert at(field)["required"] is True and "has_default" not in at(field), field
+    # emqx_dashboard_sso_oidc.erl fields(oidc): issuer, clientid and secret say required => true, no default;
+    # emqx_dashboard_sso_schema.erl backend_schema/1: backend enum, required => true; common_backend_schema/1:
+    # enable, required => false, default => false
+    for field in ("issuer", "clientid", "secret", "backend"):
+        node = at(f"dashboard.sso.oidc.{field}")
+        assert node["required"] is True and "has_default" not in node, field
+    assert at("dashboard.sso.oidc.enable")["required"] is False and at("dashboard.sso.oidc.enable")["has_default"]
+    # emqx_dashboard_sso_schema.erl fields(sso): each backend is mk(hocon_ref(Module), #{required => {false,
+    # recursively}})
+    for backend in ("oidc", "ldap", "saml"):
+        assert at(f"dashboard.sso.{backend}")["required"] == "{false, recursively}", backend
+    # emqx_authn_mysql_schema.erl: a field schema given as a fun, query(required) -> true; query_timeout(default)
+    # -> <<"5s">> and no required clause
+    mysql = data()["structs"]["emqx_authn_mysql_schema:mysql"]["fields"]
+    assert mysql["query"]["required"] is True and "has_default" not in mysql["query"]
+    assert mysql["query_timeout"]["has_default"] is True and "required" not in mysql["query_timeout"]
+    # emqx_schema.erl base_listener/1: "bind" is required => true with a default (the port of its type)
+    assert at("listeners.tcp.$name.bind")["required"] is True and at("listeners.tcp.$name.bind")["has_default"]

@@ -590,6 +590,56 @@ backend need the singleton discovery strategy, which a chart of several nodes ne
 {{- end -}}
 {{- end -}}
 
+{{- /* The fields EMQX 6.2.2 needs in a struct that emqxConfig gives a value: hocon_tconf.erl refuses at boot a
+struct whose field is `required => true` and has no default (validate/5, do_map/4), or whose field without a
+value needs fields in turn ("q" of the compact schema, tools/emqx_schema/roots.py needed_fields). A field counts
+as given when emqxConfig sets it, or EMQX's own config, the chart or extraEnv does (.given). A struct emqxConfig
+does not reach keeps its default and is not checked. Where the path leaves more than one struct possible (a
+union whose member EMQX picks by trying each), only the fields every one of them needs are asked for. Called with
+dict "reached" ({path: {t, has}}) "given" (paths) "opaque" (paths extraEnv gives, whose values the render cannot
+see: a struct at or below one is not checked) "q" "problems" "check". */ -}}
+{{- define "emqx-ee.requiredChecks" -}}
+{{- if .check -}}
+{{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
+{{- range $path, $r := .reached -}}
+{{- $needs := list -}}
+{{- range $i, $t := $r.t -}}
+{{- $q := get $.q (toString (int $t)) | default list -}}
+{{- if eq $i 0 -}}
+{{- $needs = $q -}}
+{{- else -}}
+{{- $keep := list -}}
+{{- range $f := $needs -}}{{- if has $f $q -}}{{- $keep = append $keep $f -}}{{- end -}}{{- end -}}
+{{- $needs = $keep -}}
+{{- end -}}
+{{- end -}}
+{{- range $o := $.opaque -}}
+{{- if or (eq $o $path) (hasPrefix (printf "%s." $o) $path) (hasPrefix (printf "%s[" $o) $path) -}}{{- $needs = list -}}{{- end -}}
+{{- end -}}
+{{- if $needs -}}
+{{- $has := $r.has -}}
+{{- $under := printf "%s." $path -}}
+{{- range $g := $.given -}}
+{{- if hasPrefix $under $g -}}{{- $has = append $has (first (splitList "." (trimPrefix $under $g))) -}}{{- end -}}
+{{- end -}}
+{{- $missing := list -}}
+{{- range $f := $needs -}}
+{{- $names := ternary $f (list $f) (kindIs "slice" $f) -}}
+{{- $set := false -}}
+{{- range $n := $names -}}{{- if has $n $has -}}{{- $set = true -}}{{- end -}}{{- end -}}
+{{- if not $set -}}{{- $missing = append $missing (first $names) -}}{{- end -}}
+{{- end -}}
+{{- if $missing -}}
+{{- $secrets := list -}}
+{{- range $f := $missing -}}{{- if regexMatch "(?i)(password|passwd|secret|token|api_key|secret_key|secret_access_key|private_key)$" $f -}}{{- $secrets = append $secrets $f -}}{{- end -}}{{- end -}}
+{{- $hint := ternary "" (printf " (%s through extraEnv with valueFrom.secretKeyRef)" (join ", " $secrets)) (not $secrets) -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s requires %s under %s and would refuse the config at boot without them; set them too%s" $path $version (join ", " $missing) $path $hint)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* A percentage as EMQX's to_percent/1 reads it, in percent: "80%" or a fraction (0.8). */ -}}
 {{- define "emqx-ee.percent" -}}
 {{- $t := trimAll "\"" (toString .) -}}
@@ -614,4 +664,5 @@ given every value set at or below its field. */ -}}
 {{- end -}}
 {{- end -}}
 {{- include "emqx-ee.rootChecks" (dict "user" .user "problems" $problems "check" .check) -}}
+{{- include "emqx-ee.requiredChecks" (dict "reached" .reached "given" .given "opaque" .opaque "q" .q "problems" $problems "check" .check) -}}
 {{- toJson $problems.list -}}

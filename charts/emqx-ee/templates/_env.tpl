@@ -211,11 +211,13 @@ as a float), fractions in plain decimal notation (HOCON has no exponent without 
 level takes its field names (and aliases), a map level any name that hocon's default key check takes
 (^[A-Za-z0-9]+[A-Za-z0-9-_]*$, at most 255 bytes; lowercase only, since EMQX lowercases variable names),
 an array level an index. Called with dict "s" (structs) "c" (validators) "types" "seg"; returns JSON {next,
-deprecated, fields (the names a struct level has), badKey, leaf, checks (the validator codes of the field)}. */ -}}
+deprecated, fields (the names a struct level has), badKey, leaf, checks (the validator codes of the field),
+structs (the struct indexes of this level)}. */ -}}
 {{- define "emqx-ee.schemaStep" -}}
-{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false "checks" list -}}
+{{- $r := dict "next" list "deprecated" false "fields" list "badKey" false "leaf" false "checks" list "structs" list -}}
 {{- range $t := include "emqx-ee.schemaExpand" (dict "types" .types) | fromJsonArray -}}
 {{- if kindIs "float64" $t -}}
+{{- $_ := set $r "structs" (append $r.structs $t) -}}
 {{- $struct := index $.s (int $t) -}}
 {{- if hasKey $struct $.seg -}}
 {{- $f := get $struct $.seg -}}
@@ -351,22 +353,30 @@ a comma-separated string (emqx_schema.erl converter_ciphers/2) or a single item 
 
 {{- /* The union member an object of a list is checked against, chosen as EMQX chooses it: by its `type`
 (authorization sources: emqx_authz_schema.erl select_union_member/2), then its `mechanism` and `backend`
-(authenticators: emqx_authn_schema.erl union_member_selector/1), each a fixed value of the member. A
-selector that no member of the remaining ones fixes is skipped. Called with dict "s" "types" (unions
-unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
+(authenticators: emqx_authn_schema.erl union_member_selector/1), then the field the provider picks its
+member by: `method` (emqx_authn_http_schema.erl, emqx_authn_scram_restapi_schema.erl,
+emqx_authz_http_schema.erl), `mongo_type`, `redis_type` (emqx_auth*_mongodb_schema.erl, *_redis_schema.erl
+refs/1) and `use_jwks` (emqx_authn_jwt_schema.erl select_union_member/1), each a fixed value of the member (a
+singleton, or an enum of one value); each provider throws when its selector is missing or unknown. A selector
+that no member of the remaining ones fixes is skipped. Between the two JWT members without JWKS, EMQX takes
+the public-key one when the item sets public_key, else the HMAC one (select_ref/2). Called with dict "s"
+"types" (unions unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
 {{- define "emqx-ee.unionSelect" -}}
 {{- $members := list -}}
 {{- range $t := .types -}}{{- if kindIs "float64" $t -}}{{- $members = append $members $t -}}{{- end -}}{{- end -}}
 {{- $problem := "" -}}
 {{- if gt (len $members) 1 -}}
-{{- range $sel := list "type" "mechanism" "backend" -}}
+{{- range $sel := list "type" "mechanism" "backend" "method" "mongo_type" "redis_type" "use_jwks" -}}
 {{- if and (not $problem) (gt (len $members) 1) -}}
 {{- $values := list -}}{{- $keep := list -}}
 {{- range $m := $members -}}
 {{- $f := get (index $.s (int $m)) $sel -}}
-{{- if and (kindIs "map" $f) (hasKey $f "v") -}}
-{{- $values = append $values $f.v -}}
-{{- if eq (toString (get $.item $sel)) $f.v -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- $fixed := "" -}}
+{{- if and (kindIs "map" $f) (hasKey $f "v") -}}{{- $fixed = $f.v -}}{{- end -}}
+{{- if and (kindIs "map" $f) (hasKey $f "e") -}}{{- if eq (len $f.e) 1 -}}{{- $fixed = first $f.e -}}{{- end -}}{{- end -}}
+{{- if $fixed -}}
+{{- $values = append $values $fixed -}}
+{{- if eq (toString (get $.item $sel)) $fixed -}}{{- $keep = append $keep $m -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if $values -}}
@@ -380,6 +390,13 @@ unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- if and (not $problem) (gt (len $members) 1) (hasKey .item "use_jwks") -}}
+{{- $keep := list -}}
+{{- range $m := $members -}}
+{{- if eq (hasKey (index $.s (int $m)) "public_key") (hasKey $.item "public_key") -}}{{- $keep = append $keep $m -}}{{- end -}}
+{{- end -}}
+{{- if $keep -}}{{- $members = $keep -}}{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- toJson (dict "types" (ternary $members .types (gt (len $members) 0)) "problem" $problem) -}}
 {{- end -}}
@@ -388,8 +405,10 @@ unfolded) "item" "at"; returns JSON {types, problem}. */ -}}
 and nested {a: {b: ...}} maps alike. Called with dict "s" (the structs of the compact schema, or empty when
 the checks are off) "c" (the validators) "types" (the schema types at .prefix; an empty list: unknown, written
 as given) "prefix" "value" "out" "problems" "check" (whether schema refusals count) "pend" (the validators of
-the fields above, [{code, at}]) "found" (values for those validators); writes {path, text} into out under the
-variable name, appends every refusal to problems.list and every value a validator sees to found.list. */ -}}
+the fields above, [{code, at}]) "found" (values for those validators, and the structs reached); writes {path,
+text} into out under the variable name, appends every refusal to problems.list, every value a validator sees to
+found.list, and every struct the values reach to found.reached ({path: {t: struct indexes, has: field names
+set}}: emqx-ee.requiredChecks refuses one that lacks a field EMQX needs). */ -}}
 {{- define "emqx-ee.walkConfig" -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
 {{- range $key, $value := .value -}}
@@ -409,6 +428,11 @@ variable name, appends every refusal to problems.list and every value a validato
 {{- if $types -}}
 {{- $step := include "emqx-ee.schemaStep" (dict "s" $.s "c" $.c "types" $types "seg" $seg) | fromJson -}}
 {{- if $step.next -}}
+{{- if and $step.structs $where -}}
+{{- $r := get $.found.reached $where | default (dict "t" $step.structs "has" list) -}}
+{{- $_ := set $r "has" (append $r.has $seg) -}}
+{{- $_ := set $.found.reached $where $r -}}
+{{- end -}}
 {{- range $code := $step.checks -}}{{- $pend = append $pend (dict "code" $code "at" $at) -}}{{- end -}}
 {{- if and $step.deprecated $.check -}}
 {{- $problem = printf "emqxConfig.%s: %s is deprecated in EMQX %s, which deletes it without checking it, so the setting would do nothing: remove it (EMQX's documentation names what replaces it)" $path $at $version -}}
@@ -440,11 +464,23 @@ variable name, appends every refusal to problems.list and every value a validato
 {{- if eq (toString $t) "M" -}}{{- $object = true -}}{{- end -}}
 {{- end -}}
 {{- if and (kindIs "map" $value) $container (not $object) -}}
+{{- include "emqx-ee.markReached" (dict "found" $.found "path" $path "types" $expanded) -}}
 {{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $types "prefix" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- else -}}
 {{- include "emqx-ee.configLeaf" (dict "s" $.s "c" $.c "types" $expanded "path" $path "value" $value "out" $.out "problems" $.problems "check" $.check "pend" $pend "found" $.found) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Note in found.reached that an object of emqxConfig gives the struct at .path a value (even an empty one:
+hocon then checks its fields, hocon_tconf.erl do_map/4). Called with dict "found" "path" "types" (unions
+unfolded). */ -}}
+{{- define "emqx-ee.markReached" -}}
+{{- $structs := list -}}
+{{- range $t := .types -}}{{- if kindIs "float64" $t -}}{{- $structs = append $structs $t -}}{{- end -}}{{- end -}}
+{{- if and $structs (not (hasKey .found.reached .path)) -}}
+{{- $_ := set .found.reached .path (dict "t" $structs "has" list) -}}
 {{- end -}}
 {{- end -}}
 
@@ -534,6 +570,7 @@ converter makes a list of it. */ -}}
 {{- if $sel.problem -}}
 {{- $_ := set $.problems "list" (append $.problems.list $sel.problem) -}}
 {{- else -}}
+{{- include "emqx-ee.markReached" (dict "found" $.found "path" $at "types" $sel.types) -}}
 {{- include "emqx-ee.walkConfig" (dict "s" $.s "c" $.c "types" $sel.types "prefix" $at "value" $item "out" dict "problems" $.problems "check" $.check "pend" list "found" $.found) -}}
 {{- end -}}
 {{- else -}}
@@ -571,7 +608,7 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- if .Values.emqxConfig -}}
 {{- $check := not (dig "allowUnknown" false (.Values.emqxConfigCheck | default dict)) -}}
 {{- $schema := include "emqx-ee.emqxSchema" . | fromJson -}}
-{{- $found := dict "list" list -}}
+{{- $found := dict "list" list "reached" dict -}}
 {{- include "emqx-ee.walkConfig" (dict "s" $schema.s "c" $schema.c "types" (list (float64 0)) "prefix" "" "value" .Values.emqxConfig "out" $user "problems" $problems "check" $check "pend" list "found" $found) -}}
 {{- /* EMQX's validators, each given every value set at or below its field. */ -}}
 {{- $known := dict -}}
@@ -588,9 +625,31 @@ password or a token does not refuse what extraEnv supplies. */ -}}
 {{- $_ := set $known (trimPrefix "EMQX_" $e.name | lower | replace "__" ".") "extraEnv" -}}
 {{- end -}}
 {{- end -}}
+{{- /* What EMQX's config holds besides emqxConfig, so that a field there counts as given to a struct that
+emqxConfig reaches (emqx-ee.requiredChecks): EMQX 6.2.2's own config files (apps/emqx_conf/etc/emqx_conf.conf,
+which scripts/merge-config.escript and mix.exs make into etc/emqx.conf with the other apps' etc/emqx*.conf,
+comments only; apps/emqx_conf/etc/base.hocon), what emqx-ee.emqxEnv writes from Secrets (the cookie, the
+dashboard password, the license key), the settings of emqx-ee.chartSettingsEnv and the EMQX_* names of
+extraEnv (an index N of a list is item [N-1] of the walk, since hocon counts from 1). A struct that extraEnv
+gives whole, or one above it, is not checked: its value comes from a Secret the render cannot read. */ -}}
+{{- $given := list "node.name" "node.cookie" "node.data_dir" "cluster.name" "cluster.discovery_strategy" "log.file" "log.console" "dashboard.listeners.http.bind" "dashboard.listeners.https.ssl_options.certfile" "dashboard.listeners.https.ssl_options.keyfile" "dashboard.default_password" "license.key" -}}
+{{- range $name, $_ := include "emqx-ee.chartSettingsEnv" . | fromJson -}}
+{{- $given = append $given (trimPrefix "emqx_" (lower $name) | replace "__" ".") -}}
+{{- end -}}
+{{- $opaque := list -}}
+{{- range $e := .Values.extraEnv | default list -}}
+{{- if hasPrefix "EMQX_" (toString $e.name) -}}
+{{- $at := "" -}}
+{{- range $seg := splitList "__" (trimPrefix "EMQX_" $e.name | lower) -}}
+{{- $at = ternary (printf "%s[%d]" $at (sub (atoi $seg) 1)) (ternary $seg (printf "%s.%s" $at $seg) (eq $at "")) (and (regexMatch "^[1-9][0-9]*$" $seg) (ne $at "")) -}}
+{{- end -}}
+{{- $opaque = append $opaque $at -}}
+{{- end -}}
+{{- end -}}
+{{- $given = concat $given $opaque -}}
 {{- /* The checks are in files/emqx-checks.tpl, parsed here only (tpl), so a render without emqxConfig
 never parses them. */ -}}
-{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "Template" .Template -}}
+{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "opaque" $opaque "q" ($schema.q | default dict) "Template" .Template -}}
 {{- range tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJsonArray -}}
 {{- $_ := set $problems "list" (append $problems.list .) -}}
 {{- end -}}
@@ -663,7 +722,15 @@ of its own template, never with those of a newer revision (and a failed upgrade 
 
 {{- /* emqx-ee.configEnv without the check of emqxConfig (validation reads the names from it). */ -}}
 {{- define "emqx-ee.settingsEnv" -}}
-{{- $user := (include "emqx-ee.userConfig" . | fromJson).env -}}
+{{- $env := include "emqx-ee.chartSettingsEnv" . | fromJson -}}
+{{- range $name, $entry := (include "emqx-ee.userConfig" . | fromJson).env -}}
+{{- $_ := set $env $name $entry.text -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{- /* The EMQX settings the chart itself writes, before emqxConfig ({NAME: text}, JSON). */ -}}
+{{- define "emqx-ee.chartSettingsEnv" -}}
 {{- $env := dict
   "EMQX_CLUSTER__DISCOVERY_STRATEGY" .Values.discovery
   "EMQX_DASHBOARD__DEFAULT_USERNAME" .Values.auth.dashboard.username
@@ -740,10 +807,7 @@ listener whose bind is 0). */ -}}
 {{- $_ := set $env (printf "%sENABLE" $prefix) "false" -}}
 {{- end -}}
 {{- end -}}
-{{- range $name, $entry := $user -}}
-{{- $_ := set $env $name $entry.text -}}
-{{- end -}}
-{{- toYaml $env -}}
+{{- toJson $env -}}
 {{- end -}}
 
 

@@ -35,6 +35,8 @@ An array without "j" or "w" takes a list only: hocon_tconf.erl map_field(?ARRAY)
 Beside the structs, "c" holds the validators EMQX runs on a field after its type check (the `validator` of
 its field schema), keyed "<struct index>.<field>": a list of check codes (VALIDATORS below, implemented by
 emqx-ee.emqxCheck in files/emqx-checks.tpl). A validator of a struct or map field sees every value set below the field.
+A validator the chart cannot run (UNCHECKED below) has the code {"unchecked": what EMQX parses there}: the render
+passes the value, and the chart's NOTES name its path.
 
 "q" holds, keyed "<struct index>", the fields a struct needs once it has a value (needed_fields below): those
 its schema marks `required => true` without a default, and those whose struct or first union member needs a
@@ -282,6 +284,34 @@ NOT_MODELLED: dict[str, str] = {
     ),
 }
 
+# What EMQX parses or reads at each validator of NOT_MODELLED, a short name that the chart's NOTES print beside
+# every emqxConfig path that sets a value there ({"unchecked": name} in "c"): the render passes such a value, and
+# EMQX may still refuse it at boot. Left out: the chart-owned fields (refused as owned paths) and the validator
+# that never refuses.
+UNCHECKED: dict[str, str] = {
+    "emqx_schema:validate_ciphers/1": "TLS cipher suites of EMQX's OTP build",
+    "emqx_rule_engine_schema:validate_sql/1": "rule SQL",
+    "emqx_schema_validation_schema:validate_sql/1": "rule SQL",
+    "emqx_modules_schema:is_re/1": "PCRE regular expression",
+    "emqx_dashboard_sso_oidc:jq_expr_validator/1": "jq expression",
+    "emqx_authn_cinfo_schema:validate_expressions/1": "variform expression",
+    "emqx_authn_cinfo_schema:validate_checks/1": "variform expressions",
+    "emqx_ldap:dn_validator/1": "LDAP DN",
+    "emqx_ldap:filter_validator/1": "LDAP filter",
+    "emqx_bridge_redis:is_command_template_valid/1": "Redis command template",
+    "fun in emqx_authz_redis_schema:cmd/0": "Redis command",
+    "fun in emqx_authz_postgresql_schema:query/0": "SQL template",
+    "emqx_schema_registry_schema:protobuf_source_validator/1": "protobuf source",
+    "emqx_connector_aggregator_schema:parquet_avro_schema_validator/1": "Avro schema",
+    "emqx_bridge_s3_upload:validate_key_template/1": "S3 object key template",
+    "emqx_bridge_gcp_pubsub_schema_lib:service_account_json_validator/1": "GCP service account JSON",
+    "emqx_authn_kerberos_schema:validate_keytab_file_path/1": "keytab file on the node",
+    "fun in emqx_authz_file_schema:fields/1": "ACL rules file on the node",
+    "emqx_ds_schema:validate_config/1": "durable storage settings against the db_groups defaults",
+    "emqx_nats_schema:validate_internal_authn/1": "NATS NKeys and JWTs",
+}
+
+
 # Bounds from the bound variables of a validator factory: emqx_schema.erl mk_validator_bounds/2 and
 # emqx_resource_validator.erl limit/3 (by min/2, max/2) and not_empty/1.
 FACTORIES = [
@@ -312,6 +342,11 @@ def validator_check(name: str) -> object | None:
         if m := pattern.match(name):
             return make(m)
     return None
+
+
+def unchecked_code(name: str) -> dict | None:
+    """The code that has the NOTES name a value at a validator the chart cannot run, or None."""
+    return {"unchecked": UNCHECKED[name]} if name in UNCHECKED else None
 
 
 # Converters that refuse what their parse fails on, modelled like validators (check codes of emqx-ee.emqxCheck).
@@ -422,6 +457,8 @@ def validators_table(data: dict) -> str:
         check = validator_check(v)
         if check is None:
             how = f"not modelled: {NOT_MODELLED.get(v, '?')}"
+            if v in UNCHECKED:
+                how += f"; NOTES name each field set here (`{json.dumps(unchecked_code(v), separators=(',', ':'))}`)"
         else:
             code = check if isinstance(check, str) else next(iter(check))
             how = f"`{json.dumps(check, separators=(',', ':'))}`: refuses {CHECK_WORDS[code]}"
@@ -490,7 +527,8 @@ def compact(data: dict) -> dict:
                     kind = {**kind, "w": 1}
             if node.get("deprecated"):
                 kind = {"x": kind}
-            codes = [c for c in (validator_check(v) for v in node.get("validator", [])) if c is not None]
+            validators = node.get("validator", [])
+            codes = [c for c in (validator_check(v) or unchecked_code(v) for v in validators) if c is not None]
             codes += [CONVERTER_CHECKS[c] for c in converters if c in CONVERTER_CHECKS]
             for alias in [field, *node.get("aliases", [])]:
                 out[alias] = kind

@@ -648,9 +648,11 @@ see: a struct at or below one is not checked) "q" "problems" "check". */ -}}
 
 {{- /* The run: called by emqx-ee.userConfigUncached (templates/_env.tpl) through tpl with dict "found" (the
 values the walk handed to validators: [{code, at, path, value}]) "known" (what the chart and extraEnv set)
-"user" (the EMQX_* variables of emqxConfig) "check"; writes the messages as a JSON list. Each validator is
-given every value set at or below its field. */ -}}
+"user" (the EMQX_* variables of emqxConfig) "check"; writes {"problems": [messages], "unchecked": {path: what EMQX
+parses there}} as JSON. Each validator is given every value set at or below its field; a validator the chart
+cannot run (code {"unchecked": what}, roots.py UNCHECKED) refuses nothing, and its path goes to the NOTES. */ -}}
 {{- $problems := dict "list" list -}}
+{{- $unchecked := dict -}}
 {{- $groups := dict -}}
 {{- range $f := .found -}}
 {{- $key := printf "%s|%s" $f.at (toJson $f.code) -}}
@@ -659,10 +661,15 @@ given every value set at or below its field. */ -}}
 {{- $_ := set $groups $key $g -}}
 {{- end -}}
 {{- range $key, $g := $groups -}}
+{{- $m := ternary $g.code dict (kindIs "map" $g.code) -}}
+{{- if hasKey $m "unchecked" -}}
+{{- $_ := set $unchecked $g.at $m.unchecked -}}
+{{- else -}}
 {{- with include "emqx-ee.emqxCheck" (dict "code" $g.code "at" $g.at "values" $g.values "known" $.known) -}}
 {{- $_ := set $problems "list" (concat $problems.list (splitList "\n" .)) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
 {{- include "emqx-ee.rootChecks" (dict "user" .user "problems" $problems "check" .check) -}}
 {{- include "emqx-ee.requiredChecks" (dict "reached" .reached "given" .given "opaque" .opaque "q" .q "problems" $problems "check" .check) -}}
-{{- toJson $problems.list -}}
+{{- toJson (dict "problems" $problems.list "unchecked" $unchecked) -}}

@@ -590,8 +590,9 @@ converter makes a list of it. */ -}}
 {{- end -}}
 {{- end -}}
 
-{{- /* emqxConfig as EMQX_* variables, as JSON {"env": {NAME: {path, text}}, "problems": [message, ...]}:
-every key EMQX could not read, or that the chart owns, is a problem (emqx-ee.validate reports them all).
+{{- /* emqxConfig as EMQX_* variables, as JSON {"env": {NAME: {path, text}}, "problems": [message, ...],
+"unchecked": {path: what EMQX parses there}}: every key EMQX could not read, or that the chart owns, is a problem
+(emqx-ee.validate reports them all); a value at a validator the chart cannot run is unchecked (NOTES.txt names it).
 Computed once per render and kept on the root context, since the pod templates, their checksums and the
 validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- define "emqx-ee.userConfig" -}}
@@ -650,9 +651,11 @@ gives whole, or one above it, is not checked: its value comes from a Secret the 
 {{- /* The checks are in files/emqx-checks.tpl, parsed here only (tpl), so a render without emqxConfig
 never parses them. */ -}}
 {{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "opaque" $opaque "q" ($schema.q | default dict) "Template" .Template -}}
-{{- range tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJsonArray -}}
+{{- $ran := tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJson -}}
+{{- range $ran.problems -}}
 {{- $_ := set $problems "list" (append $problems.list .) -}}
 {{- end -}}
+{{- $_ := set $problems "unchecked" ($ran.unchecked | default dict) -}}
 {{- /* A new named listener keeps EMQX's default bind, the port of the default listener of its type
 (emqx_schema.erl mqtt_listener default_bind), so both fail to start: a misspelt "default" does that. */ -}}
 {{- $listeners := dict -}}
@@ -706,7 +709,7 @@ initial_token, api_key, secret_key, secret_access_key, aws_secret_access_key, pr
 {{- $list = append $list (printf "emqxConfig.%s looks like a secret and would land in the pod template: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
 {{- end -}}
 {{- end -}}
-{{- toJson (dict "env" $user "problems" $list) -}}
+{{- toJson (dict "env" $user "problems" $list "unchecked" ($problems.unchecked | default dict)) -}}
 {{- end -}}
 
 {{- /* EMQX settings as environment variables ({NAME: text}, YAML): the chart's cluster settings, then

@@ -43,14 +43,19 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
-# Ports below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default): a port
-# that bind(0) picks there can be taken again by any outgoing connection of another xdist worker before the
-# stand-in binds it. Below the range only another explicit choice can take it, and the choice is random.
-# Ports the stand-ins listen on: below the ephemeral range (outgoing connections) and below Kubernetes' NodePort
-# range (30000-32767), a slice of its own for each pytest-xdist worker, so that two workers never pick the same
-# port between the check that it is free and the stand-in's bind.
+# Ports the stand-ins listen on: below the kernel's ephemeral range (32768-60999 by default, where any outgoing
+# connection may take a port between the check that it is free and the stand-in's bind) and below Kubernetes'
+# NodePort range (30000-32767), a slice of its own for each pytest-xdist worker, so that two workers never pick
+# the same port. Within a test, a port handed out once (to a stand-in not started yet, or as a node's future
+# distribution port) is not handed out again: _RESERVED, emptied before each test.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 PORT_RANGE = range(20000 + 1200 * (_WORKER % 8), 20000 + 1200 * (_WORKER % 8 + 1) - 4)
+_RESERVED: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_port_reservations():
+    _RESERVED.clear()
 
 
 def bindable(port: int) -> bool:
@@ -68,8 +73,9 @@ def free_ports(count: int) -> list[int]:
     pick = random.SystemRandom()
     while len(chosen) < count:
         port = pick.choice(PORT_RANGE)
-        if port not in chosen and bindable(port):
+        if port not in chosen and port not in _RESERVED and bindable(port):
             chosen.append(port)
+    _RESERVED.update(chosen)
     return chosen
 
 
@@ -751,7 +757,9 @@ def dist_base() -> int:
     pick = random.SystemRandom()
     for _ in range(200):
         base = pick.choice(PORT_RANGE)
-        if all(bindable(base + i) for i in range(1, 5)):
+        ports = range(base + 1, base + 5)
+        if not _RESERVED.intersection(ports) and all(bindable(port) for port in ports):
+            _RESERVED.update(ports)
             return base
     raise AssertionError("no four free ports in a row")
 

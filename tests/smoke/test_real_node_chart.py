@@ -242,8 +242,10 @@ def test_a_pod_whose_tls_secret_is_gone_cannot_start(tls, kubectl):
     event = kubectl.wait_for(stuck, "a FailedMount event of emqx-ee-0", namespace, ("events",), timeout=90)
     assert 'secret "emqx-tls-scenario" not found' in event["message"], event["message"]
     pod = pod_of(kubectl, namespace, "emqx-ee-0")
-    waiting = pod["status"]["containerStatuses"][0]["state"]
-    assert "running" not in waiting and not pod["status"]["containerStatuses"][0].get("containerID"), waiting
+    # The kubelet may write the event before the pod's first container statuses: none yet is no container.
+    statuses = pod["status"].get("containerStatuses") or []
+    assert pod["status"]["phase"] == "Pending", pod["status"]
+    assert all("running" not in c["state"] and not c.get("containerID") for c in statuses), statuses
 
 
 # --- the canary release ----------------------------------------------------------------------------------

@@ -249,6 +249,21 @@ def test_refuses_to_start_where_emqx_would(standin, env, message):
     assert f"refusing to start: {message}" in s.output()
 
 
+def test_a_port_in_use_stops_the_start_naming_it_and_leaves_no_broker(standin, tmp_path):
+    """EMQX stops whole when a listener cannot bind; the stand-in says which address and takes its mosquitto
+    down with it."""
+    s = standin()
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", s.tcp))
+        holder.listen()
+        s.start(wait=False)
+        assert s.exit_code() == 1, s.output()
+    assert f"refusing to start: cannot listen: [Errno 98] 0.0.0.0:{s.tcp}: Address already in use" in s.output()
+    run = s.env["STANDIN_RUN"]
+    brokers = subprocess.run(["pgrep", "-f", f"mosquitto -c {run}/"], capture_output=True, text=True)
+    assert not brokers.stdout.strip(), f"mosquitto outlived the refused start: {brokers.stdout}"
+
+
 def test_a_disabled_tls_listener_needs_no_files(standin):
     s = standin(
         EMQX_LISTENERS__SSL__DEFAULT__ENABLE="false", EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__KEYFILE="/nonexistent"

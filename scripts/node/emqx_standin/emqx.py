@@ -1489,6 +1489,7 @@ def evictor(node: Node) -> None:
 
 def foreground(environ: dict[str, str]) -> int:
     log(f"a MODEL of EMQX Enterprise {VERSION} (scripts/node/emqx_standin), not EMQX")
+    mosquitto: subprocess.Popen | None = None
     try:
         node = Node(environ)
         if node.evacuating():
@@ -1522,11 +1523,11 @@ def foreground(environ: dict[str, str]) -> int:
         servers = [node.cluster.serve()]
         servers += [serve_listener(node, listener, broker) for listener in node.listeners]
         servers += [serve_dashboard(node, listener) for listener in node.dashboard]
-    except Refused as err:
-        log(f"refusing to start: {err}")
-        return 1
-    except OSError as err:
-        log(f"refusing to start: cannot listen: {err}")
+    except (Refused, OSError) as err:
+        log(f"refusing to start: {'cannot listen: ' if isinstance(err, OSError) else ''}{err}")
+        if mosquitto is not None:  # EMQX's node stops whole: no broker left behind
+            mosquitto.terminate()
+            mosquitto.wait()
         return 1
     node.write_state()
     log(f"node {node.name} ({node.role}, profile {node.profile}) is running")

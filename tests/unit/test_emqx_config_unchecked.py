@@ -201,31 +201,6 @@ EXAMPLES: dict[str, tuple[dict[str, Any], list[str], list[str]]] = {
 }
 
 
-def _fields_of(validator: str) -> set[str]:
-    """The "<struct>.<field>" names of the data file that carry a validator (as roots.validators_table finds them)."""
-    data = schema()
-    found: set[str] = set()
-
-    def walk(node: object, at: str) -> None:
-        if isinstance(node, dict):
-            if validator in node.get("validator", []):
-                found.add(at)
-            for key, child in node.items():
-                if key == "fields":
-                    for name, field in child.items():
-                        walk(field, f"{at}.{name}" if at else name)
-                elif isinstance(child, dict | list) and key != "validator":
-                    walk(child, at)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child, at)
-
-    walk(data["schema"], "")
-    for name, struct in data["structs"].items():
-        walk(struct, name)
-    return found
-
-
 def _values(validator: str) -> dict[str, Any]:
     config, secrets, _ = EXAMPLES[validator]
     return {"emqxConfig": config, "extraEnv": [{"name": n, **SECRET} for n in secrets]}
@@ -258,8 +233,9 @@ def test_compact_schema_marks_every_field_of_an_unchecked_validator():
     data = schema()
     compact = json.loads((CHART / "files" / "emqx-schema.json").read_text())
     names = ["", *_order(data)]
+    fields = roots.validator_fields(data)
     for validator, what in roots.UNCHECKED.items():
-        for at in _fields_of(validator):
+        for at in sorted(set(fields.get(validator, []))):
             struct, field = at.rsplit(".", 1) if ":" in at else ("", at)
             if struct not in names:
                 continue  # a struct no root reaches

@@ -430,9 +430,8 @@ CHECK_WORDS = {
 }
 
 
-def validators_table(data: dict) -> str:
-    """The Markdown table of every validator of the data file: its check code and what it refuses, or why it is
-    not modelled, and the fields it sits on (docs/emqx-schema.md holds it; a test compares)."""
+def validator_fields(data: dict) -> dict[str, list[str]]:
+    """Every validator of the data file with the "<struct>.<field>" names (root fields bare) that carry it."""
     where: dict[str, list[str]] = {}
 
     def walk(node: object, at: str) -> None:
@@ -452,6 +451,13 @@ def validators_table(data: dict) -> str:
     walk(data["schema"], "")
     for name, struct in data["structs"].items():
         walk(struct, name)
+    return where
+
+
+def validators_table(data: dict) -> str:
+    """The Markdown table of every validator of the data file: its check code and what it refuses, or why it is
+    not modelled, and the fields it sits on (docs/emqx-schema.md holds it; a test compares)."""
+    where = validator_fields(data)
     rows = ["| validator | how the chart models it | fields (first, count) |", "|---|---|---|"]
     for v in sorted(where):
         check = validator_check(v)

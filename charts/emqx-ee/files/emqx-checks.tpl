@@ -631,7 +631,7 @@ see: a struct at or below one is not checked) "q" "problems" "check". */ -}}
 {{- end -}}
 {{- if $missing -}}
 {{- $secrets := list -}}
-{{- range $f := $missing -}}{{- if regexMatch "(?i)(password|passwd|secret|token|api_key|secret_key|secret_access_key|private_key)$" $f -}}{{- $secrets = append $secrets $f -}}{{- end -}}{{- end -}}
+{{- range $f := $missing -}}{{- if regexMatch (include "emqx-ee.secretFieldPattern" .) $f -}}{{- $secrets = append $secrets $f -}}{{- end -}}{{- end -}}
 {{- $hint := ternary "" (printf " (%s through extraEnv with valueFrom.secretKeyRef)" (join ", " $secrets)) (not $secrets) -}}
 {{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s requires %s under %s and would refuse the config at boot without them; set them too%s" $path $version (join ", " $missing) $path $hint)) -}}
 {{- end -}}

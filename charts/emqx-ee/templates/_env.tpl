@@ -602,6 +602,13 @@ validation all read it; the schema is parsed only when emqxConfig is set. */ -}}
 {{- get . "emqxEeUserConfig" -}}
 {{- end -}}
 
+{{- /* A config path that ends in the name of a secret field: the endings of EMQX 6.2.2's secret fields
+(password, client_secret, access_key_secret, token, initial_token, api_key, secret_key, secret_access_key,
+aws_secret_access_key, private_key, sp_private_key). */ -}}
+{{- define "emqx-ee.secretFieldPattern" -}}
+(?i)(password|passwd|secret|token|api_key|secret_key|secret_access_key|private_key)$
+{{- end -}}
+
 {{- /* emqx-ee.userConfig, computed (root context). */ -}}
 {{- define "emqx-ee.userConfigUncached" -}}
 {{- $user := dict -}}
@@ -703,9 +710,7 @@ never parses them. */ -}}
 {{- $list = append $list (printf "emqxConfig.%s cannot be set here: the chart derives cluster discovery from discovery (dns, k8s or static) and the Service names" $entry.path) -}}
 {{- else if regexMatch "^(listeners\\.(tcp|ssl|ws|wss)\\.default\\.(bind|enable|enabled|proxy_protocol)|dashboard\\.listeners\\.https?\\.bind)$" $entry.path -}}
 {{- $list = append $list (printf "emqxConfig.%s cannot be set here: the chart derives it, with the container ports and Services, from listeners.* and dashboard.containerPort" $entry.path) -}}
-{{- /* The endings of EMQX 6.2.2's secret fields (password, client_secret, access_key_secret, token,
-initial_token, api_key, secret_key, secret_access_key, aws_secret_access_key, private_key, sp_private_key). */ -}}
-{{- else if regexMatch "(?i)(password|passwd|secret|token|api_key|secret_key|secret_access_key|private_key)$" $entry.path -}}
+{{- else if regexMatch (include "emqx-ee.secretFieldPattern" .) $entry.path -}}
 {{- $list = append $list (printf "emqxConfig.%s looks like a secret and would land in the pod template: pass it as extraEnv %s with valueFrom.secretKeyRef" $entry.path $env) -}}
 {{- end -}}
 {{- end -}}

@@ -8,10 +8,12 @@ The accepted paths (escape hatches, documented procedures) each get a release of
 
 import base64
 import json
+import re
 
 import pytest
 
 from harness.cluster import Release
+from harness.emqx_config import schema
 from harness.helm import HelmError
 from harness.scenarios import effective_values
 from harness.statefulset import claims, pods, wait_ready, wait_updated
@@ -93,6 +95,36 @@ def test_refused_upgrade_names_the_value_and_changes_nothing(guarded, kubectl, c
     for name in names:
         assert name in message, f"the message does not name {name!r}:\n{message}"
     assert "docs/operations.md" in message, message
+    assert guarded.state(kubectl) == before, "a refused upgrade changed the release or its objects"
+
+
+def test_an_emqx_config_emqx_would_refuse_at_boot_is_refused_and_changes_nothing(guarded, kubectl):
+    """An upgrade whose emqxConfig gives a struct without the fields EMQX requires there (the dashboard's OIDC
+    sign-in, and a pbkdf2 password hash without its own fields) would stop every node of the roll at boot: it
+    fails at render, before Helm sends anything, naming each path and field."""
+    data = schema()
+
+    def required(struct):
+        fields = data["structs"][struct]["fields"]
+        return {n for n, f in fields.items() if f.get("required") is True and not f.get("has_default")}
+
+    hash_ = {"name": "pbkdf2"}
+    config = {
+        "dashboard.sso.oidc.enable": True,
+        "authentication": [
+            {"mechanism": "password_based", "backend": "built_in_database", "password_hash_algorithm": hash_}
+        ],
+    }
+    before = guarded.state(kubectl)
+    with pytest.raises(HelmError) as caught:
+        guarded.upgrade(with_values({"emqxConfig": config}))
+    message = caught.value.stderr
+    for path, want in (
+        ("dashboard.sso.oidc", required("emqx_dashboard_sso_oidc:oidc") - {"enable"}),
+        ("authentication[0].password_hash_algorithm", required("emqx_authn_password_hashing:pbkdf2") - set(hash_)),
+    ):
+        found = re.search(rf"^emqxConfig\.{re.escape(path)}: EMQX \S+ requires (.+?) under ", message, re.M)
+        assert found and set(found.group(1).split(", ")) == want, (path, want, message)
     assert guarded.state(kubectl) == before, "a refused upgrade changed the release or its objects"
 
 

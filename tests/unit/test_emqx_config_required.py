@@ -252,19 +252,100 @@ def test_an_item_without_the_field_emqx_picks_its_member_by_is_refused(template,
         template({"emqxConfig": {"authentication": [item]}})
 
 
-def test_where_more_than_one_member_stays_possible_only_what_all_need_is_asked(helm4):
-    """A password hash of an authenticator is a union of structs EMQX tries in turn (emqx_authn_password_hashing):
-    the chart asks only for what each of them requires, so a hash without its name is refused for the name."""
+def members(node: dict) -> list[str]:
+    return [m["name"] for m in node["members"] if m["kind"] == "ref"]
+
+
+def forms(stderr: str, path: str) -> list[set[str]]:
+    """The missing fields of each form the chart's message for `path` names, when it names more than one."""
+    at = re.escape(path)
+    pattern = (
+        rf"^emqxConfig\.{at}: EMQX {re.escape(VERSION)} reads {at} as one of (\d+) forms, "
+        r"and each lacks fields it requires: (.+?); "
+    )
+    found = re.findall(pattern, stderr, re.M)
+    assert len(found) <= 1, (path, found)
+    if not found:
+        return []
+    listed = [set(f.split(", ")) for f in re.findall(r"\(([^)]*)\)", found[0][1])]
+    assert len(listed) == int(found[0][0]), found
+    return listed
+
+
+BUILTIN_DB = {"mechanism": "password_based", "backend": "built_in_database"}
+
+
+def test_a_password_hash_needs_what_the_member_its_name_picks_needs(helm4):
+    """EMQX picks the member of a password hash by its name (emqx_authn_password_hashing.erl union_selector/1):
+    each name asks for what its own member requires (pbkdf2: mac_fun and iterations), and a hash whose fields
+    only one member has is that member, which needs its name."""
     node = schema()["structs"]["emqx_authn_mnesia_schema:builtin_db"]["fields"]["password_hash_algorithm"]
-    common = reduce(set.intersection, (required(m["name"]) for m in node["members"] if m["kind"] == "ref"))
-    assert common and any(required(m["name"]) - common for m in node["members"] if m["kind"] == "ref")
-    item = {"mechanism": "password_based", "backend": "built_in_database"}
-    config = {"authentication": [{**item, "password_hash_algorithm": {"salt_position": "prefix"}}]}
+    names = []
+    for member in members(node):
+        name = schema()["structs"][member]["fields"]["name"]
+        names.append((member, name.get("value") or name["values"][0]))
+    assert any(required(m) - {"name"} for m, _ in names), names
+    items = [{**BUILTIN_DB, "password_hash_algorithm": {"name": value}} for _, value in names]
     with pytest.raises(HelmError) as caught:
-        render(helm4, {"emqxConfig": config})
-    assert missing(caught.value.stderr, "authentication[0].password_hash_algorithm") == common
-    config = {"authentication": [{**item, "password_hash_algorithm": {"name": "sha256", "salt_position": "prefix"}}]}
-    render(helm4, {"emqxConfig": config})
+        render(helm4, {"emqxConfig": {"authentication": items}})
+    for i, (member, _) in enumerate(names):
+        assert missing(caught.value.stderr, f"authentication[{i}].password_hash_algorithm") == required(member) - {
+            "name"
+        }, caught.value.stderr
+    only = [m for m in members(node) if "salt_position" in schema()["structs"][m]["fields"]]
+    assert len(only) == 1, only
+    items = [{**BUILTIN_DB, "password_hash_algorithm": {"salt_position": "prefix"}}]
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": {"authentication": items}})
+    assert missing(caught.value.stderr, "authentication[0].password_hash_algorithm") == required(only[0])
+    full = {"name": "pbkdf2", "mac_fun": "sha256", "iterations": 4096}
+    render(helm4, {"emqxConfig": {"authentication": [{**BUILTIN_DB, "password_hash_algorithm": full}]}})
+
+
+REDIS = resolve(["connectors", "redis", "r", "parameters"])[0]
+
+
+def test_where_several_members_stay_possible_each_ones_missing_fields_are_named(helm4):
+    """A Redis connector's parameters are a union hocon tries member by member: empty, each member lacks its
+    own fields and the message names each form; a field only one member has picks that member, and a value that
+    fits one member renders."""
+    want = [required(m) for m in members(REDIS)]
+    assert len({frozenset(w) for w in want}) == len(want) > 1 and all(want), want
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": {"connectors.redis.r.parameters": {}}})
+    assert sorted(map(sorted, forms(caught.value.stderr, "connectors.redis.r.parameters"))) == sorted(
+        map(sorted, want)
+    ), caught.value.stderr
+    sentinel = [m for m in members(REDIS) if "sentinel" in schema()["structs"][m]["fields"]]
+    assert len(sentinel) == 1, sentinel
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": {"connectors.redis.r.parameters": {"sentinel": "mymaster"}}})
+    assert missing(caught.value.stderr, "connectors.redis.r.parameters") == required(sentinel[0]) - {"sentinel"}
+    cluster = next(m for m in members(REDIS) if required(m) == {"servers"})
+    assert "servers" in schema()["structs"][cluster]["fields"]
+    render(helm4, {"emqxConfig": {"connectors.redis.r.parameters": {"servers": "redis-0:6379,redis-1:6379"}}})
+
+
+def test_values_no_member_takes_together_are_refused_naming_what_keeps_each_out(helm4):
+    """Each field and value fits some member of a Redis connector's parameters, but none takes them all: the
+    single-node member has no `servers`, the others fix another `redis_type`. hocon matches no member."""
+    config = {"redis_type": "single", "servers": "redis-0:6379"}
+    whys = []
+    for member in members(REDIS):
+        fields = schema()["structs"][member]["fields"]
+        why = [f"no field {f}" for f in config if f not in fields]
+        fixed = fields["redis_type"].get("value")
+        if fixed and fixed != config["redis_type"]:
+            why.append(f"redis_type is {fixed}")
+        assert why, member
+        whys.append(", ".join(why))
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": {"connectors.redis.r.parameters": config}})
+    listed = "; ".join(f"form {i}: {why}" for i, why in enumerate(whys, 1))
+    assert (
+        f"emqxConfig.connectors.redis.r.parameters: EMQX {VERSION} takes one of {len(whys)} forms here, and none "
+        f"has every field set as given ({listed})"
+    ) in caught.value.stderr, caught.value.stderr
 
 
 def test_a_union_hocon_tries_in_turn_takes_any_member(helm4):
@@ -334,7 +415,11 @@ def test_the_compact_schema_lists_the_required_fields_of_the_data_file():
 # Mutations: the one line holding the first text becomes the second; the refused values then render.
 MUTATIONS = [
     ("{{- if $missing -}}", "{{- if false -}}", "files/emqx-checks.tpl"),
-    ("{{- $q := get $.q (toString (int $t)) | default list -}}", "{{- $q := list -}}", "files/emqx-checks.tpl"),
+    (
+        "{{- range $f := get $.q (toString (int $t)) | default list -}}",
+        "{{- range $f := list -}}",
+        "files/emqx-checks.tpl",
+    ),
     ('{{- include "emqx-ee.requiredChecks"', "", "files/emqx-checks.tpl"),
 ]
 
@@ -351,11 +436,48 @@ PICK_MUTATIONS = [
 ]
 
 
+# Mutations of how a union's members are narrowed by the values (files/emqx-checks.tpl emqx-ee.requiredChecks,
+# templates/_env.tpl emqx-ee.walkConfig): a pbkdf2 hash then passes as a bcrypt one, or a Redis sentinel
+# setting is asked for every member's fields.
+NARROWING = [
+    ("files/emqx-checks.tpl", '{{- $ok = false -}}{{- $why = append $why (printf "%s is %v" $f $ft.v) -}}', ""),
+    ("files/emqx-checks.tpl", '{{- $why = append $why (printf "no field %s" $f) -}}', ""),
+    ("templates/_env.tpl", '{{- $_ := set $r "v" (set ($r.v | default dict) $seg $value) -}}', ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("template, line, new", NARROWING, ids=[m[1][:40] for m in NARROWING])
+def test_the_values_narrow_the_members_a_struct_is_checked_against(helm4, tmp_path, template, line, new):
+    ignore = shutil.ignore_patterns("values.schema.json", "ci", "README.md")
+    chart = chart_with_line(tmp_path, template, line, new, ignore)
+    config = {
+        "authentication": [{**BUILTIN_DB, "password_hash_algorithm": {"name": "pbkdf2"}}],
+        "connectors.redis.r.parameters": {"sentinel": "mymaster"},
+    }
+    with pytest.raises(HelmError) as caught:
+        render(helm4, {"emqxConfig": config})
+    try:
+        render(helm4, {"emqxConfig": config}, chart=chart)
+        mutated = ""
+    except HelmError as error:
+        mutated = error.stderr
+    assert mutated != caught.value.stderr
+
+
 @pytest.mark.parametrize("line, new", PICK_MUTATIONS, ids=[m[0][:40] for m in PICK_MUTATIONS])
 def test_the_member_selection_decides_what_an_item_needs(helm4, tmp_path, line, new):
     ignore = shutil.ignore_patterns("values.schema.json", "ci", "README.md")
     chart = chart_with_line(tmp_path, "templates/_env.tpl", line, new, ignore)
-    config = {"authentication": [i for i, _ in PICKED], "authorization.sources": [i for i, _ in PICKED_SOURCES]}
+    # and two items with a field of a member other than the one picked: the walk refuses the field, while
+    # against every member they would fit none
+    mixed = [
+        {"mechanism": "password_based", "backend": "mongodb", "mongo_type": "rs", "server": "h:27017"},
+        {"mechanism": "jwt", "use_jwks": True, "secret": "s"},
+    ]
+    config = {
+        "authentication": [i for i, _ in PICKED] + mixed,
+        "authorization.sources": [i for i, _ in PICKED_SOURCES],
+    }
     with pytest.raises(HelmError) as caught:
         render(helm4, {"emqxConfig": config})
     with pytest.raises(HelmError) as mutated:

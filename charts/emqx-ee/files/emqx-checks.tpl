@@ -594,46 +594,95 @@ backend need the singleton discovery strategy, which a chart of several nodes ne
 struct whose field is `required => true` and has no default (validate/5, do_map/4), or whose field without a
 value needs fields in turn ("q" of the compact schema, tools/emqx_schema/roots.py needed_fields). A field counts
 as given when emqxConfig sets it, or EMQX's own config, the chart or extraEnv does (.given). A struct emqxConfig
-does not reach keeps its default and is not checked. Where the path leaves more than one struct possible (a
-union whose member EMQX picks by trying each), only the fields every one of them needs are asked for. Called with
-dict "reached" ({path: {t, has}}) "given" (paths) "opaque" (paths extraEnv gives, whose values the render cannot
-see: a struct at or below one is not checked) "q" "problems" "check". */ -}}
+does not reach keeps its default and is not checked.
+
+Where the path leaves more than one struct possible (a union: hocon_tconf.erl do_map_union/4 takes the first
+member that checks, and a selector fun such as emqx_authn_password_hashing.erl union_selector/1 narrows them by
+a field's value first), a member stays possible while it has every field the values set and each value fits
+where the member fixes it (a singleton or an enum). The struct passes when one possible member has all it
+needs; otherwise each possible member's missing fields are named, or, when no member is possible, what keeps
+each one out. Called with dict "s" "reached" ({path: {t,
+has, v}}) "given" (paths) "opaque" (paths extraEnv gives, whose values the render cannot see: a struct at or
+below one is not checked) "q" "problems" "check". */ -}}
 {{- define "emqx-ee.requiredChecks" -}}
 {{- if .check -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
 {{- range $path, $r := .reached -}}
-{{- $needs := list -}}
-{{- range $i, $t := $r.t -}}
-{{- $q := get $.q (toString (int $t)) | default list -}}
-{{- if eq $i 0 -}}
-{{- $needs = $q -}}
-{{- else -}}
-{{- $keep := list -}}
-{{- range $f := $needs -}}{{- if has $f $q -}}{{- $keep = append $keep $f -}}{{- end -}}{{- end -}}
-{{- $needs = $keep -}}
-{{- end -}}
-{{- end -}}
+{{- $opaque := false -}}
 {{- range $o := $.opaque -}}
-{{- if or (eq $o $path) (hasPrefix (printf "%s." $o) $path) (hasPrefix (printf "%s[" $o) $path) -}}{{- $needs = list -}}{{- end -}}
+{{- if or (eq $o $path) (hasPrefix (printf "%s." $o) $path) (hasPrefix (printf "%s[" $o) $path) -}}{{- $opaque = true -}}{{- end -}}
 {{- end -}}
-{{- if $needs -}}
+{{- if not $opaque -}}
 {{- $has := $r.has -}}
 {{- $under := printf "%s." $path -}}
 {{- range $g := $.given -}}
 {{- if hasPrefix $under $g -}}{{- $has = append $has (first (splitList "." (trimPrefix $under $g))) -}}{{- end -}}
 {{- end -}}
+{{- $fits := false -}}
+{{- $forms := list -}}
+{{- $misfits := list -}}
+{{- $fitSome := dict -}}
+{{- $vals := $r.v | default dict -}}
+{{- range $t := $r.t -}}
+{{- $struct := index $.s (int $t) -}}
+{{- $why := list -}}
+{{- if gt (len $r.t) 1 -}}
+{{- range $f := uniq $r.has -}}
+{{- if not (hasKey $struct $f) -}}
+{{- $why = append $why (printf "no field %s" $f) -}}
+{{- else -}}
+{{- $ft := get $struct $f -}}
+{{- $ok := true -}}
+{{- if and (hasKey $vals $f) (kindIs "map" $ft) -}}
+{{- if and (hasKey $ft "v") (ne (toString $ft.v) (toString (get $vals $f))) -}}
+{{- $ok = false -}}{{- $why = append $why (printf "%s is %v" $f $ft.v) -}}
+{{- end -}}
+{{- if and (hasKey $ft "e") (not (has (toString (get $vals $f)) $ft.e)) -}}
+{{- $ok = false -}}{{- $why = append $why (printf "%s is one of %s" $f (join ", " $ft.e)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $ok -}}{{- $_ := set $fitSome $f true -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $possible := not $why -}}
+{{- if not $possible -}}{{- $misfits = append $misfits (join ", " $why) -}}{{- end -}}
+{{- if $possible -}}
 {{- $missing := list -}}
-{{- range $f := $needs -}}
+{{- range $f := get $.q (toString (int $t)) | default list -}}
 {{- $names := ternary $f (list $f) (kindIs "slice" $f) -}}
 {{- $set := false -}}
 {{- range $n := $names -}}{{- if has $n $has -}}{{- $set = true -}}{{- end -}}{{- end -}}
 {{- if not $set -}}{{- $missing = append $missing (first $names) -}}{{- end -}}
 {{- end -}}
 {{- if $missing -}}
+{{- $forms = append $forms $missing -}}
+{{- else -}}
+{{- $fits = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- /* No member has every field set with the values set: hocon matches no member. A field that no member
+takes alone is the walk's refusal already (an unknown field, a value of no member's type). */ -}}
+{{- if and (not $fits) (not $forms) $misfits (eq (len (keys $fitSome)) (len (uniq $r.has))) -}}
+{{- $each := list -}}
+{{- range $i, $why := $misfits -}}{{- $each = append $each (printf "form %d: %s" (add1 $i) $why) -}}{{- end -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s takes one of %d forms here, and none has every field set as given (%s); EMQX would refuse the config at boot: keep to the fields of one form" $path $version (len $misfits) (join "; " $each))) -}}
+{{- end -}}
+{{- if and $forms (not $fits) -}}
+{{- $forms = uniq $forms -}}
 {{- $secrets := list -}}
+{{- range $missing := $forms -}}
 {{- range $f := $missing -}}{{- if regexMatch (include "emqx-ee.secretFieldPattern" .) $f -}}{{- $secrets = append $secrets $f -}}{{- end -}}{{- end -}}
-{{- $hint := ternary "" (printf " (%s through extraEnv with valueFrom.secretKeyRef)" (join ", " $secrets)) (not $secrets) -}}
-{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s requires %s under %s and would refuse the config at boot without them; set them too%s" $path $version (join ", " $missing) $path $hint)) -}}
+{{- end -}}
+{{- $hint := ternary "" (printf " (%s through extraEnv with valueFrom.secretKeyRef)" (join ", " (uniq $secrets))) (not $secrets) -}}
+{{- if eq (len $forms) 1 -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s requires %s under %s and would refuse the config at boot without them; set them too%s" $path $version (join ", " (first $forms)) $path $hint)) -}}
+{{- else -}}
+{{- $each := list -}}
+{{- range $missing := $forms -}}{{- $each = append $each (printf "(%s)" (join ", " $missing)) -}}{{- end -}}
+{{- $_ := set $.problems "list" (append $.problems.list (printf "emqxConfig.%s: EMQX %s reads %s as one of %d forms, and each lacks fields it requires: %s; EMQX would refuse the config at boot: set the fields of one form%s" $path $version $path (len $forms) (join " or " $each) $hint)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -671,5 +720,5 @@ cannot run (code {"unchecked": what}, roots.py UNCHECKED) refuses nothing, and i
 {{- end -}}
 {{- end -}}
 {{- include "emqx-ee.rootChecks" (dict "user" .user "problems" $problems "check" .check) -}}
-{{- include "emqx-ee.requiredChecks" (dict "reached" .reached "given" .given "opaque" .opaque "q" .q "problems" $problems "check" .check) -}}
+{{- include "emqx-ee.requiredChecks" (dict "s" .s "reached" .reached "given" .given "opaque" .opaque "q" .q "problems" $problems "check" .check) -}}
 {{- toJson (dict "problems" $problems.list "unchecked" $unchecked) -}}

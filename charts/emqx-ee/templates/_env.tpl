@@ -408,7 +408,8 @@ as given) "prefix" "value" "out" "problems" "check" (whether schema refusals cou
 the fields above, [{code, at}]) "found" (values for those validators, and the structs reached); writes {path,
 text} into out under the variable name, appends every refusal to problems.list, every value a validator sees to
 found.list, and every struct the values reach to found.reached ({path: {t: struct indexes, has: field names
-set}}: emqx-ee.requiredChecks refuses one that lacks a field EMQX needs). */ -}}
+set, v: {field: value} for the fields set to a single value}}: emqx-ee.requiredChecks refuses one that lacks a
+field EMQX needs). */ -}}
 {{- define "emqx-ee.walkConfig" -}}
 {{- $version := include "emqx-ee.emqxSchemaVersion" . -}}
 {{- range $key, $value := .value -}}
@@ -422,7 +423,8 @@ set}}: emqx-ee.requiredChecks refuses one that lacks a field EMQX needs). */ -}}
 {{- else if or (contains "__" $key) (not (regexMatch `^[^.]+(\.[^.]+)*$` $key)) -}}
 {{- $problem = printf "emqxConfig: %q is not an EMQX config path; use lowercase names separated by single dots (log.console.level), never __" $path -}}
 {{- end -}}
-{{- range $seg := splitList "." $key -}}
+{{- $segs := splitList "." $key -}}
+{{- range $i, $seg := $segs -}}
 {{- if not $problem -}}
 {{- $at := ternary $seg (printf "%s.%s" $where $seg) (eq $where "") -}}
 {{- if $types -}}
@@ -431,6 +433,9 @@ set}}: emqx-ee.requiredChecks refuses one that lacks a field EMQX needs). */ -}}
 {{- if and $step.structs $where -}}
 {{- $r := get $.found.reached $where | default (dict "t" $step.structs "has" list) -}}
 {{- $_ := set $r "has" (append $r.has $seg) -}}
+{{- if and (eq $i (sub (len $segs) 1)) (not (kindIs "map" $value)) (not (kindIs "slice" $value)) -}}
+{{- $_ := set $r "v" (set ($r.v | default dict) $seg $value) -}}
+{{- end -}}
 {{- $_ := set $.found.reached $where $r -}}
 {{- end -}}
 {{- range $code := $step.checks -}}{{- $pend = append $pend (dict "code" $code "at" $at) -}}{{- end -}}
@@ -657,7 +662,7 @@ gives whole, or one above it, is not checked: its value comes from a Secret the 
 {{- $given = concat $given $opaque -}}
 {{- /* The checks are in files/emqx-checks.tpl, parsed here only (tpl), so a render without emqxConfig
 never parses them. */ -}}
-{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "opaque" $opaque "q" ($schema.q | default dict) "Template" .Template -}}
+{{- $args := dict "found" $found.list "known" $known "user" $user "check" $check "reached" $found.reached "given" $given "opaque" $opaque "q" ($schema.q | default dict) "s" ($schema.s | default list) "Template" .Template -}}
 {{- $ran := tpl (.Files.Get "files/emqx-checks.tpl") $args | fromJson -}}
 {{- range $ran.problems -}}
 {{- $_ := set $problems "list" (append $problems.list .) -}}

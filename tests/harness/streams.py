@@ -53,6 +53,7 @@ SECONDS = {
     "tests/smoke/test_gitops.py": 12,
     "tests/smoke/test_discovery.py": 11,
     "tests/smoke/test_tls.py": 10,
+    "tests/smoke/test_config_check.py": 10,
 }
 
 

@@ -138,7 +138,9 @@ class Standin:
         return self.proc.wait(timeout=15)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc is None:  # never started (a test ran another command with its env)
+            return
+        if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
         self.log.close()
@@ -247,6 +249,28 @@ def test_refuses_to_start_where_emqx_would(standin, env, message):
     s = standin(**env).start(wait=False)
     assert s.exit_code() == 1, s.output()
     assert f"refusing to start: {message}" in s.output()
+
+
+def test_check_config_refuses_what_the_start_refuses_without_starting(standin):
+    """`emqx check_config` runs the schema check of the start (hocon_cli check_schema) and nothing else: a value
+    EMQX refuses fails it with failed_to_check_schema; a file the settings name is not opened, and no listener
+    is bound."""
+
+    def check(s: Standin) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-B", str(STANDIN / "emqx.py"), "check_config"],
+            env=s.env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+
+    bad = check(standin(EMQX_LISTENERS__TCP__DEFAULT__MAX_CONNECTIONS="many"))
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "failed_to_check_schema: EMQX_LISTENERS__TCP__DEFAULT__MAX_CONNECTIONS=many" in bad.stdout + bad.stderr
+    s = standin(EMQX_LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CERTFILE="/nonexistent/tls.crt")
+    good = check(s)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "is running" not in good.stdout + good.stderr
+    with socket.socket() as probe:
+        probe.bind(("0.0.0.0", s.tcp))  # free: check_config listened nowhere
 
 
 def test_a_port_in_use_stops_the_start_naming_it_and_leaves_no_broker(standin, tmp_path):

@@ -192,6 +192,15 @@ def test_every_object_matches_the_kubernetes_schema(every_scenario, kube_version
     assert not errors, f"against Kubernetes {kube_version}:\n" + "\n".join(errors)
 
 
+@pytest.mark.parametrize("kube_version", [KUBERNETES_VERSIONS[0], KUBERNETES_VERSIONS[-1]])
+def test_objects_no_scenario_renders_match_the_kubernetes_schema(template, kube_version):
+    """The config-check hook Job renders only for emqxConfig values the chart cannot check (a rule's SQL),
+    which no scenario sets."""
+    rule = {"rule_engine.rules.r1.sql": "SELECT * FROM t", "rule_engine.rules.r1.actions": ["console"]}
+    job = template({"emqxConfig": rule}).one("Job", "emqx-ee-config-check")
+    assert problem(json.dumps(job, sort_keys=True), kube_version) is None
+
+
 def test_no_template_reads_the_kubernetes_version():
     """Where one did (`.Capabilities.KubeVersion`, in a template or in a scenario's extraObjects), the sweep
     above would have to render with `--kube-version` once per minor."""

@@ -49,6 +49,10 @@ answer but ok): `cluster status`, `rebalance start --evacuation ...`, `rebalance
 stop` (emqx_node_rebalance_cli.erl cli/1; texts in files/drain.sh's header). A node that is not running
 answers "Node '<node>' not responding to pings." with status 1 (bin/emqx assert_node_alive).
 
+`emqx check_config` (bin/emqx check_config/0 -> hocon_cli check_schema): reads the EMQX_* environment as the
+start does and exits 1 with failed_to_check_schema where the start would refuse, without starting a node.
+Values at the validators that need EMQX's own parsers (rule SQL, jq, ...) pass: the model has no parser.
+
 Faults for tests (not EMQX): a line in <data_dir>/.standin-faults makes the running stand-in misbehave:
 `status-503` (GET /status answers 503 "emqx is not_running", as a node whose applications stopped),
 `wrong-payload` (every message a client receives has its payload bytes changed), `no-route` (the node forwards
@@ -1614,13 +1618,32 @@ def ctl(args: list[str], environ: dict[str, str]) -> int:
     return 1
 
 
+# --- emqx check_config ---------------------------------------------------------------------------------
+
+
+def check_config(environ: dict[str, str]) -> int:
+    """`emqx check_config` (bin/emqx check_config/0): hocon_cli.erl check_schema/1 checks the config files and
+    the EMQX_* environment (apply_override_envs) as the start does, without starting a node; on a value EMQX
+    refuses, handle_schema_errors/2 logs failed_to_check_schema and the command exits 1."""
+    log(f"a MODEL of EMQX Enterprise {VERSION} (scripts/node/emqx_standin), not EMQX: check_config")
+    try:
+        read_config(environ)
+    except Refused as err:
+        log(str(err))
+        return 1
+    log("check_config: the config passes EMQX's schema")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     environ = dict(os.environ)
     if argv[:1] == ["foreground"]:
         return foreground(environ)
     if argv[:1] == ["ctl"]:
         return ctl(argv[1:], environ)
-    print(f"emqx-standin: `emqx {' '.join(argv)}` is not modelled (foreground, ctl)", file=sys.stderr)
+    if argv[:1] == ["check_config"]:
+        return check_config(environ)
+    print(f"emqx-standin: `emqx {' '.join(argv)}` is not modelled (foreground, ctl, check_config)", file=sys.stderr)
     return 2
 
 

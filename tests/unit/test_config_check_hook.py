@@ -70,12 +70,16 @@ def test_the_hook_runs_emqx_check_config_before_anything_changes(template, value
 
 def test_the_hook_reads_the_settings_the_nodes_read_and_no_secret_of_the_chart(template):
     mine = {"name": "EMQX_AUTHORIZATION__NO_MATCH", "valueFrom": {"secretKeyRef": {"name": "ops", "key": "k"}}}
-    m = template({"emqxConfig": RULE, "extraEnv": [mine], "extraEnvFrom": [{"secretRef": {"name": "ops-env"}}]})
+    values = {"emqxConfig": RULE, "extraEnv": [mine], "extraEnvFrom": [{"secretRef": {"name": "ops-env"}}]}
+    m = template({**values, "discovery": "k8s"})
     c = container(m)
     env = {e["name"]: e for e in c["env"]}
     for path, value in RULE.items():
         assert parse_value(env[env_name(path)]["value"]).data == value, path
-    assert env["EMQX_NAME"]["value"] == VALUES["emqxName"]
+    assert env["EMQX_CLUSTER__DISCOVERY_STRATEGY"]["value"] == "k8s"
+    # A host of its own: EMQX's entrypoint would look for a k8s-discovery node's host in /etc/hosts, where a
+    # Job's pod has none, and exit before the check.
+    assert env["EMQX_NAME"]["value"] == VALUES["emqxName"] and env["EMQX_HOST"]["value"] == "127.0.0.1"
     assert env[mine["name"]] == mine and c["envFrom"] == [{"secretRef": {"name": "ops-env"}}]
     refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})]
     assert refs == ["ops"], "the chart's own Secret does not exist before an install"

@@ -38,9 +38,12 @@ PodDisruptionBudget or NetworkPolicy of the nodes selects its Pod. */ -}}
 {{- include "emqx-ee.labels" . | fromYaml | merge (dict "app.kubernetes.io/name" $name "app.kubernetes.io/component" "config-check") | toYaml -}}
 {{- end -}}
 
-{{- /* The hook Job's container env (JSON list): the node name EMQX's entrypoint builds, then the settings. */ -}}
+{{- /* The hook Job's container env (JSON list): the node name, then the settings. EMQX_HOST is given: without it
+EMQX's image entrypoint (deploy/docker/docker-entrypoint.sh) derives the host from the discovery settings, and
+for k8s discovery by hostname it looks for the pod's name under the headless Service in /etc/hosts, which a
+Job's pod does not have, and exits. The check needs a well-formed node name only. */ -}}
 {{- define "emqx-ee.configCheckEnv" -}}
-{{- $env := list (dict "name" "EMQX_NAME" "value" .Values.emqxName) -}}
+{{- $env := list (dict "name" "EMQX_NAME" "value" .Values.emqxName) (dict "name" "EMQX_HOST" "value" "127.0.0.1") -}}
 {{- $config := include "emqx-ee.configEnv" . | fromYaml -}}
 {{- range $name := keys $config | sortAlpha -}}
 {{- $env = append $env (dict "name" $name "value" (get $config $name | toString)) -}}

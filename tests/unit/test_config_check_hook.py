@@ -88,8 +88,11 @@ def test_the_hook_reads_the_settings_the_nodes_read_and_no_secret_of_the_chart(t
 
 def test_the_hook_pod_is_restricted_and_runs_where_the_cores_may(template):
     placement = {"nodeSelector": {"pool": "mqtt"}, "tolerations": [{"key": "mqtt", "operator": "Exists"}]}
-    m = template({"emqxConfig": RULE, **placement})
-    pod = m.one("Job", JOB)["spec"]["template"]["spec"]
+    no_sidecar = {"sidecar.istio.io/inject": "false"}
+    m = template({"emqxConfig": RULE, **placement, "emqxConfigCheck": {"annotations": no_sidecar}})
+    template_ = m.one("Job", JOB)["spec"]["template"]
+    assert template_["metadata"]["annotations"] == no_sidecar, "a sidecar that keeps running blocks the hook"
+    pod = template_["spec"]
     assert pod["securityContext"] == VALUES["podSecurityContext"]
     assert container(m)["securityContext"] == VALUES["containerSecurityContext"]
     assert pod["nodeSelector"] == placement["nodeSelector"] and pod["tolerations"] == placement["tolerations"]

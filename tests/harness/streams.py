@@ -44,6 +44,7 @@ SECONDS = {
     "tests/unit/test_emqx_standin.py": 20,
     "tests/smoke/test_ordering.py": 25,
     "tests/smoke/test_helm_test.py": 48,
+    "tests/smoke/test_config_check.py": 30,
     "tests/smoke/test_lifecycle.py": 18,
     "tests/smoke/test_drain_upgrades.py": 15,
     "tests/smoke/test_batch_rolls.py": 15,
@@ -53,7 +54,6 @@ SECONDS = {
     "tests/smoke/test_gitops.py": 12,
     "tests/smoke/test_discovery.py": 11,
     "tests/smoke/test_tls.py": 10,
-    "tests/smoke/test_config_check.py": 10,
 }
 
 

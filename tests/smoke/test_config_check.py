@@ -13,7 +13,7 @@ from harness.helm import HelmError
 from harness.real_node import on_real_node, up
 from harness.statefulset import wait_ready
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.day2]
 
 JOB = "emqx-ee-config-check"
 

@@ -222,8 +222,9 @@ def test_kind_is_the_version_the_project_pins():
 
 
 # The day-2 smoke modules the users' CI must run on kind (marked `day2`): the guards, the upgrades, rollback,
-# each revision's config, and helm test with --logs.
+# each revision's config, helm test with --logs, and EMQX's own config check in its hook.
 DAY2 = {
+    "test_config_check.py",
     "test_upgrade_guards.py",
     "test_upgrade_values.py",
     "test_upgrade_notes.py",

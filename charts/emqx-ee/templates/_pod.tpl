@@ -286,3 +286,25 @@ spec:
     {{- end }}
 {{- end -}}
 {{- end -}}
+
+{{- /* Pod-level settings of the chart's run-once pods, the helm test Pod and the hook Jobs (YAML of pod spec
+keys, possibly empty): the cores' security context and pull secrets, and the nodes the cores may run on (a
+dedicated, tainted pool included). */ -}}
+{{- define "emqx-ee.runOncePodSettings" -}}
+{{- with .Values.podSecurityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

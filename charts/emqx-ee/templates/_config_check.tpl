@@ -44,9 +44,5 @@ for k8s discovery by hostname it looks for the pod's name under the headless Ser
 Job's pod does not have, and exits. The check needs a well-formed node name only. */ -}}
 {{- define "emqx-ee.configCheckEnv" -}}
 {{- $env := list (dict "name" "EMQX_NAME" "value" .Values.emqxName) (dict "name" "EMQX_HOST" "value" "127.0.0.1") -}}
-{{- $config := include "emqx-ee.configEnv" . | fromYaml -}}
-{{- range $name := keys $config | sortAlpha -}}
-{{- $env = append $env (dict "name" $name "value" (get $config $name | toString)) -}}
-{{- end -}}
-{{- toJson (concat $env (.Values.extraEnv | default list)) -}}
+{{- toJson (concat $env (include "emqx-ee.configEnvEntries" . | fromJsonArray) (.Values.extraEnv | default list)) -}}
 {{- end -}}

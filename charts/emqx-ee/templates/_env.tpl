@@ -29,7 +29,13 @@ discovery returns for this pod. */ -}}
 {{- if $license.name -}}
 {{- $env = append $env (dict "name" "EMQX_LICENSE__KEY" "valueFrom" (dict "secretKeyRef" $license)) -}}
 {{- end -}}
-{{- $config := include "emqx-ee.configEnv" $ctx | fromYaml -}}
+{{- toJson (concat $env (include "emqx-ee.configEnvEntries" $ctx | fromJsonArray)) -}}
+{{- end -}}
+
+{{- /* The EMQX settings of emqx-ee.configEnv as container env entries, by name (JSON list of {name, value}). */ -}}
+{{- define "emqx-ee.configEnvEntries" -}}
+{{- $config := include "emqx-ee.configEnv" . | fromYaml -}}
+{{- $env := list -}}
 {{- range $name := keys $config | sortAlpha -}}
 {{- $env = append $env (dict "name" $name "value" (get $config $name | toString)) -}}
 {{- end -}}

@@ -645,9 +645,9 @@ below one is not checked) "q" "problems" "check". */ -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $possible := not $why -}}
-{{- if not $possible -}}{{- $misfits = append $misfits (join ", " $why) -}}{{- end -}}
-{{- if $possible -}}
+{{- if $why -}}
+{{- $misfits = append $misfits (join ", " $why) -}}
+{{- else -}}
 {{- $missing := list -}}
 {{- range $f := get $.q (toString (int $t)) | default list -}}
 {{- $names := ternary $f (list $f) (kindIs "slice" $f) -}}

@@ -44,7 +44,8 @@ def test_the_hook_stops_an_upgrade_emqx_would_not_boot_and_lets_a_good_one_throu
     log = kubectl.run("logs", "-n", namespace, f"job/{JOB}", check=False).stdout
     assert "failed_to_check_schema" in log and "max_packet_size" in log.lower(), log
 
-    rel.upgrade(values | unchecked | {"emqxConfig": {"mqtt.max_packet_size": "2MB"}})
+    good = {"emqxConfig": {"mqtt.max_packet_size": "2MB"}}
+    rel.upgrade(values | unchecked | good)
 
     def rolled() -> bool:
         pods = [p for p in kubectl.get("pods", namespace) if p["metadata"]["name"] == "emqx-ee-0"]
@@ -56,3 +57,14 @@ def test_the_hook_stops_an_upgrade_emqx_would_not_boot_and_lets_a_good_one_throu
         "a passed check deletes its Job (hook-succeeded)"
     )
     wait_ready(kubectl, namespace, 1)
+
+    # Both values of the check changed later touch the hook only: without it the same settings go through
+    # unchecked, and its Pod's annotations are its own. Neither rolls a node.
+    before = objects_of_the_nodes(rel, kubectl)
+    rel.upgrade(values | good | {"emqxConfigCheck": {"allowUnknown": True, "withEmqx": False}})
+    assert not [h for h in rel.hooks(4) if h["metadata"]["name"] == JOB], "withEmqx=false still ran the check"
+    annotations = {"example.com/owner": "mqtt-team"}
+    rel.upgrade(values | good | {"emqxConfigCheck": {"allowUnknown": True, "annotations": annotations}})
+    (job,) = [h for h in rel.hooks(5) if h["metadata"]["name"] == JOB]
+    assert job["spec"]["template"]["metadata"]["annotations"] == annotations, job
+    assert objects_of_the_nodes(rel, kubectl) == before, "a change to the check rolled or changed the nodes"

@@ -56,6 +56,8 @@ CASES = {
     "unknown-listener": ({"listeners": {"quic": {"enabled": True}}}, "quic"),
     "emqx-config-bad-path": ({"emqxConfig": {"log console": "x"}}, "emqxConfig"),
     "emqx-config-cookie": ({"emqxConfig": {"node": {"cookie": "x"}}}, "emqxConfig.node.cookie"),
+    "config-check-with-emqx": ({"emqxConfigCheck": {"withEmqx": "yes"}}, "emqxConfigCheck/withEmqx"),
+    "config-check-annotations": ({"emqxConfigCheck": {"annotations": {"a": 1}}}, "emqxConfigCheck/annotations"),
     "anti-affinity-preset": ({"podAntiAffinityPreset": "medium"}, "podAntiAffinityPreset"),
     # The API server refuses duplicate env names, volume names, mount paths and container names only when the
     # StatefulSet is applied, after Helm has applied what comes before it (and Helm 3 drops a duplicate env
@@ -154,6 +156,8 @@ SCHEMA_REFUSES = {
     "replica-count-negative": ["/replicaCount"],
     "unknown-root-key": ["/"],
     "unknown-nested-key": ["/persistence"],
+    "config-check-with-emqx": ["/emqxConfigCheck/withEmqx"],
+    "config-check-annotations": ["/emqxConfigCheck/annotations/a"],
     "service-type": ["/service/type"],
     "pull-policy": ["/image/pullPolicy"],
     "pod-management-policy": ["/podManagementPolicy"],

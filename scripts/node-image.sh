@@ -8,7 +8,7 @@
 #           (debootstrap from the machine's apt mirror)
 #   standin docker.io/emqx-ee-local/emqx-standin:HASH, Debian's minbase plus python3, python3-yaml,
 #           python3-dnspython (dns discovery) and mosquitto, with the EMQX stand-in
-#           (scripts/node/emqx_standin, a MODEL of EMQX, not EMQX) at /opt/emqx/bin/emqx, the harness's
+#           (scripts/node/emqx_standin, a MODEL of EMQX, not EMQX) run by /opt/emqx/bin/emqx, the harness's
 #           reader of EMQX's environment (tests/harness/emqx_config.py) and EMQX's schema data; tagged with
 #           the hash of its inputs
 # Usage:
@@ -16,6 +16,7 @@
 #   scripts/node-image.sh pause|debian|standin build that one; print its tarball's path
 #   scripts/node-image.sh ref NAME     print the image name pods use
 #   scripts/node-image.sh digest NAME  print the digest of the cached tarball (its manifest's)
+#   scripts/node-image.sh path NAME    print the path of the cached tarball
 #   scripts/node-image.sh rebuilt NAME print the digest that the second build of the cached image gave
 #   scripts/node-image.sh verify NAME  rebuild the cached image once more in a scratch directory, from the
 #                                      same inputs, and fail unless it is the same tarball byte for byte
@@ -113,8 +114,24 @@ minbase() {
     rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/cache/ldconfig/* "$1"/var/log/*
 }
 
+# bytecode ROOTFS [DIR...]: compile every module of the image's Python (its sys.path under /usr/lib) and of the
+# DIRs, with the image's own python3, as bytecode checked by the source's hash. The packer stamps every file
+# with one mtime (scripts/oci_image.py), which leaves Debian's timestamp-checked .pyc files stale, and the
+# containers' read-only root keeps Python from writing new ones: every python3 in a pod would otherwise compile
+# each module it imports, at every start.
+bytecode() {
+  local root=$1
+  shift
+  chroot "$root" /usr/bin/python3 - "$@" <<'PY'
+import compileall, os, py_compile, sys
+dirs = [p for p in sys.path if p.startswith("/usr/lib/python3") and os.path.isdir(p)] + sys.argv[1:]
+for d in dirs:
+    compileall.compile_dir(d, quiet=2, force=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+PY
+}
+
 build_debian() { # build_debian ROOTFS OUT DEBS
-  minbase "$1" "$DEBIAN_PACKAGES" "$3" || return 1
+  minbase "$1" "$DEBIAN_PACKAGES" "$3" && bytecode "$1" || return 1
   "$PY" "$ROOT/scripts/oci_image.py" "$1" "$2" --ref "$(ref debian)" --cmd python3
 }
 
@@ -125,13 +142,16 @@ build_standin() { # build_standin ROOTFS OUT DEBS
   # EMQX's layout: bin/emqx, etc/certs (the default ssl_options files), data and log (mounted by the chart).
   mkdir -p "$1/opt/emqx/bin" "$1/opt/emqx/etc/certs" "$1/opt/emqx/data" "$1/opt/emqx/log" \
     "$1$lib/harness" "$1$lib/tools/emqx_schema/data" || return 1
-  install -m 0755 "$s/emqx.py" "$1/opt/emqx/bin/emqx" &&
+  install -m 0644 "$s/emqx.py" "$1$lib/emqx.py" &&
     install -m 0644 "$s"/certs/*.pem "$1/opt/emqx/etc/certs/" &&
     install -m 0644 "$ROOT/tests/harness/emqx_config.py" "$1$lib/harness/emqx_config.py" &&
     install -m 0644 "$ROOT/tools/emqx_schema/data/emqx-schema-6.2.2.json" "$1$lib/tools/emqx_schema/data/" || return 1
   # The harness package as the stand-in imports it: its reader, and the two paths it takes from harness.tools.
   : >"$1$lib/harness/__init__.py"
   printf 'from pathlib import Path\n\nROOT = Path("%s")\nCHART = ROOT / "chart"\n' "$lib" >"$1$lib/harness/tools.py"
+  # bin/emqx runs the stand-in as an imported module, whose bytecode is in the image (a script's is not kept).
+  printf '#!/usr/bin/python3\nimport sys\n\nsys.path.insert(0, "%s")\nimport emqx\n\nsys.exit(emqx.main(sys.argv[1:]))\n' \
+    "$lib" >"$1/opt/emqx/bin/emqx" && chmod 0755 "$1/opt/emqx/bin/emqx" && bytecode "$1" "$lib" || return 1
   ln -s /opt/emqx/bin/emqx "$1/usr/local/bin/emqx" # drain.sh calls `emqx` from PATH
   # EMQX's image runs as uid 1000 with HOME /opt/emqx; the chart mounts /home/emqx.
   chown -R 1000:1000 "$1/opt/emqx/data" "$1/opt/emqx/log" || return 1
@@ -206,10 +226,11 @@ case ${1:-} in
   pause | debian | standin) image "$1" ;;
   ref) ref "${2:-}" ;;
   digest) digest_of "$(cached "${2:-}")" ;;
+  path) cached "${2:-}" ;;
   rebuilt)
     out=$(cached "${2:-}")
     [[ -f $out.rebuilt ]] || die "$out has no record of a second build ($out.rebuilt)"
     cat "$out.rebuilt" ;;
   verify) cached "${2:-}" >/dev/null && in_scratch "$2" "rebuilding from its inputs to compare" verify_cached ;;
-  *) echo "usage: $0 all|pause|debian|standin|ref NAME|digest NAME|rebuilt NAME|verify NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 all|pause|debian|standin|ref NAME|digest NAME|path NAME|rebuilt NAME|verify NAME" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ and the log can only come from the runtime. A second pod becomes Ready only thro
 `kubectl exec` reaches it, and its Service answers by name. A third asks the API server through the `kubernetes`
 Service with its own service account token, as in-cluster clients do, and is held to its Role. The images the
 node runs are the cached ones, each of which entered the cache only after a second build from its inputs gave the
-same bytes.
+same bytes, and their Python modules come with bytecode that stays valid under the packer's one mtime.
 
 When the node is not up on kwok, these tests fail with the reason scripts/node.sh recorded: they never skip.
 On kind there is no such node (every kind node already runs containers; this image is not loaded there).
@@ -18,8 +18,13 @@ On kind there is no such node (every kind node already runs containers; this ima
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
+import re
+import struct
 import subprocess
+import tarfile
 from datetime import datetime
 from pathlib import Path
 
@@ -325,3 +330,45 @@ def test_the_node_runs_the_cached_images_each_rebuilt_identically(real_node):
         assert held.get(image(name)) == digest, f"the node holds {image(name)} as {held.get(image(name))}, not {digest}"
     verified = node_image("verify", "pause")
     assert verified.returncode == 0, verified.stderr
+
+
+# A module's bytecode beside its source: <dir>/__pycache__/<name>.<tag>.pyc for <dir>/<name>.py.
+PYC = re.compile(r"(?P<dir>.*/)__pycache__/(?P<name>[^/.]+)\.(?P<tag>[a-z]+-\d+)\.pyc")
+PYTHON_DIRS = ("usr/lib/python3", "opt/emqx/lib/standin/")
+
+
+def test_every_python_module_of_the_images_has_bytecode_checked_by_its_sources_hash():
+    """The images' files all carry the packer's one mtime, so bytecode checked by timestamp (Debian's) would be
+    stale and, with the pods' read-only root, compiled again by every python3 at every start. Each module under
+    the images' Python directories has a .pyc of the image's Python that is checked by hash (PEP 552 flags 3)
+    and holds its source's hash (importlib.util.source_hash), so the interpreter uses it as it is."""
+    for name in ("debian", "standin"):
+        found = node_image("path", name)
+        assert found.returncode == 0, found.stderr
+        with tarfile.open(found.stdout.strip()) as image:
+            index = json.load(image.extractfile("index.json"))
+            manifest = json.load(image.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+            (layer,) = manifest["layers"]
+            data = image.extractfile("blobs/sha256/" + layer["digest"][7:]).read()
+        files: dict[str, bytes] = {}
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for m in tar:
+                if m.isreg() and m.name.startswith(PYTHON_DIRS) and m.name.endswith((".py", ".pyc")):
+                    files[m.name] = tar.extractfile(m).read()
+        tags = {PYC.fullmatch(n)["tag"] for n in files if PYC.fullmatch(n)}
+        assert len(tags) == 1, f"{name}: bytecode of {sorted(tags) or 'no'} Python versions"
+        (tag,) = tags
+        sources = sorted(n for n in files if n.endswith(".py"))
+        assert "opt/emqx/lib/standin/emqx.py" in sources or name == "debian"
+        wrong = []
+        for source in sources:
+            directory, _, module = source.rpartition("/")
+            pyc = files.get(f"{directory}/__pycache__/{module[:-3]}.{tag}.pyc")
+            if pyc is None:
+                wrong.append(f"{source}: no bytecode")
+                continue
+            flags = struct.unpack("<I", pyc[4:8])[0]
+            if flags != 3 or pyc[8:16] != importlib.util.source_hash(files[source]):
+                wrong.append(f"{source}: flags {flags}, {'another' if flags else 'no'} source hash")
+        assert len(sources) > 100, f"{name}: only {len(sources)} Python modules found"
+        assert not wrong, f"{name}: {len(wrong)} of {len(sources)} modules: " + "; ".join(wrong[:10])

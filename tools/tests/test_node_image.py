@@ -195,6 +195,11 @@ else
 fi
 """
 
+# A stand-in for chroot: the stand-in debootstrap's root has no python3 to compile its modules with.
+CHROOT = """#!/bin/sh
+cat >/dev/null
+"""
+
 
 def test_the_debian_images_unpack_the_packages_kept_in_the_cache(tmp_path):
     """The packages are downloaded once per image and key (debootstrap --make-tarball) and kept beside it; both
@@ -204,6 +209,8 @@ def test_the_debian_images_unpack_the_packages_kept_in_the_cache(tmp_path):
     tools.mkdir()
     (tools / "debootstrap").write_text(DEBOOTSTRAP)
     (tools / "debootstrap").chmod(0o755)
+    (tools / "chroot").write_text(CHROOT)
+    (tools / "chroot").chmod(0o755)
     log = tmp_path / "debootstrap.log"
     cache = tmp_path / "cache"
     env = {

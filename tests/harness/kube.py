@@ -104,6 +104,13 @@ class Kube:
         resource = self.client.resources.get(api_version=body["apiVersion"], kind=body["kind"])
         resource.create(body=body, namespace=body["metadata"].get("namespace"), serialize=False)
 
+    def delete_all(self, kind: str, namespace: str, field_selector: str = "", **options: Any) -> None:
+        """Delete every `kind` object of `namespace` (that `field_selector` picks) in one request; `options` are
+        DeleteOptions (propagationPolicy, gracePeriodSeconds)."""
+        selector = ",".join(filter(None, [f"metadata.namespace={namespace}", field_selector]))
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", **options}
+        self.resource(kind).delete(namespace=namespace, field_selector=selector, body=body)
+
     def exists(self, kind: str, namespace: str | None, name: str) -> bool:
         try:
             self.get(kind, namespace, name)

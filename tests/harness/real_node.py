@@ -28,6 +28,24 @@ def image(name: str) -> str:
     ).stdout.strip()
 
 
+# The controllers of the chart's pods and of the tests' own.
+WORKLOADS = ("statefulsets", "deployments", "replicasets", "jobs")
+
+
+def stop_real_node_pods(kubectl: Kubectl, namespace: str) -> None:
+    """Stop what `namespace` runs on the real node and leave every other object in place: its pods' controllers
+    go first (so that none makes a pod again), then its pods there, at once (no grace period, no preStop)."""
+    node = node_status()
+    if node.get("NODE_STATUS") != "up":
+        return
+    api, on_node = kubectl.api, f"spec.nodeName={node['NODE_NAME']}"
+    if not api.client.get(api.resource("pods"), namespace=namespace, field_selector=on_node, limit=1).items:
+        return
+    for kind in WORKLOADS:
+        api.delete_all(kind, namespace, propagationPolicy="Background")
+    api.delete_all("pods", namespace, on_node, gracePeriodSeconds=0)
+
+
 def on_real_node(node: dict[str, str], **values) -> dict:
     """Values that run the chart's pods, its test Pod and its rollback guard's Job on the real node: the pods
     from the stand-in image, the guard from the Debian image's python3."""

@@ -6,7 +6,8 @@ namespace, which would add up test by test. When scripts/test.sh is about to rem
 (EMQX_EE_DISPOSABLE_CLUSTER=1), they are left for it: deleting a namespace has the control plane list and
 delete every kind of object in it and finalize each pod, a good part of its work over a session, for nothing
 a test reads. A module that needs its namespaces gone sets DELETE_NAMESPACES = True (the drills, whose nodes
-must be empty before they go).
+must be empty before they go). What a namespace left that way runs on the real node is stopped, though: each
+container there (a stand-in clustering with its peers, its probes, a client) would run until the cluster goes.
 
 Without a cluster the smoke tests skip with a loud reason; scripts/test.sh always brings one up and
 sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
@@ -35,7 +36,7 @@ from harness.cluster import (
     port_forward_dns,
     wait_until,
 )
-from harness.real_node import image, node_status
+from harness.real_node import image, node_status, stop_real_node_pods
 from harness.tools import Helm, go_module_dir, tool, versions
 from harness.volumes import ensure_free_volumes
 
@@ -89,7 +90,12 @@ DISPOSABLE = os.environ.get("EMQX_EE_DISPOSABLE_CLUSTER") == "1"
 
 @contextmanager
 def fresh_namespace(
-    cluster: ClusterInfo, kube_cluster: Cluster, kubectl: Kubectl, failed: Callable[[], bool], module: Any
+    cluster: ClusterInfo,
+    kube_cluster: Cluster,
+    kubectl: Kubectl,
+    failed: Callable[[], bool],
+    module: Any,
+    disposable: bool = DISPOSABLE,
 ) -> Iterator[str]:
     """A new namespace that enforces Pod Security "restricted"; what the cluster saw is printed on failure."""
     if cluster.runtime == "kwok":
@@ -99,8 +105,10 @@ def fresh_namespace(
     yield name
     if failed():
         print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
-    if not DISPOSABLE or getattr(module, "DELETE_NAMESPACES", False):
+    if not disposable or getattr(module, "DELETE_NAMESPACES", False):
         created.delete()
+    elif cluster.runtime == "kwok":
+        stop_real_node_pods(kubectl, name)
 
 
 @pytest.fixture

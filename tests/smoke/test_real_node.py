@@ -332,6 +332,73 @@ def test_the_node_runs_the_cached_images_each_rebuilt_identically(real_node):
     assert verified.returncode == 0, verified.stderr
 
 
+def containers_running(holder: str) -> set[str]:
+    """The IDs of the containers whose task runs on the real node now (containerd's view)."""
+    listing = subprocess.run(
+        ["nsenter", "-t", holder, "-m", "-n", tool("ctr"), "--address", "/run/containerd/containerd.sock"]
+        + ["-n", "k8s.io", "tasks", "ls"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {line.split()[0] for line in listing.splitlines()[1:] if line.split()[2:3] == ["RUNNING"]}
+
+
+def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_node(
+    request, cluster, kube_cluster, kubectl, real_node
+):
+    """When scripts/test.sh removes the cluster at the end, each test's namespace is left for it, but what the
+    namespace ran on the real node stops as the test ends: the containers of a StatefulSet's, a Deployment's and
+    a bare pod there stop, their pods are gone and no controller makes them again. The namespace and what the
+    real node does not run (a ConfigMap, a pod on a kwok node) stay."""
+    fixtures = next(p for p in request.config.pluginmanager.get_plugins() if hasattr(p, "fresh_namespace"))
+    sleep = "import time; time.sleep(3600)"
+    holder = (STATE / "node" / "namespaces.pid").read_text().strip()
+    with fixtures.fresh_namespace(cluster, kube_cluster, kubectl, lambda: False, None, disposable=True) as ns:
+        template = pod("sleeper", ns, real_node, script=sleep)
+        template["spec"]["restartPolicy"] = "Always"
+        objects = [pod("bare", ns, real_node, script=sleep), pod("elsewhere", ns, real_node, tolerate=False)]
+        del objects[1]["spec"]["nodeSelector"]
+        for kind, api in (("StatefulSet", "apps/v1"), ("Deployment", "apps/v1")):
+            labels = {"app": kind.lower()}
+            spec = {"replicas": 1, "selector": {"matchLabels": labels}}
+            spec["template"] = {"metadata": {"labels": labels}, "spec": template["spec"]}
+            if kind == "StatefulSet":
+                spec["serviceName"] = "sleepers"
+            objects.append(
+                {"apiVersion": api, "kind": kind, "metadata": {"name": kind.lower(), "namespace": ns}, "spec": spec}
+            )
+        objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept", "namespace": ns}})
+        kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+
+        def running_here() -> dict[str, str]:
+            pods = [p for p in kubectl.get("pods", ns) if p["spec"].get("nodeName") == real_node["NODE_NAME"]]
+            states = [(p["metadata"]["name"], s) for p in pods for s in p["status"].get("containerStatuses", [])]
+            return {name: s["containerID"].split("//")[-1] for name, s in states if "running" in s["state"]}
+
+        started = kubectl.wait_for(lambda: len(running_here()) == 3 and running_here(), "3 pods running", ns)
+        assert set(started.values()) <= containers_running(holder)
+    assert kubectl.exists("namespace", None, ns), "the namespace is left for the cluster to go with"
+    try:
+        assert not [
+            p["metadata"]["name"]
+            for p in kubectl.get("pods", ns)
+            if p["spec"].get("nodeName") == real_node["NODE_NAME"]
+        ]
+        for kind in ("statefulset", "deployment"):
+            assert not kubectl.exists(kind, ns, kind), f"the {kind} is left to make its pod again"
+        assert not kubectl.get("replicasets", ns), "the Deployment's ReplicaSet is left to make its pod again"
+        assert kubectl.exists("configmap", ns, "kept") and kubectl.exists("pod", ns, "elsewhere")
+        wait_until(
+            lambda: not set(started.values()) & containers_running(holder),
+            "the containers of the namespace to stop on the real node",
+            timeout=60,
+            interval=1,
+        )
+    finally:
+        kubectl.run("delete", "namespace", ns, "--wait=false")
+
+
 # A module's bytecode beside its source: <dir>/__pycache__/<name>.<tag>.pyc for <dir>/<name>.py.
 PYC = re.compile(r"(?P<dir>.*/)__pycache__/(?P<name>[^/.]+)\.(?P<tag>[a-z]+-\d+)\.pyc")
 PYTHON_DIRS = ("usr/lib/python3", "opt/emqx/lib/standin/")

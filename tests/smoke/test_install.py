@@ -7,6 +7,7 @@ On kwok, "Ready" is the simulated kubelet's verdict (no EMQX process runs); on k
 
 import pytest
 
+from harness.cluster import Release
 from harness.helm import HelmError
 from harness.statefulset import pods, wait_ready
 from harness.tools import helm as helm_cli
@@ -56,3 +57,20 @@ def test_the_api_server_refuses_an_unknown_field_without_helms_own_validation(re
         release().install({"extraObjects": [bad]})
     assert ".dataa: field not declared in schema" in caught.value.stderr, caught.value.stderr
     assert not kubectl.exists("configmap", namespace, "typo")
+
+
+def test_helm3_drops_an_unknown_field_with_its_own_validation_as_without(cluster, namespace, kubectl, tmp_path):
+    """Release skips Helm 3's client-side OpenAPI validation too (harness.cluster.Release): on a server that
+    validates fields, Helm 3's check leaves it to the server, which warns of an unknown field and drops it. Both
+    ways, with Helm 3 itself: the install passes and the object lacks the field."""
+    chart = tmp_path / "typo"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: typo\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("{}\n")
+    (chart / "templates" / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndataa:\n  k: v\n"
+    )
+    for name, checked in (("checked", True), ("unchecked", False)):
+        Release(helm_cli(3), cluster.kubeconfig, namespace, name, openapi_validation=checked).install({}, chart)
+        made = kubectl.get("configmap", namespace, name)
+        assert "dataa" not in made and "data" not in made, made

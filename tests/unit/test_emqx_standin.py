@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -944,6 +945,12 @@ def received(client, seconds: float, most: int = 10) -> list[tuple[str, bytes]]:
     return got
 
 
+def received_by_each(clients: dict, seconds: float) -> dict[int, list[tuple[str, bytes]]]:
+    """received() of every client at the same time: one quiet period for all of them, not one after another."""
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return dict(zip(clients, pool.map(lambda c: received(c, seconds), clients.values()), strict=True))
+
+
 def test_a_message_published_on_one_node_reaches_the_subscribers_of_every_node_once(standin):
     """emqx_broker.erl do_route2/2 forwards to each node with a matching route, dispatch/2 hands a forwarded message
     to local subscribers only: every subscriber of the cluster gets it once, none twice (no forwarding loop)."""
@@ -954,8 +961,7 @@ def test_a_message_published_on_one_node_reaches_the_subscribers_of_every_node_o
         clients = {n: subscribed(n, port, topic) for n in (1, 2, 3)}
         try:
             publish(source, port, topic, payload)
-            for n, client in clients.items():
-                got = received(client, 1.5)
+            for n, got in received_by_each(clients, 1.5).items():
                 assert got == [(topic, payload)], f"node {n}'s subscriber got {got} of node {source}'s message"
         finally:
             for client in clients.values():
@@ -1000,7 +1006,7 @@ def test_no_message_crosses_to_or_from_a_node_outside_the_cluster(standin):
         clients = {n: subscribed(n, port, topic) for n in (1, 2, 3, 4)}
         try:
             publish(source, port, topic, payload)
-            got = {n: received(client, 1.5) for n, client in clients.items()}
+            got = received_by_each(clients, 1.5)
         finally:
             for client in clients.values():
                 client.close()

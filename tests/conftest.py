@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import defaultdict
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from harness.cluster import cluster_info
 from harness.fixtures import helm_majors
 from harness.helm import COMPARED_WITH, SHARED
-from harness.streams import StreamScheduling, ordered
+from harness.streams import StreamScheduling, ordered, record, stream
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,6 +74,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     info = cluster_info()
     order = ordered([item.nodeid for item in items], info.runtime if info else None)
     items[:] = [items[i] for i in order]
+
+
+# Seconds per scope of this distributed run, as the workers report each test's phases to the controller.
+_SCOPE_SECONDS: dict[str, float] = defaultdict(float)
+
+
+_DESELECTED: list[pytest.Item] = []
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _DESELECTED.extend(items)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _SCOPE_SECONDS[report.nodeid.split("::", 1)[0]] += report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A distributed run of whole modules (none of their tests deselected) keeps what each scope took, for the
+    next run's order (harness.streams)."""
+    if _SCOPE_SECONDS and not _DESELECTED and session.config.pluginmanager.hasplugin("dsession"):
+        info = cluster_info()
+        seconds: dict[str, float] = defaultdict(float)
+        for module, spent in _SCOPE_SECONDS.items():
+            seconds[stream(module, info.runtime if info else None)] += spent
+        record(seconds)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

@@ -10,7 +10,9 @@ Every module is a scope of its own, so that its fixtures run once, with two exce
   nodes of their own.
 
 A worker takes the next scope when it runs low, in the order of `ordered`: the longest first, so that the short
-render and publishing modules fill in around the smoke suite's long ones at the end.
+modules fill in around the long ones at the end. How long each scope takes is what the last distributed run
+measured (`record`, kept in the tool cache beside the pinned tools); with no record yet, the smoke modules,
+which wait on the cluster, go first.
 
 xdist's own `loadgroup` mode cannot express this with pytest 9 (it renames node ids, which pytest 9 no
 longer lets a plugin do), so the scheduler below is xdist's `loadscope` with these scopes.
@@ -18,43 +20,43 @@ longer lets a plugin do), so the scheduler below is xdist's `loadscope` with the
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
+
+from .tools import ROOT, cache_dir
 
 WITH_METRICS = {
     "tests/smoke/test_metrics.py",
     "tests/smoke/test_demo.py",
     "tests/smoke/test_install_from_repository.py",
 }
-# Rough seconds of the scopes over ten seconds on two busy cores: only the order they give is used.
-SECONDS = {
-    "tests/smoke/test_drills.py": 85,
-    "tests/smoke/test_real_node_drain.py": 80,
-    "tests/smoke/test_chart_testing.py": 70,
-    "tests/smoke/test_upgrade_guards.py": 55,
-    "cluster": 55,
-    "tests/smoke/test_real_node_chart.py": 45,
-    "tests/smoke/test_switchover.py": 28,
-    "tests/smoke/test_replicants.py": 27,
-    "tests/smoke/test_rollback.py": 45,
-    "tests/unit/test_drain_script.py": 24,
-    "tests/smoke/test_upgrade_values.py": 25,
-    "tests/unit/test_emqx_standin.py": 20,
-    "tests/smoke/test_ordering.py": 25,
-    "tests/smoke/test_helm_test.py": 48,
-    "tests/smoke/test_config_check.py": 30,
-    "tests/smoke/test_lifecycle.py": 18,
-    "tests/smoke/test_drain_upgrades.py": 15,
-    "tests/smoke/test_batch_rolls.py": 15,
-    "tests/smoke/test_upgrade_from_release.py": 13,
-    "tests/unit/test_static_analysis.py": 13,
-    "tests/publish/test_version_increment.py": 12,
-    "tests/smoke/test_gitops.py": 12,
-    "tests/smoke/test_discovery.py": 11,
-    "tests/smoke/test_tls.py": 10,
-}
+# The seconds each scope took in the last distributed run (setup, call and teardown of its tests), by scope.
+RECORD = "scope-seconds.json"
+
+
+def recorded(cache: Path | None = None) -> dict[str, float]:
+    """The seconds per scope of the last record, or nothing when there is none (or it cannot be read)."""
+    try:
+        found = json.loads(((cache or cache_dir()) / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def record(seconds: dict[str, float], cache: Path | None = None) -> None:
+    """Keep `seconds` (per scope, of the run that ends) over the last record: scopes this run did not run keep
+    their old figure, scopes that no longer exist go."""
+    path = (cache or cache_dir()) / RECORD
+    kept = {k: v for k, v in recorded(cache).items() if k == "cluster" or (ROOT / k).is_file()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(f".{os.getpid()}.part")
+    part.write_text(json.dumps(kept | {k: round(v, 2) for k, v in seconds.items()}, indent=1, sort_keys=True))
+    part.replace(path)
 
 
 def stream(nodeid: str, runtime: str | None) -> str:
@@ -65,9 +67,16 @@ def stream(nodeid: str, runtime: str | None) -> str:
     return path
 
 
-def ordered(nodeids: Sequence[str], runtime: str | None) -> list[int]:
-    """Indexes of `nodeids` with the longest scopes first, in collection order otherwise."""
-    return sorted(range(len(nodeids)), key=lambda i: -SECONDS.get(stream(nodeids[i], runtime), 0))
+def ordered(nodeids: Sequence[str], runtime: str | None, seconds: dict[str, float] | None = None) -> list[int]:
+    """Indexes of `nodeids` with the longest scopes first (`seconds`, by default the last record), in collection
+    order otherwise; without a record, the smoke modules first."""
+    seconds = recorded() if seconds is None else seconds
+
+    def key(i: int) -> tuple[float, bool]:
+        scope = stream(nodeids[i], runtime)
+        return -seconds.get(scope, 0), not (scope == "cluster" or scope.startswith("tests/smoke/"))
+
+    return sorted(range(len(nodeids)), key=key)
 
 
 class StreamScheduling(LoadScopeScheduling):

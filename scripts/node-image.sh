@@ -118,11 +118,12 @@ minbase() {
 # DIRs, with the image's own python3, as bytecode checked by the source's hash. The packer stamps every file
 # with one mtime (scripts/oci_image.py), which leaves Debian's timestamp-checked .pyc files stale, and the
 # containers' read-only root keeps Python from writing new ones: every python3 in a pod would otherwise compile
-# each module it imports, at every start.
+# each module it imports, at every start. Isolated (-I) from the caller's PYTHON* variables: a
+# PYTHONPYCACHEPREFIX (scripts/test.sh sets one) would put it under that prefix inside the image instead.
 bytecode() {
   local root=$1
   shift
-  chroot "$root" /usr/bin/python3 - "$@" <<'PY'
+  chroot "$root" /usr/bin/python3 -I - "$@" <<'PY'
 import compileall, os, py_compile, sys
 dirs = [p for p in sys.path if p.startswith("/usr/lib/python3") and os.path.isdir(p)] + sys.argv[1:]
 for d in dirs:

@@ -24,6 +24,7 @@ import stat
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 EPOCH = 0
@@ -184,17 +185,29 @@ def digest(tarball: Path) -> str:
         return json.load(tar.extractfile("index.json"))["manifests"][0]["digest"]
 
 
+def _manifest(image: tarfile.TarFile) -> dict:
+    """The manifest an open image tarball's index names."""
+    index = json.load(image.extractfile("index.json"))
+    return json.load(image.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+
+
+def layer_members(tarball: Path) -> Iterator[tuple[int, tarfile.TarInfo, tarfile.TarFile]]:
+    """Each entry of an image tarball's layers: the layer's number, the entry, and the layer's archive (to read
+    a file's content from while the entry is the current one)."""
+    with tarfile.open(tarball) as image:
+        for number, layer in enumerate(_manifest(image)["layers"]):
+            with tarfile.open(fileobj=image.extractfile("blobs/sha256/" + layer["digest"][7:]), mode="r:gz") as tar:
+                for m in tar:
+                    yield number, m, tar
+
+
 def layer_entries(tarball: Path) -> dict[str, tuple]:
     """Each entry of an image tarball's layer: its type, mode, owner, link target and content hash."""
     with tarfile.open(tarball) as image:
-        index = json.load(image.extractfile("index.json"))
-        manifest = json.load(image.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
-        found = {"(config)": (manifest["config"]["digest"],)}
-        for number, layer in enumerate(manifest["layers"]):
-            with tarfile.open(fileobj=image.extractfile("blobs/sha256/" + layer["digest"][7:]), mode="r:gz") as tar:
-                for m in tar:
-                    content = hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isreg() else ""
-                    found[f"{number}:{m.name}"] = (m.type, m.mode, m.uid, m.gid, m.linkname, content)
+        found: dict[str, tuple] = {"(config)": (_manifest(image)["config"]["digest"],)}
+    for number, m, tar in layer_members(tarball):
+        content = hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isreg() else ""
+        found[f"{number}:{m.name}"] = (m.type, m.mode, m.uid, m.gid, m.linkname, content)
     return found
 
 

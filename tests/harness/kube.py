@@ -106,7 +106,8 @@ class Kube:
 
     def delete_all(self, kind: str, namespace: str, field_selector: str = "", **options: Any) -> None:
         """Delete every `kind` object of `namespace` (that `field_selector` picks) in one request; `options` are
-        DeleteOptions (propagationPolicy, gracePeriodSeconds)."""
+        DeleteOptions (propagationPolicy, gracePeriodSeconds). The namespace is a field selector too: the client
+        deletes a collection only when a name or selector narrows it."""
         selector = ",".join(filter(None, [f"metadata.namespace={namespace}", field_selector]))
         body = {"apiVersion": "v1", "kind": "DeleteOptions", **options}
         self.resource(kind).delete(namespace=namespace, field_selector=selector, body=body)

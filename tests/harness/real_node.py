@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import subprocess
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +20,15 @@ def node_status() -> dict[str, str]:
     if not path.exists():
         return {"NODE_STATUS": "down", "NODE_REASON": f"{path} is missing: scripts/cluster.sh up did not start it"}
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@functools.cache
+def oci_image() -> ModuleType:
+    """scripts/oci_image.py, the packer and reader of the node's image tarballs, as a module."""
+    spec = importlib.util.spec_from_file_location("oci_image", ROOT / "scripts" / "oci_image.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @functools.cache

@@ -19,19 +19,17 @@ On kind there is no such node (every kind node already runs containers; this ima
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import re
 import struct
 import subprocess
-import tarfile
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from harness.cluster import STATE, wait_until
-from harness.real_node import image
+from harness.real_node import image, oci_image
 from harness.tools import ROOT, tool
 
 pytestmark = pytest.mark.smoke
@@ -308,20 +306,26 @@ def node_image(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(NODE_IMAGE), *args], capture_output=True, text=True, timeout=300)
 
 
+def ctr(*args: str) -> list[list[str]]:
+    """The rows (split into columns, without the heading) of a `ctr` listing of containerd's k8s.io namespace on
+    the real node, from inside the node's namespaces."""
+    holder = (STATE / "node" / "namespaces.pid").read_text().strip()
+    listing = subprocess.run(
+        ["nsenter", "-t", holder, "-m", "-n", tool("ctr"), "--address", "/run/containerd/containerd.sock"]
+        + ["-n", "k8s.io", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line.split() for line in listing.splitlines()[1:] if line.strip()]
+
+
 def test_the_node_runs_the_cached_images_each_rebuilt_identically(real_node):
     """Each image containerd holds on the node has the digest of the cached tarball of this checkout's inputs,
     and that tarball's record names the same digest: a second build from the same inputs, in a scratch
     directory, gave the same bytes before it entered the cache (scripts/node-image.sh). The pause image, whose
     build takes a second, is rebuilt here once more against the cached tarball in use."""
-    holder = (STATE / "node" / "namespaces.pid").read_text().strip()
-    listing = subprocess.run(
-        ["nsenter", "-t", holder, "-m", "-n", tool("ctr"), "--address", "/run/containerd/containerd.sock"]
-        + ["-n", "k8s.io", "images", "ls"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    held = {line.split()[0]: line.split()[2] for line in listing.splitlines()[1:] if line.strip()}
+    held = {row[0]: row[2] for row in ctr("images", "ls")}
     for name in ("pause", "debian", "standin"):
         cached = node_image("digest", name)
         assert cached.returncode == 0, cached.stderr
@@ -334,16 +338,9 @@ def test_the_node_runs_the_cached_images_each_rebuilt_identically(real_node):
     assert verified.returncode == 0, verified.stderr
 
 
-def containers_running(holder: str) -> set[str]:
+def containers_running() -> set[str]:
     """The IDs of the containers whose task runs on the real node now (containerd's view)."""
-    listing = subprocess.run(
-        ["nsenter", "-t", holder, "-m", "-n", tool("ctr"), "--address", "/run/containerd/containerd.sock"]
-        + ["-n", "k8s.io", "tasks", "ls"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {line.split()[0] for line in listing.splitlines()[1:] if line.split()[2:3] == ["RUNNING"]}
+    return {row[0] for row in ctr("tasks", "ls") if row[2:3] == ["RUNNING"]}
 
 
 def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_node(
@@ -355,7 +352,6 @@ def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_
     real node does not run (a ConfigMap, a pod on a kwok node) stay."""
     fixtures = next(p for p in request.config.pluginmanager.get_plugins() if hasattr(p, "fresh_namespace"))
     sleep = "import time; time.sleep(3600)"
-    holder = (STATE / "node" / "namespaces.pid").read_text().strip()
     with fixtures.fresh_namespace(cluster, kube_cluster, kubectl, lambda: False, None, disposable=True) as ns:
         template = pod("sleeper", ns, real_node, script=sleep)
         template["spec"]["restartPolicy"] = "Always"
@@ -379,7 +375,7 @@ def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_
             return {name: s["containerID"].split("//")[-1] for name, s in states if "running" in s["state"]}
 
         started = kubectl.wait_for(lambda: len(running_here()) == 3 and running_here(), "3 pods running", ns)
-        assert set(started.values()) <= containers_running(holder)
+        assert set(started.values()) <= containers_running()
     assert kubectl.exists("namespace", None, ns), "the namespace is left for the cluster to go with"
     try:
         assert not [
@@ -392,7 +388,7 @@ def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_
         assert not kubectl.get("replicasets", ns), "the Deployment's ReplicaSet is left to make its pod again"
         assert kubectl.exists("configmap", ns, "kept") and kubectl.exists("pod", ns, "elsewhere")
         wait_until(
-            lambda: not set(started.values()) & containers_running(holder),
+            lambda: not set(started.values()) & containers_running(),
             "the containers of the namespace to stop on the real node",
             timeout=60,
             interval=1,
@@ -414,16 +410,11 @@ def test_every_python_module_of_the_images_has_bytecode_checked_by_its_sources_h
     for name in ("debian", "standin"):
         found = node_image("path", name)
         assert found.returncode == 0, found.stderr
-        with tarfile.open(found.stdout.strip()) as image:
-            index = json.load(image.extractfile("index.json"))
-            manifest = json.load(image.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
-            (layer,) = manifest["layers"]
-            data = image.extractfile("blobs/sha256/" + layer["digest"][7:]).read()
-        files: dict[str, bytes] = {}
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for m in tar:
-                if m.isreg() and m.name.startswith(PYTHON_DIRS) and m.name.endswith((".py", ".pyc")):
-                    files[m.name] = tar.extractfile(m).read()
+        files = {
+            m.name: tar.extractfile(m).read()
+            for _, m, tar in oci_image().layer_members(Path(found.stdout.strip()))
+            if m.isreg() and m.name.startswith(PYTHON_DIRS) and m.name.endswith((".py", ".pyc"))
+        }
         tags = {PYC.fullmatch(n)["tag"] for n in files if PYC.fullmatch(n)}
         assert len(tags) == 1, f"{name}: bytecode of {sorted(tags) or 'no'} Python versions"
         (tag,) = tags

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -21,19 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.real_node import oci_image
 from harness.tools import ROOT
 
 pytestmark = pytest.mark.unit
 
 NODE_IMAGE = ROOT / "scripts" / "node-image.sh"
 REF = "docker.io/emqx-ee-local/probe:1"
-
-
-def oci_image():
-    spec = importlib.util.spec_from_file_location("oci_image", ROOT / "scripts" / "oci_image.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tree(root: Path, order: list[str], mtime: int) -> Path:

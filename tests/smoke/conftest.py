@@ -16,15 +16,11 @@ sets EMQX_EE_REQUIRE_CLUSTER=1, which turns that skip into a failure.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_helm_charts.clusters import Cluster
-from pytest_helm_charts.k8s.namespace import ensure_namespace_exists
 
 from harness.cluster import (
     ClusterInfo,
@@ -32,19 +28,12 @@ from harness.cluster import (
     Kubectl,
     Release,
     cluster_info,
-    diagnostics,
     port_forward_dns,
     wait_until,
 )
-from harness.real_node import image, node_status, stop_real_node_pods
+from harness.namespaces import fresh_namespace
+from harness.real_node import image, node_status
 from harness.tools import Helm, go_module_dir, tool, versions
-from harness.volumes import ensure_free_volumes
-
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/warn": "restricted",
-}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -83,32 +72,6 @@ def dns(cluster: ClusterInfo) -> Iterator[Dns]:
         yield Dns(server)
     finally:
         forward.terminate()
-
-
-DISPOSABLE = os.environ.get("EMQX_EE_DISPOSABLE_CLUSTER") == "1"
-
-
-@contextmanager
-def fresh_namespace(
-    cluster: ClusterInfo,
-    kube_cluster: Cluster,
-    kubectl: Kubectl,
-    failed: Callable[[], bool],
-    module: Any,
-    disposable: bool = DISPOSABLE,
-) -> Iterator[str]:
-    """A new namespace that enforces Pod Security "restricted"; what the cluster saw is printed on failure."""
-    if cluster.runtime == "kwok":
-        ensure_free_volumes(cluster.kubeconfig, 24)
-    name = f"smoke-{secrets.token_hex(3)}"
-    created, _ = ensure_namespace_exists(kube_cluster.kube_client, name, extra_metadata={"labels": RESTRICTED})
-    yield name
-    if failed():
-        print(f"\n===== what the cluster saw in {name} =====\n{diagnostics(kubectl, name)}")
-    if not disposable or getattr(module, "DELETE_NAMESPACES", False):
-        created.delete()
-    elif cluster.runtime == "kwok":
-        stop_real_node_pods(kubectl, name)
 
 
 @pytest.fixture

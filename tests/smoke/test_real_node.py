@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import STATE, wait_until
+from harness.namespaces import fresh_namespace
 from harness.real_node import image, oci_image
 from harness.tools import ROOT, tool
 
@@ -344,15 +345,14 @@ def containers_running() -> set[str]:
 
 
 def test_a_namespace_left_to_a_disposable_cluster_stops_what_it_ran_on_the_real_node(
-    request, cluster, kube_cluster, kubectl, real_node
+    cluster, kube_cluster, kubectl, real_node
 ):
     """When scripts/test.sh removes the cluster at the end, each test's namespace is left for it, but what the
     namespace ran on the real node stops as the test ends: the containers of a StatefulSet's, a Deployment's and
     a bare pod there stop, their pods are gone and no controller makes them again. The namespace and what the
     real node does not run (a ConfigMap, a pod on a kwok node) stay."""
-    fixtures = next(p for p in request.config.pluginmanager.get_plugins() if hasattr(p, "fresh_namespace"))
     sleep = "import time; time.sleep(3600)"
-    with fixtures.fresh_namespace(cluster, kube_cluster, kubectl, lambda: False, None, disposable=True) as ns:
+    with fresh_namespace(cluster, kube_cluster, kubectl, lambda: False, None, disposable=True) as ns:
         template = pod("sleeper", ns, real_node, script=sleep)
         template["spec"]["restartPolicy"] = "Always"
         objects = [pod("bare", ns, real_node, script=sleep), pod("elsewhere", ns, real_node, tolerate=False)]
